@@ -12,7 +12,8 @@
 # The cache is $PODCLUSTER_TOOLS_CACHE, else $XDG_CACHE_HOME/podcluster/tools,
 # else ~/.cache/podcluster/tools. Each module's binaries live in a folder named
 # after the module's pinned version, so a version change rebuilds and an
-# unchanged version costs nothing. A fresh clone on the same machine reuses the
+# unchanged version costs nothing. The folder name also carries a hash of the
+# module's go.sum, so a dependency bump rebuilds. A fresh clone on the same machine reuses the
 # cache; the Go build cache makes even a rebuild a relink.
 #
 # Builds take a lock, so parallel `go test` packages that call this script wait
@@ -38,7 +39,11 @@ module_version() {
 # $cache/NAME-VERSION/ unless it is already there, and links it into bin/.
 build() {
   local name=$1 moddir=$2 pkg=$3 version=$4 ldflags=${5:-}
-  local dir="$cache/$name-$version"
+  # The folder is keyed by the pinned version and by the module's go.sum, so a
+  # change to any dependency of the tool rebuilds it too.
+  local sum
+  sum=$(sha256sum "$moddir/go.sum" | cut -c1-8)
+  local dir="$cache/$name-$version-$sum"
   local out="$dir/$name"
   if [[ ! -x "$out" ]]; then
     mkdir -p "$dir"

@@ -566,5 +566,5 @@ type KubeadmConfigList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&KubeadmConfig{}, &KubeadmConfigList{})
+	registerTypes(&KubeadmConfig{}, &KubeadmConfigList{})
 }

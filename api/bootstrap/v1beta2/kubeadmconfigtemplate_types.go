@@ -62,5 +62,5 @@ type KubeadmConfigTemplateList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&KubeadmConfigTemplate{}, &KubeadmConfigTemplateList{})
+	registerTypes(&KubeadmConfigTemplate{}, &KubeadmConfigTemplateList{})
 }

@@ -263,6 +263,7 @@ type KubeadmControlPlaneStatus struct {
 	Versions []clusterv1.StatusVersion `json:"versions,omitempty"`
 
 	// version is the oldest Kubernetes version among the control-plane Machines.
+	//
 	// Deprecated: use versions. It is still written for older clients.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
@@ -408,5 +409,5 @@ type KubeadmControlPlaneList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&KubeadmControlPlane{}, &KubeadmControlPlaneList{})
+	registerTypes(&KubeadmControlPlane{}, &KubeadmControlPlaneList{})
 }

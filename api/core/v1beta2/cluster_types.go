@@ -334,5 +334,5 @@ type ClusterList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Cluster{}, &ClusterList{})
+	registerTypes(&Cluster{}, &ClusterList{})
 }

@@ -91,6 +91,7 @@ const (
 
 // ObjectMeta is the metadata a template stamps onto the objects it creates:
 // only labels and annotations.
+// +kubebuilder:validation:MinProperties=1
 type ObjectMeta struct {
 	// labels is a map of string keys and values to put on the created object.
 	// +optional

@@ -305,5 +305,5 @@ type MachineList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Machine{}, &MachineList{})
+	registerTypes(&Machine{}, &MachineList{})
 }

@@ -278,5 +278,5 @@ type MachineDeploymentList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&MachineDeployment{}, &MachineDeploymentList{})
+	registerTypes(&MachineDeployment{}, &MachineDeploymentList{})
 }

@@ -246,5 +246,5 @@ type MachineHealthCheckList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&MachineHealthCheck{}, &MachineHealthCheckList{})
+	registerTypes(&MachineHealthCheck{}, &MachineHealthCheckList{})
 }

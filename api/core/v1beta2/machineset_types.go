@@ -214,5 +214,5 @@ type MachineSetList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&MachineSet{}, &MachineSetList{})
+	registerTypes(&MachineSet{}, &MachineSetList{})
 }

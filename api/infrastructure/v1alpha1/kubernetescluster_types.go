@@ -179,5 +179,5 @@ type KubernetesClusterList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&KubernetesCluster{}, &KubernetesClusterList{})
+	registerTypes(&KubernetesCluster{}, &KubernetesClusterList{})
 }

@@ -234,5 +234,5 @@ type KubernetesMachineList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&KubernetesMachine{}, &KubernetesMachineList{})
+	registerTypes(&KubernetesMachine{}, &KubernetesMachineList{})
 }

@@ -95,5 +95,5 @@ type KubernetesMachineTemplateList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&KubernetesMachineTemplate{}, &KubernetesMachineTemplateList{})
+	registerTypes(&KubernetesMachineTemplate{}, &KubernetesMachineTemplateList{})
 }
