@@ -40,6 +40,11 @@ lint: ## Run golangci-lint (pinned in hack/tools).
 	$(ENSURE) golangci-lint
 	$(GOLANGCI_LINT) run ./...
 
+.PHONY: up
+up: ## The main job: a local management plane with podcluster's APIs and the seed example cluster.
+	$(ENSURE) etcd kube-apiserver kube-controller-manager kubectl
+	go run ./cmd/podcluster up --apply examples/seed
+
 .PHONY: test
 test: ## Build the tools, install test packages, and run every test against real API servers.
 	$(ENSURE)

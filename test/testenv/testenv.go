@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/podcluster/podcluster/internal/scheme"
+	"github.com/podcluster/podcluster/internal/tools"
 )
 
 // Environment is a running API server with a client for it.
@@ -167,36 +168,13 @@ func (e *Environment) Kubectl(ctx context.Context, args ...string) (string, erro
 	return stdout.String(), nil
 }
 
-var (
-	rootOnce sync.Once
-	root     string
-	rootErr  error
-)
-
-// RepoRoot finds the repository root: the nearest folder above the working
-// directory whose go.mod declares the podcluster module.
+// RepoRoot finds the repository root above the working directory.
 func RepoRoot() (string, error) {
-	rootOnce.Do(func() {
-		dir, err := os.Getwd()
-		if err != nil {
-			rootErr = err
-			return
-		}
-		for {
-			data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-			if err == nil && strings.HasPrefix(string(data), "module github.com/podcluster/podcluster\n") {
-				root = dir
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				rootErr = errors.New("testenv: no podcluster go.mod above the working directory")
-				return
-			}
-			dir = parent
-		}
-	})
-	return root, rootErr
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return tools.RepoRoot(wd)
 }
 
 // testTools are the binaries the harness needs; hack/tools/ensure.sh builds
@@ -209,28 +187,10 @@ var (
 	binErr  error
 )
 
-// BinDir returns the folder holding etcd, kube-apiserver, kubectl and kubeadm.
-// KUBEBUILDER_ASSETS wins when set; otherwise hack/tools/ensure.sh builds what
-// is missing (a no-op when the tools cache is warm) into the repository's bin/.
+// BinDir returns the folder holding etcd, kube-apiserver, kubectl and kubeadm,
+// building what is missing (a no-op when the tools cache is warm).
 func BinDir() (string, error) {
-	binOnce.Do(func() {
-		if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-			binDir = dir
-			return
-		}
-		r, err := RepoRoot()
-		if err != nil {
-			binErr = err
-			return
-		}
-		cmd := exec.Command(filepath.Join(r, "hack", "tools", "ensure.sh"), testTools...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			binErr = fmt.Errorf("testenv: building tools with hack/tools/ensure.sh: %w", err)
-			return
-		}
-		binDir = filepath.Join(r, "bin")
-	})
+	binOnce.Do(func() { binDir, binErr = tools.EnsureBinDir(os.Stderr, testTools...) })
 	return binDir, binErr
 }
 

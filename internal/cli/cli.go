@@ -1,0 +1,40 @@
+// Package cli is podcluster's command line: `podcluster <verb>`. Each verb is a
+// small package with NewCommand; this package wires them under one root.
+package cli
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podcluster/podcluster/internal/cli/down"
+	"github.com/podcluster/podcluster/internal/cli/streams"
+	"github.com/podcluster/podcluster/internal/cli/up"
+	"github.com/podcluster/podcluster/internal/cli/version"
+)
+
+// Run runs podcluster with the given arguments (without the program name).
+func Run(in io.Reader, out, errOut io.Writer, args []string) error {
+	s := streams.IO{In: in, Out: out, ErrOut: errOut}
+	root := NewCommand(s)
+	root.SetArgs(args)
+	return root.Execute()
+}
+
+// NewCommand returns the root command with every verb.
+func NewCommand(s streams.IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "podcluster",
+		Short: "Kubernetes clusters whose nodes are Pods, managed by Cluster API",
+		Long: `podcluster creates, scales, heals, upgrades and deletes Kubernetes clusters with the
+Cluster API (cluster.x-k8s.io v1beta2). Each Node of a new cluster is a Pod of a
+cluster you already have.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.ErrOut)
+	root.AddCommand(up.NewCommand(s), down.NewCommand(s), version.NewCommand(s))
+	return root
+}
