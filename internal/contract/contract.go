@@ -1,0 +1,270 @@
+// Package contract reads and writes provider objects (bootstrap configs,
+// infrastructure clusters and machines, control planes) as unstructured data,
+// through the fields the Cluster API v1beta2 contract names. The core
+// controllers use it instead of any provider's Go types, so that podcluster's
+// core works with upstream providers and the other way round.
+package contract
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+)
+
+// Resolver turns a ContractVersionedObjectReference into a full
+// GroupVersionKind: the version is the last one listed in the contract label
+// of the provider's CRD. Results are cached; a CRD's contract rarely changes
+// and a restart picks up changes.
+type Resolver struct {
+	// Reader reads CRDs; a cached client is fine.
+	Reader client.Reader
+	// Mapper maps group and kind to the CRD's resource name.
+	Mapper meta.RESTMapper
+
+	mu    sync.RWMutex
+	cache map[schema.GroupKind]string
+}
+
+// GVK returns the group, version and kind the reference points at.
+func (r *Resolver) GVK(ctx context.Context, ref clusterv1.ContractVersionedObjectReference) (schema.GroupVersionKind, error) {
+	gk := schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind}
+	r.mu.RLock()
+	v, ok := r.cache[gk]
+	r.mu.RUnlock()
+	if ok {
+		return gk.WithVersion(v), nil
+	}
+	mapping, err := r.Mapper.RESTMapping(gk)
+	if err != nil {
+		return schema.GroupVersionKind{}, fmt.Errorf("finding the resource of %s: %w", gk, err)
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	name := mapping.Resource.Resource + "." + gk.Group
+	if err := r.Reader.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
+		return schema.GroupVersionKind{}, fmt.Errorf("reading CRD %s: %w", name, err)
+	}
+	v, err = ContractVersion(crd)
+	if err != nil {
+		return schema.GroupVersionKind{}, err
+	}
+	r.mu.Lock()
+	if r.cache == nil {
+		r.cache = map[schema.GroupKind]string{}
+	}
+	r.cache[gk] = v
+	r.mu.Unlock()
+	return gk.WithVersion(v), nil
+}
+
+// ContractVersion returns the API version a provider CRD serves for the
+// v1beta2 contract: the last of the versions its contract label lists.
+func ContractVersion(crd *apiextensionsv1.CustomResourceDefinition) (string, error) {
+	label, ok := crd.Labels[clusterv1.ContractLabelKey]
+	if !ok || label == "" {
+		return "", fmt.Errorf("CRD %s has no %q label: it does not implement the Cluster API v1beta2 contract", crd.Name, clusterv1.ContractLabelKey)
+	}
+	versions := strings.Split(label, "_")
+	return versions[len(versions)-1], nil
+}
+
+// Get reads the object a reference points at, in namespace.
+func (r *Resolver) Get(ctx context.Context, c client.Reader, ref clusterv1.ContractVersionedObjectReference, namespace string) (*unstructured.Unstructured, error) {
+	gvk, err := r.GVK(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, u); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("reading %s %s/%s: %w", ref.Kind, namespace, ref.Name, err)
+	}
+	return u, nil
+}
+
+// Bool reads an optional boolean field; a missing field is (false, false).
+func Bool(u *unstructured.Unstructured, path ...string) (value, found bool, err error) {
+	v, found, err := unstructured.NestedBool(u.Object, path...)
+	if err != nil {
+		return false, false, fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+	}
+	return v, found, nil
+}
+
+// String reads an optional string field.
+func String(u *unstructured.Unstructured, path ...string) (string, error) {
+	v, _, err := unstructured.NestedString(u.Object, path...)
+	if err != nil {
+		return "", fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+	}
+	return v, nil
+}
+
+// Int32 reads an optional integer field as *int32 (nil when missing).
+func Int32(u *unstructured.Unstructured, path ...string) (*int32, error) {
+	v, found, err := unstructured.NestedInt64(u.Object, path...)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+	}
+	if !found {
+		return nil, nil
+	}
+	i := int32(v) //nolint:gosec // replica counts fit in int32 by schema
+	return &i, nil
+}
+
+// into decodes the value at path into out; a missing field leaves out alone.
+func into(u *unstructured.Unstructured, out any, path ...string) (bool, error) {
+	v, found, err := unstructured.NestedFieldNoCopy(u.Object, path...)
+	if err != nil || !found || v == nil {
+		return false, err
+	}
+	data, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(data, out)
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+	}
+	return true, nil
+}
+
+// Condition returns the metav1 condition of the given type, or nil.
+func Condition(u *unstructured.Unstructured, conditionType string) (*metav1.Condition, error) {
+	var conds []metav1.Condition
+	if _, err := into(u, &conds, "status", "conditions"); err != nil {
+		return nil, err
+	}
+	return meta.FindStatusCondition(conds, conditionType), nil
+}
+
+// InfraCluster fields.
+
+// InfraClusterProvisioned reads status.initialization.provisioned.
+func InfraClusterProvisioned(u *unstructured.Unstructured) (bool, error) {
+	v, _, err := Bool(u, "status", "initialization", "provisioned")
+	return v, err
+}
+
+// ControlPlaneEndpoint reads spec.controlPlaneEndpoint of an InfraCluster.
+func ControlPlaneEndpoint(u *unstructured.Unstructured) (clusterv1.APIEndpoint, error) {
+	var ep clusterv1.APIEndpoint
+	_, err := into(u, &ep, "spec", "controlPlaneEndpoint")
+	return ep, err
+}
+
+// FailureDomains reads status.failureDomains of an InfraCluster.
+func FailureDomains(u *unstructured.Unstructured) ([]clusterv1.FailureDomain, error) {
+	var fds []clusterv1.FailureDomain
+	_, err := into(u, &fds, "status", "failureDomains")
+	return fds, err
+}
+
+// InfraMachine fields.
+
+// InfraMachineProvisioned reads status.initialization.provisioned.
+func InfraMachineProvisioned(u *unstructured.Unstructured) (bool, error) {
+	v, _, err := Bool(u, "status", "initialization", "provisioned")
+	return v, err
+}
+
+// ProviderID reads spec.providerID.
+func ProviderID(u *unstructured.Unstructured) (string, error) {
+	return String(u, "spec", "providerID")
+}
+
+// Addresses reads status.addresses.
+func Addresses(u *unstructured.Unstructured) ([]clusterv1.MachineAddress, error) {
+	var a []clusterv1.MachineAddress
+	_, err := into(u, &a, "status", "addresses")
+	return a, err
+}
+
+// InfraMachineFailureDomain reads status.failureDomain, then the deprecated spec.failureDomain.
+func InfraMachineFailureDomain(u *unstructured.Unstructured) (string, error) {
+	fd, err := String(u, "status", "failureDomain")
+	if err != nil || fd != "" {
+		return fd, err
+	}
+	return String(u, "spec", "failureDomain")
+}
+
+// Interruptible reads status.interruptible.
+func Interruptible(u *unstructured.Unstructured) (bool, error) {
+	v, _, err := Bool(u, "status", "interruptible")
+	return v, err
+}
+
+// BootstrapConfig fields.
+
+// DataSecretCreated reads status.initialization.dataSecretCreated.
+func DataSecretCreated(u *unstructured.Unstructured) (bool, error) {
+	v, _, err := Bool(u, "status", "initialization", "dataSecretCreated")
+	return v, err
+}
+
+// DataSecretName reads status.dataSecretName.
+func DataSecretName(u *unstructured.Unstructured) (string, error) {
+	return String(u, "status", "dataSecretName")
+}
+
+// ControlPlane fields.
+
+// ControlPlaneInitialized reads status.initialization.controlPlaneInitialized.
+func ControlPlaneInitialized(u *unstructured.Unstructured) (bool, error) {
+	v, _, err := Bool(u, "status", "initialization", "controlPlaneInitialized")
+	return v, err
+}
+
+// ControlPlaneReplicas are the replica counters of a control plane.
+type ControlPlaneReplicas struct {
+	Desired, Current, Ready, Available, UpToDate *int32
+}
+
+// ReplicasOf reads spec.replicas and the status counters of a control plane.
+func ReplicasOf(u *unstructured.Unstructured) (ControlPlaneReplicas, error) {
+	var r ControlPlaneReplicas
+	var err error
+	for _, f := range []struct {
+		dst  **int32
+		path []string
+	}{
+		{&r.Desired, []string{"spec", "replicas"}},
+		{&r.Current, []string{"status", "replicas"}},
+		{&r.Ready, []string{"status", "readyReplicas"}},
+		{&r.Available, []string{"status", "availableReplicas"}},
+		{&r.UpToDate, []string{"status", "upToDateReplicas"}},
+	} {
+		if *f.dst, err = Int32(u, f.path...); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// Versions reads status.versions of a control plane.
+func Versions(u *unstructured.Unstructured) ([]clusterv1.StatusVersion, error) {
+	var v []clusterv1.StatusVersion
+	_, err := into(u, &v, "status", "versions")
+	return v, err
+}
+
+// IsPaused reports whether the object carries the paused annotation.
+func IsPaused(obj metav1.Object) bool {
+	_, ok := obj.GetAnnotations()[clusterv1.PausedAnnotation]
+	return ok
+}

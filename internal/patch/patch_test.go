@@ -1,0 +1,124 @@
+package patch
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/test/testenv"
+)
+
+var env *testenv.Environment
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
+
+func newMachine(ns string) *clusterv1.Machine {
+	return &clusterv1.Machine{
+		ObjectMeta: metav1.ObjectMeta{Name: "m", Namespace: ns},
+		Spec: clusterv1.MachineSpec{
+			ClusterName:       "c",
+			Bootstrap:         clusterv1.Bootstrap{DataSecretName: ptr("data")},
+			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: "infrastructure.cluster.x-k8s.io", Kind: "KubernetesMachine", Name: "m"},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestPatchSendsOnlyWhatChanged(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	cfg, counter := testenv.Counting(env.Config)
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	m := newMachine(ns)
+	g.Expect(c.Create(ctx, m)).To(Succeed())
+
+	// Nothing changed: nothing is sent.
+	h, err := NewHelper(m, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	counter.Reset()
+	g.Expect(h.Patch(ctx, m)).To(Succeed())
+	g.Expect(counter.Writes()).To(Equal(0))
+
+	// A label and a condition: one patch each for the object and its status.
+	m.Labels = map[string]string{"a": "b"}
+	meta.SetStatusCondition(&m.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "Waiting"})
+	m.Status.Phase = string(clusterv1.MachinePhasePending)
+	g.Expect(h.Patch(ctx, m)).To(Succeed())
+	g.Expect(counter.Get("PATCH")).To(Equal(2))
+
+	// Patching again without changes sends nothing.
+	counter.Reset()
+	g.Expect(h.Patch(ctx, m)).To(Succeed())
+	g.Expect(counter.Writes()).To(Equal(0))
+
+	got := &clusterv1.Machine{}
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+	g.Expect(got.Labels).To(HaveKeyWithValue("a", "b"))
+	g.Expect(got.Status.Phase).To(Equal("Pending"))
+	g.Expect(meta.IsStatusConditionFalse(got.Status.Conditions, "Ready")).To(BeTrue())
+}
+
+// TestPatchDoesNotConflict: another writer changes the object between our read
+// and our patch; a status or label change still goes through, without a 409.
+func TestPatchDoesNotConflict(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	m := newMachine(ns)
+	g.Expect(env.Client.Create(ctx, m)).To(Succeed())
+	h, err := NewHelper(m, env.Client)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	other := m.DeepCopy()
+	other.Annotations = map[string]string{"other": "writer"}
+	g.Expect(env.Client.Update(ctx, other)).To(Succeed())
+
+	m.Labels = map[string]string{"mine": "yes"}
+	m.Status.Phase = "Provisioning"
+	g.Expect(h.Patch(ctx, m)).To(Succeed())
+
+	got := &clusterv1.Machine{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+	g.Expect(got.Annotations).To(HaveKeyWithValue("other", "writer"))
+	g.Expect(got.Labels).To(HaveKeyWithValue("mine", "yes"))
+	g.Expect(got.Status.Phase).To(Equal("Provisioning"))
+}
+
+// TestFinalizerChangesAreLocked: a finalizer list computed from a stale read
+// must not overwrite another writer's finalizer.
+func TestFinalizerChangesAreLocked(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	m := newMachine(ns)
+	g.Expect(env.Client.Create(ctx, m)).To(Succeed())
+	h, err := NewHelper(m, env.Client)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	other := m.DeepCopy()
+	other.Finalizers = []string{"example.com/other"}
+	g.Expect(env.Client.Update(ctx, other)).To(Succeed())
+
+	m.Finalizers = []string{clusterv1.MachineFinalizer}
+	err = h.Patch(ctx, m)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("the object has been modified"))
+
+	got := &clusterv1.Machine{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+	g.Expect(got.Finalizers).To(ConsistOf("example.com/other"))
+}
