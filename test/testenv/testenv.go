@@ -118,20 +118,36 @@ func (e *Environment) Stop() error {
 	return err
 }
 
-// Run starts an environment, stores it in *env, runs the package's tests and
-// stops the environment. It returns the exit code for os.Exit.
-func Run(m *testing.M, env **Environment) int {
+// Run starts an environment, stores it in *env, runs the package's setups
+// (each returns its own teardown), runs the package's tests, tears down in
+// reverse order and stops the environment. It returns the exit code for os.Exit.
+func Run(m *testing.M, env **Environment, setups ...func() (func(), error)) int {
 	e, err := Start(Options{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		return 1
 	}
 	*env = e
-	code := m.Run()
-	if err := e.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: stopping: %v\n", err)
+	defer func() {
+		if err := e.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: stopping: %v\n", err)
+		}
+	}()
+	var teardowns []func()
+	defer func() {
+		for i := len(teardowns) - 1; i >= 0; i-- {
+			teardowns[i]()
+		}
+	}()
+	for _, setup := range setups {
+		teardown, err := setup()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: setup: %v\n", err)
+			return 1
+		}
+		teardowns = append(teardowns, teardown)
 	}
-	return code
+	return m.Run()
 }
 
 // NewNamespace creates a namespace with a unique name for the test and deletes

@@ -1,0 +1,189 @@
+// Package cluster is the Cluster controller of the core provider. It owns the
+// Cluster's infrastructure and control-plane objects, copies the API endpoint
+// and failure domains from the infrastructure, tracks control-plane
+// initialization (itself when there is no control-plane provider: the first
+// control-plane Machine with a Node), writes "<cluster>-kubeconfig" when no
+// control-plane provider does, aggregates replica counts, and deletes a
+// cluster in order: workers first, then the control plane, then the
+// infrastructure.
+package cluster
+
+import (
+	"context"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/contract"
+	"github.com/podcluster/podcluster/internal/external"
+	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/remote"
+	"github.com/podcluster/podcluster/internal/util"
+)
+
+// waitForCA is how soon the controller looks again for the cluster CA Secret
+// it needs to write the kubeconfig.
+const waitForCA = 5 * time.Second
+
+// Reconciler reconciles Clusters.
+type Reconciler struct {
+	Client       client.Client
+	Resolver     *contract.Resolver
+	ClusterCache *remote.ClusterCache
+	WatchFilter  string
+
+	external *external.Tracker
+}
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
+	filter := util.WatchFilterPredicate(r.WatchFilter)
+	toCluster := handler.EnqueueRequestsFromMapFunc(objectToCluster)
+	c, err := ctrl.NewControllerManagedBy(mgr).
+		For(&clusterv1.Cluster{}, builder.WithPredicates(filter)).
+		Watches(&clusterv1.Machine{}, toCluster, builder.WithPredicates(filter)).
+		Watches(&clusterv1.MachineSet{}, toCluster, builder.WithPredicates(filter)).
+		Watches(&clusterv1.MachineDeployment{}, toCluster, builder.WithPredicates(filter)).
+		WithOptions(options).
+		Named("cluster").
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.external = &external.Tracker{
+		Controller: c,
+		Cache:      mgr.GetCache(),
+		Handler:    handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &clusterv1.Cluster{}, handler.OnlyControllerOwner()),
+	}
+	return nil
+}
+
+// objectToCluster requeues the Cluster named by an object's cluster-name label.
+func objectToCluster(_ context.Context, o client.Object) []reconcile.Request {
+	name, ok := o.GetLabels()[clusterv1.ClusterNameLabel]
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+// scope carries what one reconcile observed.
+type scope struct {
+	cluster *clusterv1.Cluster
+	now     time.Time
+	paused  bool
+
+	// Set by reconcileInfrastructure.
+	infra        *unstructured.Unstructured
+	infraMissing bool
+	// Set by reconcileControlPlane.
+	controlPlane        *unstructured.Unstructured
+	controlPlaneMissing bool
+	// Set by getDescendants.
+	machineDeployments []*clusterv1.MachineDeployment
+	machineSets        []*clusterv1.MachineSet
+	machines           []*clusterv1.Machine
+	// kubeconfigMessage explains why the kubeconfig is not written yet.
+	kubeconfigMessage string
+	// deletingMessage says what deletion waits for.
+	deletingMessage string
+}
+
+// Reconcile brings one Cluster closer to its desired state.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	cluster := &clusterv1.Cluster{}
+	if err := r.Client.Get(ctx, req.NamespacedName, cluster); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.ClusterCache.Drop(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &scope{cluster: cluster, now: time.Now()}
+	helper, err := patch.NewHelper(cluster, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.getDescendants(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	defer func() {
+		setStatus(s)
+		if err := helper.Patch(ctx, cluster); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	if s.paused = util.IsPaused(cluster, cluster); s.paused {
+		return ctrl.Result{}, nil
+	}
+	if !cluster.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, s)
+	}
+	controllerutil.AddFinalizer(cluster, clusterv1.ClusterFinalizer)
+
+	var errs []error
+	for _, phase := range []func(context.Context, *scope) (ctrl.Result, error){
+		r.reconcileInfrastructure,
+		r.reconcileControlPlane,
+		r.reconcileKubeconfig,
+	} {
+		phaseRes, err := phase(ctx, s)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if phaseRes.RequeueAfter > 0 && (res.RequeueAfter == 0 || phaseRes.RequeueAfter < res.RequeueAfter) {
+			res.RequeueAfter = phaseRes.RequeueAfter
+		}
+	}
+	return res, kerrors.NewAggregate(errs)
+}
+
+// getDescendants lists the cluster's MachineDeployments, MachineSets and Machines.
+func (r *Reconciler) getDescendants(ctx context.Context, s *scope) error {
+	c := s.cluster
+	sel := []client.ListOption{client.InNamespace(c.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}}
+	mds := &clusterv1.MachineDeploymentList{}
+	if err := r.Client.List(ctx, mds, sel...); err != nil {
+		return err
+	}
+	for i := range mds.Items {
+		s.machineDeployments = append(s.machineDeployments, &mds.Items[i])
+	}
+	mss := &clusterv1.MachineSetList{}
+	if err := r.Client.List(ctx, mss, sel...); err != nil {
+		return err
+	}
+	for i := range mss.Items {
+		s.machineSets = append(s.machineSets, &mss.Items[i])
+	}
+	ms := &clusterv1.MachineList{}
+	if err := r.Client.List(ctx, ms, sel...); err != nil {
+		return err
+	}
+	for i := range ms.Items {
+		s.machines = append(s.machines, &ms.Items[i])
+	}
+	return nil
+}
+
+// getExternal reads a provider object and starts watching its kind.
+func (r *Reconciler) getExternal(ctx context.Context, ref clusterv1.ContractVersionedObjectReference, ns string) (*unstructured.Unstructured, error) {
+	gvk, err := r.Resolver.GVK(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.external.Watch(gvk); err != nil {
+		return nil, err
+	}
+	return r.Resolver.Get(ctx, r.Client, ref, ns)
+}

@@ -1,0 +1,410 @@
+package machine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/contract"
+	"github.com/podcluster/podcluster/internal/mdutil"
+	"github.com/podcluster/podcluster/internal/remote"
+	"github.com/podcluster/podcluster/internal/util"
+)
+
+// scope carries what one reconcile observed. Status setters read only this.
+type scope struct {
+	machine *clusterv1.Machine
+	// cluster is nil when the Cluster is gone (only possible while deleting).
+	cluster *clusterv1.Cluster
+	now     time.Time
+	paused  bool
+
+	// Set by reconcileBootstrap.
+	bootstrap        *unstructured.Unstructured
+	bootstrapMissing bool
+
+	// Set by reconcileInfrastructure.
+	infra         *unstructured.Unstructured
+	infraMissing  bool
+	infraDeleted  bool // gone after it had been provisioned: terminal
+	infraProvided bool // provisioned and providerID copied
+
+	// Set by reconcileNode.
+	node          *corev1.Node
+	nodeMissing   bool   // providerID known, no Node with it
+	nodeReadError string // the workload cluster could not be read
+
+	// Set by the owner lookup in reconcileNode.
+	upToDate        bool
+	upToDateReason  string
+	upToDateMessage string
+
+	// Set by reconcileDelete.
+	deletingReason, deletingMessage string
+
+	// requeueAfter asks for another look, for example when Available is due.
+	requeueAfter time.Duration
+}
+
+// reconcileBootstrap owns the bootstrap config and copies its data Secret name.
+func (r *Reconciler) reconcileBootstrap(ctx context.Context, s *scope) (ctrl.Result, error) {
+	m := s.machine
+	ref := m.Spec.Bootstrap.ConfigRef
+	if !ref.IsDefined() {
+		return ctrl.Result{}, nil // data given directly in dataSecretName
+	}
+	obj, err := r.getExternal(ctx, ref, m.Namespace)
+	if apierrors.IsNotFound(err) {
+		s.bootstrapMissing = true
+		return ctrl.Result{}, nil // its creation is an event
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	s.bootstrap = obj
+	if err := r.adopt(ctx, s, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	created, err := contract.DataSecretCreated(obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if created {
+		name, err := contract.DataSecretName(obj)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if name == "" {
+			return ctrl.Result{}, fmt.Errorf("%s %s reports its data Secret created but names none", ref.Kind, ref.Name)
+		}
+		m.Spec.Bootstrap.DataSecretName = &name
+		t := true
+		m.Status.Initialization.BootstrapDataSecretCreated = &t
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileInfrastructure owns the infrastructure machine and copies its
+// providerID, addresses and failure domain.
+func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctrl.Result, error) {
+	m := s.machine
+	obj, err := r.getExternal(ctx, m.Spec.InfrastructureRef, m.Namespace)
+	if apierrors.IsNotFound(err) {
+		if m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned {
+			// Provisioned once and now gone: the Machine cannot recover.
+			s.infraDeleted = true
+			return ctrl.Result{}, nil
+		}
+		s.infraMissing = true
+		return ctrl.Result{}, nil
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	s.infra = obj
+	if err := r.adopt(ctx, s, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	provisioned, err := contract.InfraMachineProvisioned(obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	addresses, err := contract.Addresses(obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	m.Status.Addresses = addresses
+	if fd, err := contract.InfraMachineFailureDomain(obj); err != nil {
+		return ctrl.Result{}, err
+	} else if fd != "" {
+		m.Status.FailureDomain = fd
+	}
+	if !provisioned {
+		return ctrl.Result{}, nil
+	}
+	providerID, err := contract.ProviderID(obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if providerID == "" {
+		return ctrl.Result{}, fmt.Errorf("%s %s is provisioned but has no spec.providerID", obj.GetKind(), obj.GetName())
+	}
+	m.Spec.ProviderID = providerID
+	t := true
+	m.Status.Initialization.InfrastructureProvisioned = &t
+	s.infraProvided = true
+	return ctrl.Result{}, nil
+}
+
+// adopt makes the Machine the controller owner of a provider object and labels
+// it with the cluster name. Objects a MachineSet cloned already carry both, so
+// this usually costs nothing.
+func (r *Reconciler) adopt(ctx context.Context, s *scope, obj *unstructured.Unstructured) error {
+	before := obj.DeepCopy()
+	changed := util.EnsureOwnerRef(obj, util.OwnerRef(s.machine, clusterv1.GroupVersion.WithKind("Machine"), true))
+	changed = util.SetLabel(obj, clusterv1.ClusterNameLabel, s.machine.Spec.ClusterName) || changed
+	if !changed {
+		return nil
+	}
+	ctrl.LoggerFrom(ctx).Info("Adopting provider object", "kind", obj.GetKind(), "name", obj.GetName())
+	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("adopting %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	return nil
+}
+
+// reconcileNode finds the Node by providerID, syncs labels, annotations and
+// taints to it, and works out whether the Machine is up to date.
+func (r *Reconciler) reconcileNode(ctx context.Context, s *scope) (ctrl.Result, error) {
+	r.reconcileUpToDate(ctx, s)
+	m := s.machine
+	if m.Spec.ProviderID == "" || s.cluster == nil {
+		return ctrl.Result{}, nil
+	}
+	wc, err := r.ClusterCache.Client(ctx, remote.ClusterKey(m.Namespace, m.Spec.ClusterName))
+	if err != nil {
+		if isNotConnected(err) {
+			s.nodeReadError = err.Error()
+			return ctrl.Result{RequeueAfter: waitForWorkloadCluster}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	node, err := nodeByProviderID(ctx, wc, m.Spec.ProviderID)
+	if err != nil {
+		s.nodeReadError = err.Error()
+		return ctrl.Result{RequeueAfter: waitForWorkloadCluster}, nil
+	}
+	if node == nil {
+		s.nodeMissing = true
+		if m.Status.NodeRef.Name != "" {
+			// The Node existed and was deleted: the Machine's node is gone.
+			ctrl.LoggerFrom(ctx).Info("Node of the Machine was deleted", "node", m.Status.NodeRef.Name)
+		}
+		return ctrl.Result{}, nil // the Node's creation is an event
+	}
+	s.node = node
+	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: node.Name}
+	info := node.Status.NodeInfo
+	m.Status.NodeInfo = &info
+	if err := r.syncNode(ctx, wc, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileUpToDate compares a MachineDeployment's Machine with the
+// deployment's current template revision. Other Machines are up to date.
+func (r *Reconciler) reconcileUpToDate(ctx context.Context, s *scope) {
+	s.upToDate = true
+	mdName, ok := s.machine.Labels[clusterv1.MachineDeploymentNameLabel]
+	if !ok {
+		return
+	}
+	md := &clusterv1.MachineDeployment{}
+	owner := s.machine.Labels[clusterv1.MachineDeploymentNameLabel]
+	mds := &clusterv1.MachineDeploymentList{}
+	if err := r.Client.List(ctx, mds, client.InNamespace(s.machine.Namespace),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: s.machine.Spec.ClusterName}); err != nil {
+		return
+	}
+	found := false
+	for i := range mds.Items {
+		if util.LabelValue(mds.Items[i].Name) == owner {
+			md, found = &mds.Items[i], true
+			break
+		}
+	}
+	if !found {
+		return
+	}
+	want := mdutil.TemplateHash(md, s.now)
+	if got := s.machine.Labels[clusterv1.MachineDeploymentUniqueLabel]; got != want {
+		s.upToDate = false
+		s.upToDateReason = "NotUpToDate"
+		s.upToDateMessage = fmt.Sprintf("MachineDeployment %s has a newer template (revision %s, this Machine has %s)", mdName, want, got)
+	}
+}
+
+func nodeByProviderID(ctx context.Context, c client.Client, providerID string) (*corev1.Node, error) {
+	nodes := &corev1.NodeList{}
+	if err := c.List(ctx, nodes); err != nil {
+		return nil, fmt.Errorf("listing Nodes: %w", err)
+	}
+	for i := range nodes.Items {
+		if nodes.Items[i].Spec.ProviderID == providerID {
+			return &nodes.Items[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// syncedLabel reports whether a Machine label is one the contract syncs to Nodes.
+func syncedLabel(key string) bool {
+	prefix, _, found := strings.Cut(key, "/")
+	if !found {
+		return false
+	}
+	for _, domain := range []string{"node-role.kubernetes.io", "node-restriction.kubernetes.io", "node.cluster.x-k8s.io"} {
+		if prefix == domain || (domain != "node-role.kubernetes.io" && strings.HasSuffix(prefix, "."+domain)) {
+			return true
+		}
+	}
+	return false
+}
+
+// syncedAnnotation reports whether a Machine annotation is synced to Nodes.
+func syncedAnnotation(key string) bool {
+	prefix, _, found := strings.Cut(key, "/")
+	return found && (prefix == "node.cluster.x-k8s.io" || strings.HasSuffix(prefix, ".node.cluster.x-k8s.io"))
+}
+
+// syncNode writes the Machine's labels, annotations and taints to the Node
+// with one merge patch, and only when something differs.
+func (r *Reconciler) syncNode(ctx context.Context, wc client.Client, s *scope) error {
+	m, node := s.machine, s.node
+	before := node.DeepCopy()
+	if node.Labels == nil {
+		node.Labels = map[string]string{}
+	}
+	if node.Annotations == nil {
+		node.Annotations = map[string]string{}
+	}
+
+	// Labels: add the synced ones, drop those we synced before and no longer want.
+	var labelKeys []string
+	want := map[string]string{}
+	for k, v := range m.Labels {
+		if syncedLabel(k) {
+			want[k] = v
+		}
+	}
+	if interruptible(s) {
+		want[clusterv1.InterruptibleLabel] = ""
+	}
+	for _, k := range strings.Split(node.Annotations[clusterv1.LabelsFromMachineAnnotation], ",") {
+		if _, ok := want[k]; !ok && k != "" {
+			delete(node.Labels, k)
+		}
+	}
+	for k, v := range want {
+		node.Labels[k] = v
+		labelKeys = append(labelKeys, k)
+	}
+	sort.Strings(labelKeys)
+	setOrDelete(node.Annotations, clusterv1.LabelsFromMachineAnnotation, strings.Join(labelKeys, ","))
+
+	var annotationKeys []string
+	for k, v := range m.Annotations {
+		if syncedAnnotation(k) {
+			node.Annotations[k] = v
+			annotationKeys = append(annotationKeys, k)
+		}
+	}
+	sort.Strings(annotationKeys)
+	setOrDelete(node.Annotations, clusterv1.AnnotationsFromMachineAnnotation, strings.Join(annotationKeys, ","))
+
+	// Links back to the Machine.
+	node.Annotations[clusterv1.ClusterNameAnnotation] = m.Spec.ClusterName
+	node.Annotations[clusterv1.ClusterNamespaceAnnotation] = m.Namespace
+	node.Annotations[clusterv1.MachineAnnotation] = m.Name
+	if owner := util.ControllerOf(m); owner != nil {
+		node.Annotations[clusterv1.OwnerKindAnnotation] = owner.Kind
+		node.Annotations[clusterv1.OwnerNameAnnotation] = owner.Name
+	}
+
+	// Taints: Always ones are kept; OnInitialization ones are added once, the
+	// first time the Node is synced. The uninitialized taint goes once labels are on.
+	_, initialized := before.Annotations[clusterv1.TaintsFromMachineAnnotation]
+	var taintKeys []string
+	for _, t := range m.Spec.Taints {
+		taintKeys = append(taintKeys, t.Key+":"+string(t.Effect))
+		if t.Propagation == clusterv1.MachineTaintPropagationOnInitialization && initialized {
+			continue
+		}
+		node.Spec.Taints = ensureTaint(node.Spec.Taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
+	}
+	sort.Strings(taintKeys)
+	node.Annotations[clusterv1.TaintsFromMachineAnnotation] = strings.Join(taintKeys, ",")
+	node.Spec.Taints = removeTaint(node.Spec.Taints, clusterv1.NodeUninitializedTaintKey)
+
+	if equalNode(before, node) {
+		return nil
+	}
+	if err := wc.Patch(ctx, node, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("syncing labels and taints to Node %s: %w", node.Name, err)
+	}
+	return nil
+}
+
+func interruptible(s *scope) bool {
+	if s.infra == nil {
+		return false
+	}
+	v, _ := contract.Interruptible(s.infra)
+	return v
+}
+
+func setOrDelete(m map[string]string, key, value string) {
+	if value == "" {
+		delete(m, key)
+		return
+	}
+	m[key] = value
+}
+
+func ensureTaint(taints []corev1.Taint, t corev1.Taint) []corev1.Taint {
+	for i := range taints {
+		if taints[i].Key == t.Key && taints[i].Effect == t.Effect {
+			taints[i].Value = t.Value
+			return taints
+		}
+	}
+	return append(taints, t)
+}
+
+func removeTaint(taints []corev1.Taint, key string) []corev1.Taint {
+	out := taints[:0:0]
+	for _, t := range taints {
+		if t.Key != key {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func equalNode(a, b *corev1.Node) bool {
+	return mapsEqual(a.Labels, b.Labels) && mapsEqual(a.Annotations, b.Annotations) && taintsEqual(a.Spec.Taints, b.Spec.Taints)
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func taintsEqual(a, b []corev1.Taint) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Value != b[i].Value || a[i].Effect != b[i].Effect {
+			return false
+		}
+	}
+	return true
+}

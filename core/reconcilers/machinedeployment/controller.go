@@ -1,0 +1,287 @@
+// Package machinedeployment is the MachineDeployment controller of the core
+// provider. A MachineDeployment keeps one MachineSet per revision of its
+// Machine template, named "<deployment>-<template hash>", and moves replicas
+// from old revisions to the newest one with the RollingUpdate (maxSurge,
+// maxUnavailable) or OnDelete strategy.
+//
+// The rollout never trusts a lagging cache in the unsafe direction: a
+// MachineSet counts as many Machines as it has or will have (the larger of
+// spec and status replicas) and as available as the smaller of its available
+// Machines and its spec.replicas, so neither maxSurge nor maxUnavailable is
+// exceeded while MachineSet statuses catch up.
+package machinedeployment
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/mdutil"
+	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/util"
+)
+
+// waitForMachineSets is how soon a rollout looks again while MachineSet
+// statuses lag behind their specs.
+const waitForMachineSets = time.Second
+
+// Reconciler reconciles MachineDeployments.
+type Reconciler struct {
+	Client      client.Client
+	WatchFilter string
+}
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
+	filter := util.WatchFilterPredicate(r.WatchFilter)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&clusterv1.MachineDeployment{}, builder.WithPredicates(filter)).
+		Owns(&clusterv1.MachineSet{}, builder.WithPredicates(filter)).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToMachineDeployments), builder.WithPredicates(filter)).
+		WithOptions(options).
+		Named("machinedeployment").
+		Complete(r)
+}
+
+// scope carries what one reconcile observed.
+type scope struct {
+	md      *clusterv1.MachineDeployment
+	cluster *clusterv1.Cluster
+	now     time.Time
+	paused  bool
+
+	// hash is the current template revision, set by Reconcile.
+	hash string
+	// newMS and oldMSs are the current and older revisions, set by getMachineSets.
+	newMS  *clusterv1.MachineSet
+	oldMSs []*clusterv1.MachineSet
+	// machines are the deployment's Machines, for conditions, set by getMachines.
+	machines []*clusterv1.Machine
+	// strategyErr is a problem with spec.rollout, set by rollout.
+	strategyErr string
+}
+
+// Reconcile brings one MachineDeployment closer to its desired state.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	md := &clusterv1.MachineDeployment{}
+	if err := r.Client.Get(ctx, req.NamespacedName, md); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &scope{md: md, now: time.Now()}
+	cluster, err := util.GetCluster(ctx, r.Client, md.Namespace, md.Spec.ClusterName)
+	switch {
+	case apierrors.IsNotFound(err):
+		if md.DeletionTimestamp.IsZero() {
+			return ctrl.Result{}, nil
+		}
+	case err != nil:
+		return ctrl.Result{}, err
+	default:
+		s.cluster = cluster
+	}
+	helper, err := patch.NewHelper(md, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	s.hash = mdutil.TemplateHash(md, s.now)
+	if err := r.getMachineSets(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.getMachines(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	defer func() {
+		setStatus(s)
+		if err := helper.Patch(ctx, md); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	if s.paused = util.IsPaused(cluster, md); s.paused {
+		return ctrl.Result{}, nil
+	}
+	if !md.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, s)
+	}
+	controllerutil.AddFinalizer(md, clusterv1.MachineDeploymentFinalizer)
+	util.SetLabel(md, clusterv1.ClusterNameLabel, md.Spec.ClusterName)
+	if cluster != nil {
+		util.EnsureOwnerRef(md, util.OwnerRef(cluster, clusterv1.GroupVersion.WithKind("Cluster"), false))
+	}
+	if md.Spec.Paused != nil && *md.Spec.Paused {
+		return ctrl.Result{}, nil // spec.paused: report, do not roll out or scale
+	}
+	if after := md.Spec.Rollout.After; !after.IsZero() && s.now.Before(after.Time) {
+		// Come back when rollout.after passes: the hash changes then.
+		res.RequeueAfter = after.Sub(s.now)
+	}
+	rolloutRes, err := r.rollout(ctx, s)
+	if err != nil {
+		return rolloutRes, err
+	}
+	if rolloutRes.RequeueAfter > 0 && (res.RequeueAfter == 0 || rolloutRes.RequeueAfter < res.RequeueAfter) {
+		res.RequeueAfter = rolloutRes.RequeueAfter
+	}
+	return res, r.cleanup(ctx, s)
+}
+
+func (r *Reconciler) clusterToMachineDeployments(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &clusterv1.MachineDeploymentList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// getMachineSets splits the deployment's MachineSets into the current revision
+// and the older ones, oldest first.
+func (r *Reconciler) getMachineSets(ctx context.Context, s *scope) error {
+	list := &clusterv1.MachineSetList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(s.md.Namespace),
+		client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: util.LabelValue(s.md.Name)}); err != nil {
+		return fmt.Errorf("listing MachineSets: %w", err)
+	}
+	for i := range list.Items {
+		ms := &list.Items[i]
+		if owner := util.ControllerOf(ms); owner == nil || owner.UID != s.md.UID {
+			continue
+		}
+		if ms.Labels[clusterv1.MachineDeploymentUniqueLabel] == s.hash && ms.DeletionTimestamp.IsZero() {
+			s.newMS = ms
+		} else {
+			s.oldMSs = append(s.oldMSs, ms)
+		}
+	}
+	sort.Slice(s.oldMSs, func(i, j int) bool { return revision(s.oldMSs[i]) < revision(s.oldMSs[j]) })
+	return nil
+}
+
+func (r *Reconciler) getMachines(ctx context.Context, s *scope) error {
+	list := &clusterv1.MachineList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(s.md.Namespace),
+		client.MatchingLabels{clusterv1.MachineDeploymentNameLabel: util.LabelValue(s.md.Name)}); err != nil {
+		return fmt.Errorf("listing Machines: %w", err)
+	}
+	for i := range list.Items {
+		s.machines = append(s.machines, &list.Items[i])
+	}
+	return nil
+}
+
+func revision(ms *clusterv1.MachineSet) int64 {
+	v, _ := strconv.ParseInt(ms.Annotations[clusterv1.RevisionAnnotation], 10, 64)
+	return v
+}
+
+// reconcileDelete deletes the MachineSets and waits until they are gone.
+func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
+	all := s.oldMSs
+	if s.newMS != nil {
+		all = append(all, s.newMS)
+	}
+	var errs []error
+	for _, ms := range all {
+		if ms.DeletionTimestamp.IsZero() {
+			ctrl.LoggerFrom(ctx).Info("Deleting MachineSet of a deleted MachineDeployment", "machineSet", ms.Name)
+			if err := r.Client.Delete(ctx, ms); client.IgnoreNotFound(err) != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(all) == 0 {
+		controllerutil.RemoveFinalizer(s.md, clusterv1.MachineDeploymentFinalizer)
+	}
+	return ctrl.Result{}, kerrors.NewAggregate(errs)
+}
+
+// cleanup deletes old MachineSets that reached zero Machines.
+func (r *Reconciler) cleanup(ctx context.Context, s *scope) error {
+	for _, ms := range s.oldMSs {
+		if !ms.DeletionTimestamp.IsZero() || mdutil.Replicas(ms.Spec.Replicas) != 0 || statusReplicas(ms) != 0 {
+			continue
+		}
+		ctrl.LoggerFrom(ctx).Info("Deleting old MachineSet", "machineSet", ms.Name)
+		if err := r.Client.Delete(ctx, ms); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting old MachineSet %s: %w", ms.Name, err)
+		}
+	}
+	return nil
+}
+
+func statusReplicas(ms *clusterv1.MachineSet) int32 {
+	if ms.Status.Replicas == nil {
+		return 0
+	}
+	return *ms.Status.Replicas
+}
+
+// newMachineSet builds the MachineSet of the current revision.
+func newMachineSet(s *scope, replicas int32, surge int32) *clusterv1.MachineSet {
+	md := s.md
+	tmpl := *md.Spec.Template.DeepCopy()
+	if tmpl.ObjectMeta.Labels == nil {
+		tmpl.ObjectMeta.Labels = map[string]string{}
+	}
+	tmpl.ObjectMeta.Labels[clusterv1.MachineDeploymentUniqueLabel] = s.hash
+	tmpl.ObjectMeta.Labels[clusterv1.MachineDeploymentNameLabel] = util.LabelValue(md.Name)
+	tmpl.ObjectMeta.Labels[clusterv1.ClusterNameLabel] = md.Spec.ClusterName
+	sel := *md.Spec.Selector.DeepCopy()
+	if sel.MatchLabels == nil {
+		sel.MatchLabels = map[string]clusterv1.LabelValue{}
+	}
+	sel.MatchLabels[clusterv1.MachineDeploymentUniqueLabel] = clusterv1.LabelValue(s.hash)
+
+	var rev int64
+	for _, old := range s.oldMSs {
+		rev = max(rev, revision(old))
+	}
+	desired := mdutil.Replicas(md.Spec.Replicas)
+	name := md.Name + "-" + s.hash
+	if len(name) > 63 {
+		name = md.Name[:63-len(s.hash)-1] + "-" + s.hash
+	}
+	return &clusterv1.MachineSet{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: md.Namespace,
+			Labels: map[string]string{
+				clusterv1.ClusterNameLabel:             md.Spec.ClusterName,
+				clusterv1.MachineDeploymentNameLabel:   util.LabelValue(md.Name),
+				clusterv1.MachineDeploymentUniqueLabel: s.hash,
+			},
+			Annotations: map[string]string{
+				clusterv1.RevisionAnnotation:        strconv.FormatInt(rev+1, 10),
+				clusterv1.DesiredReplicasAnnotation: strconv.Itoa(int(desired)),
+				clusterv1.MaxReplicasAnnotation:     strconv.Itoa(int(desired + surge)),
+			},
+			OwnerReferences: []metav1.OwnerReference{util.OwnerRef(md, clusterv1.GroupVersion.WithKind("MachineDeployment"), true)},
+		},
+		Spec: clusterv1.MachineSetSpec{
+			ClusterName:   md.Spec.ClusterName,
+			Replicas:      &replicas,
+			Selector:      sel,
+			Template:      tmpl,
+			MachineNaming: md.Spec.MachineNaming,
+			Deletion:      clusterv1.MachineSetDeletionSpec{Order: md.Spec.Deletion.Order},
+		},
+	}
+}

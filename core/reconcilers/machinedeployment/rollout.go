@@ -1,0 +1,216 @@
+package machinedeployment
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/mdutil"
+	"github.com/podcluster/podcluster/internal/util"
+)
+
+// rollout creates the current revision's MachineSet when missing and moves
+// replicas to it according to the strategy.
+func (r *Reconciler) rollout(ctx context.Context, s *scope) (ctrl.Result, error) {
+	md := s.md
+	desired := mdutil.Replicas(md.Spec.Replicas)
+	onDelete := md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType
+	var surge, unavailable int32
+	if !onDelete {
+		var err error
+		if surge, unavailable, err = mdutil.SurgeAndUnavailable(md); err != nil {
+			s.strategyErr = err.Error()
+			return ctrl.Result{}, nil // the user must fix the spec; its change is an event
+		}
+	}
+	// Decide only on MachineSet statuses that reflect their current specs.
+	for _, ms := range s.all() {
+		if ms.Status.ObservedGeneration < ms.Generation {
+			return ctrl.Result{RequeueAfter: waitForMachineSets}, nil
+		}
+	}
+
+	old := s.activeOld()
+	if s.newMS == nil {
+		initial := desired
+		if len(old) > 0 {
+			initial = 0 // RollingUpdate scales it up within maxSurge below
+			if onDelete {
+				initial = max(0, desired-sumSpec(old))
+			}
+		}
+		ms := newMachineSet(s, initial, surge)
+		ctrl.LoggerFrom(ctx).Info("Creating MachineSet for the new template revision", "machineSet", ms.Name, "replicas", initial)
+		if err := r.Client.Create(ctx, ms); err != nil {
+			return ctrl.Result{}, fmt.Errorf("creating MachineSet %s: %w", ms.Name, err)
+		}
+		s.newMS = ms
+		return ctrl.Result{}, nil // its status is an event
+	}
+	if err := r.syncNewMachineSet(ctx, s, desired, surge); err != nil {
+		return ctrl.Result{}, err
+	}
+	if onDelete {
+		return ctrl.Result{}, r.rolloutOnDelete(ctx, s, desired)
+	}
+	return ctrl.Result{}, r.rolloutRolling(ctx, s, desired, surge, unavailable)
+}
+
+func (s *scope) all() []*clusterv1.MachineSet {
+	out := append([]*clusterv1.MachineSet(nil), s.oldMSs...)
+	if s.newMS != nil {
+		out = append(out, s.newMS)
+	}
+	return out
+}
+
+func (s *scope) activeOld() []*clusterv1.MachineSet {
+	var out []*clusterv1.MachineSet
+	for _, ms := range s.oldMSs {
+		if ms.DeletionTimestamp.IsZero() {
+			out = append(out, ms)
+		}
+	}
+	return out
+}
+
+func sumSpec(sets []*clusterv1.MachineSet) int32 {
+	var n int32
+	for _, ms := range sets {
+		n += mdutil.Replicas(ms.Spec.Replicas)
+	}
+	return n
+}
+
+// size is how many Machines a MachineSet has or is about to have.
+func size(ms *clusterv1.MachineSet) int32 {
+	return max(mdutil.Replicas(ms.Spec.Replicas), statusReplicas(ms))
+}
+
+// available is how many of a MachineSet's Machines surely stay available.
+func available(ms *clusterv1.MachineSet) int32 {
+	a := int32(0)
+	if ms.Status.AvailableReplicas != nil {
+		a = *ms.Status.AvailableReplicas
+	}
+	return min(a, mdutil.Replicas(ms.Spec.Replicas))
+}
+
+// rolloutRolling: scale the new MachineSet up while the total stays within
+// replicas+maxSurge, and old ones down while availability stays at least
+// replicas-maxUnavailable.
+func (r *Reconciler) rolloutRolling(ctx context.Context, s *scope, desired, surge, unavailable int32) error {
+	old := s.activeOld()
+	newReplicas := mdutil.Replicas(s.newMS.Spec.Replicas)
+	if len(old) == 0 {
+		if newReplicas != desired {
+			return r.scaleMachineSet(ctx, s.newMS, desired)
+		}
+		return nil
+	}
+	var total int32
+	for _, ms := range s.all() {
+		total += size(ms)
+	}
+	switch {
+	case newReplicas < desired:
+		if up := min(desired+surge-total, desired-newReplicas); up > 0 {
+			if err := r.scaleMachineSet(ctx, s.newMS, newReplicas+up); err != nil {
+				return err
+			}
+		}
+	case newReplicas > desired:
+		if err := r.scaleMachineSet(ctx, s.newMS, desired); err != nil {
+			return err
+		}
+	}
+
+	var avail int32
+	for _, ms := range s.all() {
+		avail += available(ms)
+	}
+	budget := avail - (desired - unavailable)
+	for _, ms := range old {
+		replicas := mdutil.Replicas(ms.Spec.Replicas)
+		// Machines that are not available cost no availability to remove.
+		notAvailable := replicas - available(ms)
+		take := min(max(budget, 0), replicas-notAvailable)
+		budget -= take
+		if remove := notAvailable + take; remove > 0 {
+			if err := r.scaleMachineSet(ctx, ms, replicas-remove); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// rolloutOnDelete: old MachineSets shrink as the user deletes their Machines,
+// and the new one grows into the room left.
+func (r *Reconciler) rolloutOnDelete(ctx context.Context, s *scope, desired int32) error {
+	var oldTotal int32
+	for _, ms := range s.activeOld() {
+		replicas := mdutil.Replicas(ms.Spec.Replicas)
+		var alive int32
+		for _, m := range s.machines {
+			if m.Labels[clusterv1.MachineSetNameLabel] == util.LabelValue(ms.Name) && m.DeletionTimestamp.IsZero() {
+				alive++
+			}
+		}
+		if alive < replicas {
+			if err := r.scaleMachineSet(ctx, ms, alive); err != nil {
+				return err
+			}
+			replicas = alive
+		}
+		oldTotal += replicas
+	}
+	if target := max(0, desired-oldTotal); mdutil.Replicas(s.newMS.Spec.Replicas) != target {
+		return r.scaleMachineSet(ctx, s.newMS, target)
+	}
+	return nil
+}
+
+// syncNewMachineSet keeps the fields of the new MachineSet that do not change
+// the template hash in step with the deployment.
+func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, surge int32) error {
+	ms := s.newMS
+	before := ms.DeepCopy()
+	ms.Spec.Deletion.Order = s.md.Spec.Deletion.Order
+	ms.Spec.MachineNaming = s.md.Spec.MachineNaming
+	if ms.Annotations == nil {
+		ms.Annotations = map[string]string{}
+	}
+	ms.Annotations[clusterv1.DesiredReplicasAnnotation] = strconv.Itoa(int(desired))
+	ms.Annotations[clusterv1.MaxReplicasAnnotation] = strconv.Itoa(int(desired + surge))
+	if equalSync(before, ms) {
+		return nil
+	}
+	if err := r.Client.Patch(ctx, ms, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("updating MachineSet %s: %w", ms.Name, err)
+	}
+	return nil
+}
+
+func equalSync(a, b *clusterv1.MachineSet) bool {
+	return a.Spec.Deletion == b.Spec.Deletion && a.Spec.MachineNaming == b.Spec.MachineNaming &&
+		a.Annotations[clusterv1.DesiredReplicasAnnotation] == b.Annotations[clusterv1.DesiredReplicasAnnotation] &&
+		a.Annotations[clusterv1.MaxReplicasAnnotation] == b.Annotations[clusterv1.MaxReplicasAnnotation]
+}
+
+func (r *Reconciler) scaleMachineSet(ctx context.Context, ms *clusterv1.MachineSet, replicas int32) error {
+	if mdutil.Replicas(ms.Spec.Replicas) == replicas {
+		return nil
+	}
+	ctrl.LoggerFrom(ctx).Info("Scaling MachineSet", "machineSet", ms.Name, "from", mdutil.Replicas(ms.Spec.Replicas), "to", replicas)
+	before := ms.DeepCopy()
+	ms.Spec.Replicas = &replicas
+	if err := r.Client.Patch(ctx, ms, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("scaling MachineSet %s to %d: %w", ms.Name, replicas, err)
+	}
+	return nil
+}

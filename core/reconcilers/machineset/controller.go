@@ -1,0 +1,171 @@
+// Package machineset is the MachineSet controller of the core provider. It
+// keeps spec.replicas Machines that match its template: it creates Machines
+// together with their bootstrap and infrastructure objects cloned from
+// templates, adopts orphans that match its selector, deletes surplus Machines
+// in the configured order, and replaces Machines a MachineHealthCheck marked
+// for remediation.
+//
+// To keep API traffic low each Machine is created first, complete with its
+// finalizer, labels and owner reference, and each clone is created complete
+// with the Machine as its controller owner: one request per object and no
+// adoption patches afterwards.
+package machineset
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/contract"
+	"github.com/podcluster/podcluster/internal/expectations"
+	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/util"
+)
+
+// Reconciler reconciles MachineSets.
+type Reconciler struct {
+	Client      client.Client
+	Resolver    *contract.Resolver
+	WatchFilter string
+
+	expectations *expectations.Expectations
+}
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
+	r.expectations = expectations.New()
+	filter := util.WatchFilterPredicate(r.WatchFilter)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&clusterv1.MachineSet{}, builder.WithPredicates(filter)).
+		Owns(&clusterv1.Machine{}, builder.WithPredicates(filter)).
+		Watches(&clusterv1.Machine{}, handler.EnqueueRequestsFromMapFunc(r.machineToMachineSets), builder.WithPredicates(filter)).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToMachineSets), builder.WithPredicates(filter)).
+		WithOptions(options).
+		Named("machineset").
+		Complete(r)
+}
+
+// Reconcile brings one MachineSet closer to its desired state.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	ms := &clusterv1.MachineSet{}
+	if err := r.Client.Get(ctx, req.NamespacedName, ms); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.expectations.Forget(req.String())
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &scope{ms: ms, key: req.String(), now: time.Now()}
+	cluster, err := util.GetCluster(ctx, r.Client, ms.Namespace, ms.Spec.ClusterName)
+	switch {
+	case apierrors.IsNotFound(err):
+		if ms.DeletionTimestamp.IsZero() {
+			return ctrl.Result{}, nil
+		}
+	case err != nil:
+		return ctrl.Result{}, err
+	default:
+		s.cluster = cluster
+	}
+
+	helper, err := patch.NewHelper(ms, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	defer func() {
+		setStatus(s)
+		if err := helper.Patch(ctx, ms); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	if err := r.getMachines(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	if s.paused = util.IsPaused(cluster, ms); s.paused {
+		return ctrl.Result{}, nil
+	}
+	if !ms.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, s)
+	}
+	controllerutil.AddFinalizer(ms, clusterv1.MachineSetFinalizer)
+	util.SetLabel(ms, clusterv1.ClusterNameLabel, ms.Spec.ClusterName)
+	if util.ControllerOf(ms) == nil && cluster != nil {
+		util.EnsureOwnerRef(ms, util.OwnerRef(cluster, clusterv1.GroupVersion.WithKind("Cluster"), false))
+	}
+
+	// Dependent steps: adopt, repair, remediate, then scale.
+	for _, phase := range []func(context.Context, *scope) (ctrl.Result, error){
+		r.adoptOrphans,
+		r.ensureProviderObjects,
+		r.remediate,
+		r.scale,
+	} {
+		phaseRes, err := phase(ctx, s)
+		if err != nil || phaseRes.RequeueAfter > 0 {
+			return phaseRes, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// machineToMachineSets requeues the MachineSets whose selector matches an
+// orphaned Machine, so they can adopt it.
+func (r *Reconciler) machineToMachineSets(ctx context.Context, o client.Object) []reconcile.Request {
+	m, ok := o.(*clusterv1.Machine)
+	if !ok || util.ControllerOf(m) != nil {
+		return nil
+	}
+	list := &clusterv1.MachineSetList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(m.Namespace)); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if sel, err := selectorOf(&list.Items[i]); err == nil && sel.Matches(labelSet(m.Labels)) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
+}
+
+func (r *Reconciler) clusterToMachineSets(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &clusterv1.MachineSetList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// reconcileDelete deletes every Machine of the set and waits until they are gone.
+func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
+	var errs []error
+	for _, m := range s.machines {
+		if !m.DeletionTimestamp.IsZero() {
+			continue
+		}
+		ctrl.LoggerFrom(ctx).Info("Deleting Machine of a deleted MachineSet", "machine", m.Name)
+		if err := r.Client.Delete(ctx, m); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("deleting Machine %s: %w", m.Name, err))
+		}
+	}
+	if len(s.machines) == 0 {
+		controllerutil.RemoveFinalizer(s.ms, clusterv1.MachineSetFinalizer)
+	}
+	return ctrl.Result{}, kerrors.NewAggregate(errs)
+}

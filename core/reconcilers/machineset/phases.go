@@ -1,0 +1,404 @@
+package machineset
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/contract"
+	"github.com/podcluster/podcluster/internal/mdutil"
+	"github.com/podcluster/podcluster/internal/util"
+)
+
+// waitForCache is how soon a MachineSet looks again while its cache has not
+// shown its own creates and deletes yet.
+const waitForCache = time.Second
+
+// scope carries what one reconcile observed.
+type scope struct {
+	ms      *clusterv1.MachineSet
+	cluster *clusterv1.Cluster
+	key     string
+	now     time.Time
+	paused  bool
+
+	// machines are the Machines the set owns, set by getMachines.
+	machines []*clusterv1.Machine
+	// scaling says which way the last scale step went, set by scale.
+	scalingUp, scalingDown bool
+	scaleMessage           string
+	// remediating names Machines deleted for remediation, set by remediate.
+	remediating []string
+	// templateErr is a problem with the templates, set by createMachine.
+	templateErr string
+}
+
+func selectorOf(ms *clusterv1.MachineSet) (labels.Selector, error) {
+	return metav1.LabelSelectorAsSelector(ms.Spec.Selector.ToMetav1())
+}
+
+func labelSet(l map[string]string) labels.Set { return labels.Set(l) }
+
+// getMachines lists the Machines the set owns (from the cache).
+func (r *Reconciler) getMachines(ctx context.Context, s *scope) error {
+	list := &clusterv1.MachineList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(s.ms.Namespace),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: s.ms.Spec.ClusterName}); err != nil {
+		return fmt.Errorf("listing Machines: %w", err)
+	}
+	s.machines = nil
+	for i := range list.Items {
+		m := &list.Items[i]
+		if owner := util.ControllerOf(m); owner != nil && owner.Kind == "MachineSet" && owner.UID == s.ms.UID {
+			s.machines = append(s.machines, m)
+		}
+	}
+	return nil
+}
+
+// adoptOrphans takes Machines without a controller that match the selector.
+func (r *Reconciler) adoptOrphans(ctx context.Context, s *scope) (ctrl.Result, error) {
+	sel, err := selectorOf(s.ms)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("spec.selector: %w", err)
+	}
+	list := &clusterv1.MachineList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(s.ms.Namespace)); err != nil {
+		return ctrl.Result{}, err
+	}
+	for i := range list.Items {
+		m := &list.Items[i]
+		if util.ControllerOf(m) != nil || !m.DeletionTimestamp.IsZero() || m.Spec.ClusterName != s.ms.Spec.ClusterName || !sel.Matches(labels.Set(m.Labels)) {
+			continue
+		}
+		ctrl.LoggerFrom(ctx).Info("Adopting orphaned Machine", "machine", m.Name)
+		before := m.DeepCopy()
+		refs := m.OwnerReferences[:0:0]
+		for _, ref := range m.OwnerReferences {
+			if ref.Kind != "Cluster" { // a stand-alone Machine's plain Cluster owner goes
+				refs = append(refs, ref)
+			}
+		}
+		m.OwnerReferences = append(refs, util.OwnerRef(s.ms, clusterv1.GroupVersion.WithKind("MachineSet"), true))
+		util.SetLabel(m, clusterv1.MachineSetNameLabel, util.LabelValue(s.ms.Name))
+		if err := r.Client.Patch(ctx, m, client.MergeFrom(before)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adopting Machine %s: %w", m.Name, err)
+		}
+		s.machines = append(s.machines, m)
+	}
+	return ctrl.Result{}, nil
+}
+
+// ensureProviderObjects creates the clones of a Machine that are missing,
+// which happens only if the controller stopped between creating the Machine
+// and its clones. Machines that already provisioned are left alone.
+func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.Result, error) {
+	for _, m := range s.machines {
+		if !m.DeletionTimestamp.IsZero() || (m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned) {
+			continue
+		}
+		if m.CreationTimestamp.Add(expectationsWindow).After(s.now) {
+			continue // just created: its clones may not be in the cache yet
+		}
+		if err := r.createClones(ctx, s, m, true); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// expectationsWindow is how long a freshly created Machine's clones are
+// assumed to exist without looking.
+const expectationsWindow = 30 * time.Second
+
+// remediate deletes Machines a MachineHealthCheck marked for remediation
+// (OwnerRemediated=False); scaling replaces them.
+func (r *Reconciler) remediate(ctx context.Context, s *scope) (ctrl.Result, error) {
+	for _, m := range s.machines {
+		c := conditions.Get(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition)
+		if c == nil || c.Status != metav1.ConditionFalse || !m.DeletionTimestamp.IsZero() {
+			continue
+		}
+		ctrl.LoggerFrom(ctx).Info("Deleting Machine marked for remediation", "machine", m.Name)
+		if err := r.Client.Delete(ctx, m); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("deleting Machine %s for remediation: %w", m.Name, err)
+		}
+		s.remediating = append(s.remediating, m.Name)
+	}
+	return ctrl.Result{}, nil
+}
+
+// scale creates or deletes Machines until the set has spec.replicas.
+func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
+	ms := s.ms
+	// Do not count from a cache that has not seen our own writes yet.
+	present := map[string]bool{}
+	for _, m := range s.machines {
+		present[m.Name] = m.DeletionTimestamp.IsZero()
+	}
+	if !r.expectations.Satisfied(s.key, func(name string) bool {
+		alive, ok := present[name]
+		// A create is observed when the Machine shows up; a delete when it is
+		// gone or being deleted. One key per name: creates wait for presence.
+		if strings.HasPrefix(name, "-") {
+			return !present[strings.TrimPrefix(name, "-")] || !alive
+		}
+		return ok
+	}) {
+		return ctrl.Result{RequeueAfter: waitForCache}, nil
+	}
+
+	var active []*clusterv1.Machine
+	for _, m := range s.machines {
+		if m.DeletionTimestamp.IsZero() {
+			active = append(active, m)
+		}
+	}
+	want := int(mdutil.Replicas(ms.Spec.Replicas))
+	diff := want - len(active)
+	switch {
+	case diff > 0:
+		s.scalingUp = true
+		s.scaleMessage = fmt.Sprintf("scaling up from %d to %d replicas", len(active), want)
+		ctrl.LoggerFrom(ctx).Info("Scaling up", "from", len(active), "to", want)
+		var names []string
+		for range diff {
+			name, err := r.createMachine(ctx, s)
+			if err != nil {
+				r.expectations.Expect(s.key, names...)
+				return ctrl.Result{}, err
+			}
+			names = append(names, name)
+		}
+		r.expectations.Expect(s.key, names...)
+	case diff < 0:
+		s.scalingDown = true
+		s.scaleMessage = fmt.Sprintf("scaling down from %d to %d replicas", len(active), want)
+		ctrl.LoggerFrom(ctx).Info("Scaling down", "from", len(active), "to", want)
+		victims := deletionOrder(active, ms.Spec.Deletion.Order)[:-diff]
+		var names []string
+		for _, m := range victims {
+			ctrl.LoggerFrom(ctx).Info("Deleting Machine", "machine", m.Name)
+			if err := r.Client.Delete(ctx, m); client.IgnoreNotFound(err) != nil {
+				r.expectations.Expect(s.key, names...)
+				return ctrl.Result{}, fmt.Errorf("deleting Machine %s: %w", m.Name, err)
+			}
+			names = append(names, "-"+m.Name)
+		}
+		r.expectations.Expect(s.key, names...)
+	}
+	return ctrl.Result{}, nil
+}
+
+// deletionOrder sorts Machines most-deletable first: marked with
+// delete-machine, then not healthy, then by the policy (Random by default).
+func deletionOrder(machines []*clusterv1.Machine, order clusterv1.MachineSetDeletionOrder) []*clusterv1.Machine {
+	out := append([]*clusterv1.Machine(nil), machines...)
+	priority := func(m *clusterv1.Machine) int {
+		if _, ok := m.Annotations[clusterv1.DeleteMachineAnnotation]; ok {
+			return 0
+		}
+		if c := conditions.Get(m.Status.Conditions, clusterv1.MachineHealthCheckSucceededCondition); c != nil && c.Status == metav1.ConditionFalse {
+			return 1
+		}
+		if !conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
+			return 2
+		}
+		return 3
+	}
+	random := map[string]int{}
+	for _, m := range out {
+		random[m.Name] = rand.Int() //nolint:gosec // choosing victims, not secrets
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		pi, pj := priority(out[i]), priority(out[j])
+		if pi != pj {
+			return pi < pj
+		}
+		ti, tj := out[i].CreationTimestamp.Time, out[j].CreationTimestamp.Time
+		switch order {
+		case clusterv1.NewestMachineSetDeletionOrder:
+			if !ti.Equal(tj) {
+				return ti.After(tj)
+			}
+		case clusterv1.OldestMachineSetDeletionOrder:
+			if !ti.Equal(tj) {
+				return ti.Before(tj)
+			}
+		default:
+			return random[out[i].Name] < random[out[j].Name]
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// machineName renders spec.machineNaming.template (default
+// "{{ .machineSet.name }}-{{ .random }}").
+func machineName(ms *clusterv1.MachineSet) (string, error) {
+	text := ms.Spec.MachineNaming.Template
+	if text == "" {
+		text = "{{ .machineSet.name }}-{{ .random }}"
+	}
+	if !strings.Contains(text, "{{ .random }}") && !strings.Contains(text, "{{.random}}") {
+		return "", fmt.Errorf("spec.machineNaming.template %q must contain {{ .random }}", text)
+	}
+	tmpl, err := template.New("name").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
+	}
+	var b bytes.Buffer
+	data := map[string]any{
+		"cluster":    map[string]string{"name": ms.Spec.ClusterName},
+		"machineSet": map[string]string{"name": ms.Name},
+		"random":     utilrand.String(5),
+	}
+	if err := tmpl.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
+	}
+	name := b.String()
+	if len(name) > 63 {
+		// Keep the random part: trim the prefix.
+		name = name[len(name)-63:]
+		name = strings.TrimLeft(name, "-.")
+	}
+	return name, nil
+}
+
+// createMachine creates one Machine and its clones. It returns the Machine's name.
+func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error) {
+	ms := s.ms
+	name, err := machineName(ms)
+	if err != nil {
+		s.templateErr = err.Error()
+		return "", err
+	}
+	tmpl := ms.Spec.Template
+	m := &clusterv1.Machine{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            name,
+			Namespace:       ms.Namespace,
+			Labels:          machineLabels(ms),
+			Annotations:     copyMap(tmpl.ObjectMeta.Annotations),
+			Finalizers:      []string{clusterv1.MachineFinalizer},
+			OwnerReferences: []metav1.OwnerReference{util.OwnerRef(ms, clusterv1.GroupVersion.WithKind("MachineSet"), true)},
+		},
+		Spec: *tmpl.Spec.DeepCopy(),
+	}
+	m.Spec.ClusterName = ms.Spec.ClusterName
+	m.Spec.ProviderID = ""
+	infraKind := strings.TrimSuffix(tmpl.Spec.InfrastructureRef.Kind, "Template")
+	m.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: tmpl.Spec.InfrastructureRef.APIGroup, Kind: infraKind, Name: name}
+	if ref := tmpl.Spec.Bootstrap.ConfigRef; ref.IsDefined() {
+		m.Spec.Bootstrap.ConfigRef = clusterv1.ContractVersionedObjectReference{APIGroup: ref.APIGroup, Kind: strings.TrimSuffix(ref.Kind, "Template"), Name: name}
+		m.Spec.Bootstrap.DataSecretName = nil
+	}
+	ctrl.LoggerFrom(ctx).Info("Creating Machine", "machine", name)
+	if err := r.Client.Create(ctx, m); err != nil {
+		return "", fmt.Errorf("creating Machine %s: %w", name, err)
+	}
+	if err := r.createClones(ctx, s, m, false); err != nil {
+		// Without its clones the Machine is useless: take it back.
+		_ = r.Client.Delete(ctx, m)
+		return "", err
+	}
+	return name, nil
+}
+
+func machineLabels(ms *clusterv1.MachineSet) map[string]string {
+	l := copyMap(ms.Spec.Template.ObjectMeta.Labels)
+	l[clusterv1.ClusterNameLabel] = ms.Spec.ClusterName
+	l[clusterv1.MachineSetNameLabel] = util.LabelValue(ms.Name)
+	if md, ok := ms.Labels[clusterv1.MachineDeploymentNameLabel]; ok {
+		l[clusterv1.MachineDeploymentNameLabel] = md
+	}
+	return l
+}
+
+func copyMap(in map[string]string) map[string]string {
+	out := make(map[string]string, len(in)+3)
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+
+// createClones creates the Machine's infrastructure and bootstrap objects from
+// the set's templates; existing ones are kept when onlyMissing is set.
+func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Machine, onlyMissing bool) error {
+	tmpl := s.ms.Spec.Template.Spec
+	pairs := []struct{ template, target clusterv1.ContractVersionedObjectReference }{
+		{tmpl.InfrastructureRef, m.Spec.InfrastructureRef},
+	}
+	if tmpl.Bootstrap.ConfigRef.IsDefined() {
+		pairs = append(pairs, struct{ template, target clusterv1.ContractVersionedObjectReference }{tmpl.Bootstrap.ConfigRef, m.Spec.Bootstrap.ConfigRef})
+	}
+	for _, p := range pairs {
+		if onlyMissing {
+			if _, err := r.Resolver.Get(ctx, r.Client, p.target, m.Namespace); err == nil || !apierrors.IsNotFound(err) {
+				continue
+			}
+			ctrl.LoggerFrom(ctx).Info("Creating missing clone", "kind", p.target.Kind, "name", p.target.Name)
+		}
+		clone, err := r.clone(ctx, s, m, p.template)
+		if err != nil {
+			s.templateErr = err.Error()
+			return err
+		}
+		if err := r.Client.Create(ctx, clone); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating %s %s: %w", clone.GetKind(), clone.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// clone builds the object a template describes, owned by the Machine.
+func (r *Reconciler) clone(ctx context.Context, s *scope, m *clusterv1.Machine, ref clusterv1.ContractVersionedObjectReference) (*unstructured.Unstructured, error) {
+	tmpl, err := r.Resolver.Get(ctx, r.Client, ref, m.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("reading template %s %s: %w", ref.Kind, ref.Name, err)
+	}
+	spec, _, err := unstructured.NestedMap(tmpl.Object, "spec", "template", "spec")
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: spec.template.spec: %w", ref.Kind, ref.Name, err)
+	}
+	tmplLabels, _, _ := unstructured.NestedStringMap(tmpl.Object, "spec", "template", "metadata", "labels")
+	tmplAnnotations, _, _ := unstructured.NestedStringMap(tmpl.Object, "spec", "template", "metadata", "annotations")
+
+	obj := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	if spec == nil {
+		obj.Object["spec"] = map[string]any{}
+	}
+	gvk := tmpl.GroupVersionKind()
+	gvk.Kind = strings.TrimSuffix(gvk.Kind, "Template")
+	obj.SetGroupVersionKind(gvk)
+	obj.SetName(m.Name)
+	obj.SetNamespace(m.Namespace)
+	l := copyMap(tmplLabels)
+	for k, v := range m.Labels {
+		l[k] = v
+	}
+	obj.SetLabels(l)
+	a := copyMap(tmplAnnotations)
+	a[clusterv1.TemplateClonedFromNameAnnotation] = ref.Name
+	a[clusterv1.TemplateClonedFromGroupKindAnnotation] = ref.GroupKind()
+	obj.SetAnnotations(a)
+	obj.SetOwnerReferences([]metav1.OwnerReference{util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true)})
+	_ = contract.IsPaused // the clone inherits nothing else from the template
+	return obj, nil
+}

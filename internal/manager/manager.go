@@ -1,0 +1,68 @@
+// Package manager builds the controller-runtime manager every podcluster
+// binary and test uses, with the settings that keep API traffic low.
+package manager
+
+import (
+	"time"
+
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/podcluster/podcluster/internal/remote"
+	"github.com/podcluster/podcluster/internal/scheme"
+)
+
+// Options configure a manager.
+type Options struct {
+	// MetricsAddr serves Prometheus metrics; "0" disables them.
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz; "" or "0" disables them.
+	HealthAddr string
+	// LeaderElection makes only one replica reconcile at a time.
+	LeaderElection          bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
+	// SyncPeriod re-lists everything this often (default 10 minutes).
+	SyncPeriod time.Duration
+}
+
+// New builds a manager. Reads of unstructured provider objects go through the
+// cache like typed ones: the core reads them on every reconcile.
+func New(cfg *rest.Config, opts Options) (manager.Manager, *remote.ClusterCache, error) {
+	if opts.MetricsAddr == "" {
+		opts.MetricsAddr = "0"
+	}
+	if opts.HealthAddr == "" {
+		opts.HealthAddr = "0"
+	}
+	if opts.SyncPeriod == 0 {
+		opts.SyncPeriod = 10 * time.Minute
+	}
+	s := scheme.New()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  s,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.HealthAddr,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        opts.LeaderElectionID,
+		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+		Cache:                   cacheOptions(opts.SyncPeriod),
+		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	cc := remote.New(mgr.GetClient(), s, remote.Options{})
+	if err := mgr.Add(cc); err != nil {
+		return nil, nil, err
+	}
+	return mgr, cc, nil
+}
+
+func cacheOptions(sync time.Duration) cache.Options {
+	return cache.Options{SyncPeriod: &sync}
+}

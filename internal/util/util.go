@@ -1,0 +1,131 @@
+// Package util holds small helpers every podcluster controller uses: finding
+// an object's Cluster, the paused rule, owner references and label values.
+package util
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+)
+
+// GetCluster reads the Cluster named name in namespace.
+func GetCluster(ctx context.Context, c client.Reader, namespace, name string) (*clusterv1.Cluster, error) {
+	cluster := &clusterv1.Cluster{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cluster); err != nil {
+		return nil, err
+	}
+	return cluster, nil
+}
+
+// IsPaused applies the contract's rule: an object is paused when its Cluster
+// has spec.paused or the object has the paused annotation.
+func IsPaused(cluster *clusterv1.Cluster, obj metav1.Object) bool {
+	if cluster != nil && cluster.Spec.Paused != nil && *cluster.Spec.Paused {
+		return true
+	}
+	_, ok := obj.GetAnnotations()[clusterv1.PausedAnnotation]
+	return ok
+}
+
+// OwnerRef returns an owner reference to owner; controller makes it the controlling one.
+func OwnerRef(owner client.Object, gvk schema.GroupVersionKind, controller bool) metav1.OwnerReference {
+	ref := metav1.OwnerReference{
+		APIVersion: gvk.GroupVersion().String(),
+		Kind:       gvk.Kind,
+		Name:       owner.GetName(),
+		UID:        owner.GetUID(),
+	}
+	if controller {
+		t := true
+		ref.Controller = &t
+		ref.BlockOwnerDeletion = &t
+	}
+	return ref
+}
+
+// EnsureOwnerRef adds ref to obj unless an owner reference with the same kind
+// and name is there; it reports whether obj changed. A reference to the same
+// owner with another UID (a re-created owner) is replaced.
+func EnsureOwnerRef(obj metav1.Object, ref metav1.OwnerReference) bool {
+	refs := obj.GetOwnerReferences()
+	for i, r := range refs {
+		if r.Kind == ref.Kind && r.Name == ref.Name && groupOf(r.APIVersion) == groupOf(ref.APIVersion) {
+			if r.UID == ref.UID && r.APIVersion == ref.APIVersion && boolEq(r.Controller, ref.Controller) {
+				return false
+			}
+			refs[i] = ref
+			obj.SetOwnerReferences(refs)
+			return true
+		}
+	}
+	obj.SetOwnerReferences(append(refs, ref))
+	return true
+}
+
+// ControllerOf returns the controlling owner reference of obj, or nil.
+func ControllerOf(obj metav1.Object) *metav1.OwnerReference {
+	return metav1.GetControllerOf(obj)
+}
+
+// HasOwner reports whether obj has an owner of the given kind and name.
+func HasOwner(obj metav1.Object, kind, name string) bool {
+	for _, r := range obj.GetOwnerReferences() {
+		if r.Kind == kind && r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func groupOf(apiVersion string) string {
+	if i := strings.Index(apiVersion, "/"); i >= 0 {
+		return apiVersion[:i]
+	}
+	return ""
+}
+
+func boolEq(a, b *bool) bool {
+	return (a != nil && *a) == (b != nil && *b)
+}
+
+// LabelValue returns name when it is a valid label value, otherwise the
+// contract's hashed form "hash_<base64url(sha256(name))>_z".
+func LabelValue(name string) string {
+	if len(validation.IsValidLabelValue(name)) == 0 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return fmt.Sprintf("hash_%s_z", base64.RawURLEncoding.EncodeToString(sum[:])[:30])
+}
+
+// SetLabel sets a label on obj and reports whether it changed.
+func SetLabel(obj metav1.Object, key, value string) bool {
+	labels := obj.GetLabels()
+	if v, ok := labels[key]; ok && v == value {
+		return false
+	}
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[key] = value
+	obj.SetLabels(labels)
+	return true
+}
+
+// WatchFilterPredicate passes only objects labelled
+// cluster.x-k8s.io/watch-filter=<value>; an empty value passes everything.
+func WatchFilterPredicate(value string) predicate.Predicate {
+	return predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return value == "" || o.GetLabels()[clusterv1.WatchLabel] == value
+	})
+}

@@ -1,0 +1,154 @@
+// Package standin plays the bootstrap and infrastructure providers in core
+// tests, following the contract with the least possible work: a KubeadmConfig
+// gets a data Secret at once, a KubernetesCluster reports a given endpoint,
+// and a KubernetesMachine whose Machine has bootstrap data gets a providerID
+// and a Ready Node in the workload cluster. It stands in for the real
+// providers so that the core controllers can be tested and measured alone.
+package standin
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
+)
+
+// Providers are the stand-in bootstrap and infrastructure providers.
+type Providers struct {
+	// Workload is a client of the (single) workload cluster every test cluster uses.
+	Workload client.Client
+	// Endpoint is what KubernetesClusters report as controlPlaneEndpoint.
+	Endpoint clusterv1.APIEndpoint
+}
+
+// Setup registers the stand-in controllers with mgr.
+func (p *Providers) Setup(mgr ctrl.Manager) error {
+	c := mgr.GetClient()
+	opts := controller.Options{MaxConcurrentReconciles: 10}
+	if err := ctrl.NewControllerManagedBy(mgr).For(&bootstrapv1.KubeadmConfig{}).WithOptions(opts).Named("standin-bootstrap").
+		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+			return reconcile.Result{}, bootstrap(ctx, c, req)
+		})); err != nil {
+		return err
+	}
+	if err := ctrl.NewControllerManagedBy(mgr).For(&infrav1.KubernetesCluster{}).WithOptions(opts).Named("standin-infracluster").
+		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+			return reconcile.Result{}, p.infraCluster(ctx, c, req)
+		})); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).For(&infrav1.KubernetesMachine{}).WithOptions(opts).Named("standin-inframachine").
+		Watches(&clusterv1.Machine{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			m := o.(*clusterv1.Machine)
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: m.Namespace, Name: m.Spec.InfrastructureRef.Name}}}
+		})).
+		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+			return reconcile.Result{}, p.infraMachine(ctx, c, req)
+		}))
+}
+
+func ready() metav1.Condition {
+	return metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready", LastTransitionTime: metav1.Now()}
+}
+
+func bootstrap(ctx context.Context, c client.Client, req reconcile.Request) error {
+	kc := &bootstrapv1.KubeadmConfig{}
+	if err := c.Get(ctx, req.NamespacedName, kc); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if kc.Status.Initialization.DataSecretCreated != nil || metav1.GetControllerOf(kc) == nil || !kc.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: kc.Name, Namespace: kc.Namespace, Labels: map[string]string{clusterv1.ClusterNameLabel: kc.Labels[clusterv1.ClusterNameLabel]},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: bootstrapv1.GroupVersion.String(), Kind: "KubeadmConfig", Name: kc.Name, UID: kc.UID}}},
+		Type: clusterv1.ClusterSecretType,
+		Data: map[string][]byte{"value": []byte("#cloud-config\n"), "format": []byte("cloud-config")},
+	}
+	if err := c.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	before := kc.DeepCopy()
+	t := true
+	kc.Status.Initialization.DataSecretCreated = &t
+	kc.Status.DataSecretName = kc.Name
+	meta.SetStatusCondition(&kc.Status.Conditions, ready())
+	return c.Status().Patch(ctx, kc, client.MergeFrom(before))
+}
+
+func (p *Providers) infraCluster(ctx context.Context, c client.Client, req reconcile.Request) error {
+	kcl := &infrav1.KubernetesCluster{}
+	if err := c.Get(ctx, req.NamespacedName, kcl); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if kcl.Status.Initialization.Provisioned != nil {
+		return nil
+	}
+	before := kcl.DeepCopy()
+	kcl.Spec.ControlPlaneEndpoint = p.Endpoint
+	if err := c.Patch(ctx, kcl, client.MergeFrom(before)); err != nil {
+		return err
+	}
+	before = kcl.DeepCopy()
+	t := true
+	kcl.Status.Initialization.Provisioned = &t
+	meta.SetStatusCondition(&kcl.Status.Conditions, ready())
+	return c.Status().Patch(ctx, kcl, client.MergeFrom(before))
+}
+
+// NodeName is the workload Node of a KubernetesMachine: Nodes are cluster-wide,
+// so the namespace is part of the name.
+func NodeName(namespace, name string) string { return namespace + "-" + name }
+
+func (p *Providers) infraMachine(ctx context.Context, c client.Client, req reconcile.Request) error {
+	km := &infrav1.KubernetesMachine{}
+	if err := c.Get(ctx, req.NamespacedName, km); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	owner := metav1.GetControllerOf(km)
+	if km.Status.Initialization.Provisioned != nil || owner == nil || owner.Kind != "Machine" || !km.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	m := &clusterv1.Machine{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: km.Namespace, Name: owner.Name}, m); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if m.Spec.Bootstrap.DataSecretName == nil {
+		return nil // wait for bootstrap data, as the real provider does
+	}
+	providerID := fmt.Sprintf("kubernetes://%s/%s", km.Namespace, km.Name)
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: NodeName(km.Namespace, km.Name)}, Spec: corev1.NodeSpec{ProviderID: providerID}}
+	if err := p.Workload.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating Node: %w", err)
+	}
+	node.Status = corev1.NodeStatus{
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
+		NodeInfo:   corev1.NodeSystemInfo{KubeletVersion: m.Spec.Version, OSImage: "standin", Architecture: "amd64", OperatingSystem: "linux"},
+	}
+	if err := p.Workload.Status().Update(ctx, node); err != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("setting Node status: %w", err)
+	}
+	before := km.DeepCopy()
+	km.Spec.ProviderID = providerID
+	if err := c.Patch(ctx, km, client.MergeFrom(before)); err != nil {
+		return err
+	}
+	before = km.DeepCopy()
+	t := true
+	km.Status.Initialization.Provisioned = &t
+	km.Status.Addresses = []clusterv1.MachineAddress{{Type: clusterv1.MachineHostName, Address: km.Name}}
+	meta.SetStatusCondition(&km.Status.Conditions, ready())
+	return c.Status().Patch(ctx, km, client.MergeFrom(before))
+}
