@@ -34,7 +34,7 @@ import (
 )
 
 var (
-	env, workload *testenv.Environment
+	env, workload      *testenv.Environment
 	workloadKubeconfig []byte
 
 	coreMu     sync.Mutex

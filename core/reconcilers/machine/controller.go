@@ -61,7 +61,7 @@ type Reconciler struct {
 	// cluster.x-k8s.io/watch-filter=<WatchFilter>.
 	WatchFilter string
 
-	external *external.Tracker
+	external   *external.Tracker
 	nodeEvents chan event.GenericEvent
 }
 
@@ -139,6 +139,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 
 	// Independent observations: run them all, then aggregate errors.
+	s.observed = true
 	var errs []error
 	for _, phase := range []func(context.Context, *scope) (ctrl.Result, error){
 		r.reconcileBootstrap,

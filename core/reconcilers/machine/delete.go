@@ -2,6 +2,7 @@ package machine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -132,6 +135,10 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 		return ctrl.Result{RequeueAfter: waitForWorkloadCluster}, false, nil
 	}
 
+	cfg, err := r.ClusterCache.RESTConfig(ctx, remote.ClusterKey(m.Namespace, m.Spec.ClusterName))
+	if err != nil {
+		return ctrl.Result{}, false, err
+	}
 	node := &corev1.Node{}
 	if err := wc.Get(ctx, client.ObjectKey{Name: m.Status.NodeRef.Name}, node); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -163,8 +170,7 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 			continue
 		}
 		log.Info("Evicting Pod", "pod", client.ObjectKeyFromObject(pod).String())
-		eviction := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace}}
-		err := wc.SubResource("eviction").Create(ctx, pod, eviction)
+		err := r.evict(ctx, cfg, pod)
 		switch {
 		case err == nil, apierrors.IsNotFound(err):
 		case apierrors.IsTooManyRequests(err):
@@ -187,6 +193,26 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 	}
 	s.deletingReason, s.deletingMessage = ReasonDrainingNode, msg
 	return ctrl.Result{RequeueAfter: drainRetry}, false, nil
+}
+
+// evict asks the eviction API to remove a Pod. Retries are off: client-go
+// would otherwise wait out the Retry-After of every refusal by a
+// PodDisruptionBudget, and the refusal is what the caller reports.
+func (r *Reconciler) evict(ctx context.Context, cfg *rest.Config, pod *corev1.Pod) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	eviction := &policyv1.Eviction{
+		TypeMeta:   metav1.TypeMeta{APIVersion: policyv1.SchemeGroupVersion.String(), Kind: "Eviction"},
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
+	}
+	body, err := json.Marshal(eviction)
+	if err != nil {
+		return err
+	}
+	return cs.CoreV1().RESTClient().Post().Namespace(pod.Namespace).Resource("pods").Name(pod.Name).
+		SubResource("eviction").Body(body).SetHeader("Content-Type", "application/json").MaxRetries(0).Do(ctx).Error()
 }
 
 // evictable leaves out what a drain never evicts: mirror (static) Pods,

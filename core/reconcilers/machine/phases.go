@@ -27,6 +27,8 @@ type scope struct {
 	cluster *clusterv1.Cluster
 	now     time.Time
 	paused  bool
+	// observed is set once the bootstrap, infrastructure and Node phases ran.
+	observed bool
 
 	// Set by reconcileBootstrap.
 	bootstrap        *unstructured.Unstructured

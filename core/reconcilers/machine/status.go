@@ -43,13 +43,17 @@ func setStatus(s *scope) {
 	if s.paused {
 		return // a paused Machine reports nothing else new
 	}
-	conditions.Set(&m.Status.Conditions, gen, bootstrapCondition(s))
-	conditions.Set(&m.Status.Conditions, gen, infrastructureCondition(s))
-	nodeReady, nodeHealthy := nodeConditions(s)
-	conditions.Set(&m.Status.Conditions, gen, nodeReady)
-	conditions.Set(&m.Status.Conditions, gen, nodeHealthy)
+	if s.observed {
+		// Deletion does not look at the provider objects again: their last
+		// observed conditions stay as they were.
+		conditions.Set(&m.Status.Conditions, gen, bootstrapCondition(s))
+		conditions.Set(&m.Status.Conditions, gen, infrastructureCondition(s))
+		nodeReady, nodeHealthy := nodeConditions(s)
+		conditions.Set(&m.Status.Conditions, gen, nodeReady)
+		conditions.Set(&m.Status.Conditions, gen, nodeHealthy)
+		conditions.Set(&m.Status.Conditions, gen, upToDateCondition(s))
+	}
 	conditions.Set(&m.Status.Conditions, gen, deletingCondition(s))
-	conditions.Set(&m.Status.Conditions, gen, upToDateCondition(s))
 	conditions.Set(&m.Status.Conditions, gen, readyCondition(m))
 	available, wait := availableCondition(m, s.now)
 	conditions.Set(&m.Status.Conditions, gen, available)
@@ -236,7 +240,7 @@ func phaseOf(s *scope) clusterv1.MachinePhase {
 		return clusterv1.MachinePhaseDeleting
 	case s.infraDeleted:
 		return clusterv1.MachinePhaseFailed
-	case m.Status.NodeRef.Name != "" && s.node != nil:
+	case m.Status.NodeRef.Name != "" && (s.node != nil || !s.observed):
 		return clusterv1.MachinePhaseRunning
 	case m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned:
 		return clusterv1.MachinePhaseProvisioned

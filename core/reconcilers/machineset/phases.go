@@ -342,11 +342,15 @@ func copyMap(in map[string]string) map[string]string {
 // the set's templates; existing ones are kept when onlyMissing is set.
 func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Machine, onlyMissing bool) error {
 	tmpl := s.ms.Spec.Template.Spec
-	pairs := []struct{ template, target clusterv1.ContractVersionedObjectReference }{
+	pairs := []struct {
+		template, target clusterv1.ContractVersionedObjectReference
+	}{
 		{tmpl.InfrastructureRef, m.Spec.InfrastructureRef},
 	}
 	if tmpl.Bootstrap.ConfigRef.IsDefined() {
-		pairs = append(pairs, struct{ template, target clusterv1.ContractVersionedObjectReference }{tmpl.Bootstrap.ConfigRef, m.Spec.Bootstrap.ConfigRef})
+		pairs = append(pairs, struct {
+			template, target clusterv1.ContractVersionedObjectReference
+		}{tmpl.Bootstrap.ConfigRef, m.Spec.Bootstrap.ConfigRef})
 	}
 	for _, p := range pairs {
 		if onlyMissing {
