@@ -108,7 +108,7 @@ func startCore() error {
 	defer coreMu.Unlock()
 	cfg, counter := testenv.Counting(env.Config)
 	cfg.QPS, cfg.Burst = 500, 1000
-	mgr, cc, err := manager.New(cfg, manager.Options{})
+	mgr, cc, err := manager.New(cfg, manager.Options{AllowRestart: true})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -28,6 +29,9 @@ type Options struct {
 	LeaderElectionNamespace string
 	// SyncPeriod re-lists everything this often (default 10 minutes).
 	SyncPeriod time.Duration
+	// AllowRestart lets one process build several managers with the same
+	// controllers (tests that restart the manager); metrics names then repeat.
+	AllowRestart bool
 }
 
 // New builds a manager. Reads of unstructured provider objects go through the
@@ -52,6 +56,7 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, *remote.ClusterCache,
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
 		Cache:                   cacheOptions(opts.SyncPeriod),
 		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		Controller:              config.Controller{SkipNameValidation: &opts.AllowRestart},
 	})
 	if err != nil {
 		return nil, nil, err

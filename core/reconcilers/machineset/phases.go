@@ -46,6 +46,8 @@ type scope struct {
 	remediating []string
 	// templateErr is a problem with the templates, set by createMachine.
 	templateErr string
+	// requeueAfter asks for another look, set by ensureProviderObjects.
+	requeueAfter time.Duration
 }
 
 func selectorOf(ms *clusterv1.MachineSet) (labels.Selector, error) {
@@ -108,23 +110,31 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, s *scope) (ctrl.Result, e
 // which happens only if the controller stopped between creating the Machine
 // and its clones. Machines that already provisioned are left alone.
 func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.Result, error) {
+	var res ctrl.Result
 	for _, m := range s.machines {
 		if !m.DeletionTimestamp.IsZero() || (m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned) {
 			continue
 		}
-		if m.CreationTimestamp.Add(expectationsWindow).After(s.now) {
-			continue // just created: its clones may not be in the cache yet
+		if wait := m.CreationTimestamp.Add(clonesWindow).Sub(s.now); wait > 0 {
+			// Just created: its clones may not be in the cache yet. Look again
+			// once the window has passed, unless an event comes first.
+			if res.RequeueAfter == 0 || wait < res.RequeueAfter {
+				res.RequeueAfter = wait
+			}
+			continue
 		}
 		if err := r.createClones(ctx, s, m, true); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
+	// The window's requeue must not stop the remaining phases.
+	s.requeueAfter = res.RequeueAfter
 	return ctrl.Result{}, nil
 }
 
-// expectationsWindow is how long a freshly created Machine's clones are
-// assumed to exist without looking.
-const expectationsWindow = 30 * time.Second
+// clonesWindow is how long a freshly created Machine's clones are assumed to
+// exist without looking.
+const clonesWindow = 10 * time.Second
 
 // remediate deletes Machines a MachineHealthCheck marked for remediation
 // (OwnerRemediated=False); scaling replaces them.
