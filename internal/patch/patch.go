@@ -38,7 +38,12 @@ func NewHelper(obj client.Object, c client.Client) (*Helper, error) {
 // Patch sends the changes made to obj since the snapshot: metadata and spec
 // first, then status. It is a no-op when nothing changed. obj itself is not
 // updated from the server's answer, so the caller's view stays its own.
-func (h *Helper) Patch(ctx context.Context, obj client.Object) error {
+//
+// When the spec patch moves the object to a new generation, obj takes the new
+// generation and restatus (if given) recomputes the status before it is sent:
+// the status then already observes the generation this patch created, and the
+// reconcile that our own spec change triggers has nothing left to write.
+func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func()) error {
 	after, err := toMap(obj)
 	if err != nil {
 		return err
@@ -53,8 +58,17 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object) error {
 			// Lock on the version the finalizer list was computed from.
 			mainPatch["metadata"].(map[string]any)["resourceVersion"] = obj.GetResourceVersion()
 		}
-		if err := h.send(ctx, obj, mainPatch, false); err != nil {
+		gen, err := h.send(ctx, obj, mainPatch, false)
+		if err != nil {
 			errs = append(errs, err)
+		} else if gen != obj.GetGeneration() && len(restatus) > 0 {
+			obj.SetGeneration(gen)
+			for _, f := range restatus {
+				f()
+			}
+			if after, err = toMap(obj); err != nil {
+				return err
+			}
 		}
 	}
 	statusPatch, err := diff(only(h.before, "status"), only(after, "status"))
@@ -62,7 +76,7 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object) error {
 		return err
 	}
 	if statusPatch != nil {
-		if err := h.send(ctx, obj, statusPatch, true); err != nil {
+		if _, err := h.send(ctx, obj, statusPatch, true); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -78,15 +92,16 @@ func (h *Helper) HasChanges(obj client.Object) bool {
 	return err != nil || !reflect.DeepEqual(h.before, after)
 }
 
-func (h *Helper) send(ctx context.Context, obj client.Object, patch map[string]any, status bool) error {
+// send sends one patch and returns the object's generation after it.
+func (h *Helper) send(ctx context.Context, obj client.Object, patch map[string]any, status bool) (int64, error) {
 	data, err := json.Marshal(patch)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// Patch a copy: the server's answer would overwrite the caller's fields.
 	target, ok := obj.DeepCopyObject().(client.Object)
 	if !ok {
-		return fmt.Errorf("%T is not a client.Object", obj)
+		return 0, fmt.Errorf("%T is not a client.Object", obj)
 	}
 	raw := client.RawPatch(types.MergePatchType, data)
 	if status {
@@ -99,9 +114,9 @@ func (h *Helper) send(ctx context.Context, obj client.Object, patch map[string]a
 		if status {
 			what = "status"
 		}
-		return fmt.Errorf("patching %s of %s %s: %w", what, obj.GetObjectKind().GroupVersionKind().Kind, client.ObjectKeyFromObject(obj), err)
+		return 0, fmt.Errorf("patching %s of %s %s: %w", what, obj.GetObjectKind().GroupVersionKind().Kind, client.ObjectKeyFromObject(obj), err)
 	}
-	return nil
+	return target.GetGeneration(), nil
 }
 
 // diff returns the JSON merge patch from a to b, or nil when they are equal.

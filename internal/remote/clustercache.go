@@ -25,7 +25,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
 )
 
 // ErrClusterNotConnected means the workload cluster cannot be reached yet:
@@ -341,7 +340,6 @@ func ClusterKey(namespace, clusterName string) client.ObjectKey {
 
 // KubeconfigSecretName is the name of a cluster's admin kubeconfig Secret.
 func KubeconfigSecretName(cluster string) string { return cluster + "-kubeconfig" }
-
 
 func withCodec(cfg *rest.Config) *rest.Config {
 	out := rest.CopyConfig(cfg)

@@ -27,6 +27,9 @@ func Counting(cfg *rest.Config) (*rest.Config, *RequestCounter) {
 			resp, err := rt.RoundTrip(req)
 			rc.mu.Lock()
 			rc.counts[verb]++
+			if verb != "GET" && verb != "WATCH" {
+				rc.counts[verb+" "+resourceOf(req.URL.Path)]++
+			}
 			if resp != nil && resp.StatusCode == http.StatusConflict {
 				rc.counts["CONFLICT"]++
 			}
@@ -60,4 +63,30 @@ func (rc *RequestCounter) Reset() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rc.counts = map[string]int{}
+}
+
+// resourceOf turns /apis/g/v/namespaces/ns/machines/name/status into "machines/status".
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i, p := range parts {
+		if p == "namespaces" && i+2 < len(parts) {
+			rest := parts[i+2:]
+			if len(rest) >= 3 {
+				return rest[0] + "/" + rest[2]
+			}
+			return rest[0]
+		}
+	}
+	return path
+}
+
+// Breakdown returns every count, by verb and by "VERB resource".
+func (rc *RequestCounter) Breakdown() map[string]int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make(map[string]int, len(rc.counts))
+	for k, v := range rc.counts {
+		out[k] = v
+	}
+	return out
 }

@@ -35,6 +35,9 @@ import (
 // it needs to write the kubeconfig.
 const waitForCA = 5 * time.Second
 
+// statusBatchDelay merges bursts of child events into one reconcile.
+const statusBatchDelay = time.Second
+
 // Reconciler reconciles Clusters.
 type Reconciler struct {
 	Client       client.Client
@@ -48,7 +51,8 @@ type Reconciler struct {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
 	filter := util.WatchFilterPredicate(r.WatchFilter)
-	toCluster := handler.EnqueueRequestsFromMapFunc(objectToCluster)
+	// Children change in bursts; their counts reach the Cluster once per second.
+	toCluster := util.EnqueueAfter(statusBatchDelay, objectToCluster)
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.Cluster{}, builder.WithPredicates(filter)).
 		Watches(&clusterv1.Machine{}, toCluster, builder.WithPredicates(filter)).

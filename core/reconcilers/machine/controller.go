@@ -71,7 +71,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.Machine{}, builder.WithPredicates(filter)).
-		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToMachines), builder.WithPredicates(filter)).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToMachines), builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
 		Watches(&clusterv1.MachineDeployment{}, handler.EnqueueRequestsFromMapFunc(r.machineDeploymentToMachines), builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.nodeEvents, &handler.EnqueueRequestForObject{})).
 		WithOptions(options).
@@ -118,7 +118,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		if s.requeueAfter > 0 && (res.RequeueAfter == 0 || s.requeueAfter < res.RequeueAfter) && retErr == nil {
 			res.RequeueAfter = s.requeueAfter
 		}
-		if err := helper.Patch(ctx, m); err != nil {
+		if err := helper.Patch(ctx, m, func() { setStatus(s) }); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
@@ -51,7 +52,9 @@ func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, optio
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.MachineDeployment{}, builder.WithPredicates(filter)).
 		Owns(&clusterv1.MachineSet{}, builder.WithPredicates(filter)).
-		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToMachineDeployments), builder.WithPredicates(filter)).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToMachineDeployments), builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
+		// Machine counts in the status follow the Machines, a burst at a time.
+		Watches(&clusterv1.Machine{}, util.EnqueueAfter(time.Second, machineToMachineDeployment), builder.WithPredicates(filter)).
 		WithOptions(options).
 		Named("machinedeployment").
 		Complete(r)
@@ -137,6 +140,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		res.RequeueAfter = rolloutRes.RequeueAfter
 	}
 	return res, r.cleanup(ctx, s)
+}
+
+func machineToMachineDeployment(_ context.Context, o client.Object) []reconcile.Request {
+	name, ok := o.GetLabels()[clusterv1.MachineDeploymentNameLabel]
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
 }
 
 func (r *Reconciler) clusterToMachineDeployments(ctx context.Context, o client.Object) []reconcile.Request {

@@ -1,0 +1,68 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+)
+
+// BenchmarkScaleMachineDeployment0To100 scales one MachineDeployment from 0
+// to 100 Machines with stand-in providers and reports the core controllers'
+// API requests to the management cluster per Machine (all verbs, and writes
+// alone), conflicts, and the wall time until all 100 are Running and
+// Available. Run it with:
+//
+//	go test ./core/integration/ -run '^$' -bench ScaleMachineDeployment -benchtime 1x
+func BenchmarkScaleMachineDeployment0To100(b *testing.B) {
+	const n = 100
+	for i := 0; i < b.N; i++ {
+		g := NewWithT(b)
+		ctx := context.Background()
+		ns := env.NewNamespace(b)
+		c := newCluster(b, g, ns, fmt.Sprintf("bench%d", i))
+		md := newMachineDeployment(g, c, "workers", 0, 1, 0)
+		g.Eventually(func(g Gomega) {
+			got := &clusterv1.MachineDeployment{}
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
+			g.Expect(got.Status.Phase).To(Equal("Running"))
+		}, time.Minute, 100*time.Millisecond).Should(Succeed())
+		time.Sleep(time.Second) // let the quiet set-up settle
+		requests.Reset()
+
+		b.StartTimer()
+		start := time.Now()
+		replicas := int32(n)
+		got := &clusterv1.MachineDeployment{}
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
+		before := got.DeepCopy()
+		got.Spec.Replicas = &replicas
+		g.Expect(env.Client.Patch(ctx, got, client.MergeFrom(before))).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			got := &clusterv1.MachineDeployment{}
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
+			g.Expect(got.Status.AvailableReplicas).NotTo(BeNil())
+			g.Expect(*got.Status.AvailableReplicas).To(BeEquivalentTo(n))
+			g.Expect(got.Status.Phase).To(Equal("Running"))
+		}, 5*time.Minute, 250*time.Millisecond).Should(Succeed())
+		elapsed := time.Since(start)
+		b.StopTimer()
+		// Let trailing status updates land before counting.
+		time.Sleep(2 * time.Second)
+
+		b.Logf("requests by verb and resource: %v", requests.Breakdown())
+		writes := requests.Writes()
+		all := writes + requests.Get("GET") + requests.Get("LIST") + requests.Get("WATCH")
+		b.ReportMetric(float64(all)/n, "requests/machine")
+		b.ReportMetric(float64(writes)/n, "writes/machine")
+		b.ReportMetric(float64(requests.Get("POST"))/n, "creates/machine")
+		b.ReportMetric(float64(requests.Get("PATCH"))/n, "patches/machine")
+		b.ReportMetric(float64(requests.Get("CONFLICT")), "conflicts")
+		b.ReportMetric(elapsed.Seconds(), "s/scale-up")
+	}
+}
