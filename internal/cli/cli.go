@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podcluster/podcluster/internal/cli/down"
+	"github.com/podcluster/podcluster/internal/cli/managercmd"
 	"github.com/podcluster/podcluster/internal/cli/streams"
 	"github.com/podcluster/podcluster/internal/cli/up"
 	"github.com/podcluster/podcluster/internal/cli/version"
@@ -35,6 +36,6 @@ cluster you already have.`,
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
-	root.AddCommand(up.NewCommand(s), down.NewCommand(s), version.NewCommand(s))
+	root.AddCommand(up.NewCommand(s), down.NewCommand(s), managercmd.NewCommand(s), version.NewCommand(s))
 	return root
 }
