@@ -11,6 +11,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/podcluster/podcluster/bootstrap/kubeadm"
 	"github.com/podcluster/podcluster/core"
 	"github.com/podcluster/podcluster/internal/remote"
 )
@@ -30,6 +31,9 @@ type Setup func(ctx context.Context, mgr ctrl.Manager, opts Options) error
 var registry = map[string]Setup{
 	"core": func(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return core.Setup(ctx, mgr, core.Options{WatchFilter: o.WatchFilter, Concurrency: o.Concurrency, ClusterCache: o.ClusterCache})
+	},
+	"kubeadm-bootstrap": func(ctx context.Context, mgr ctrl.Manager, o Options) error {
+		return kubeadm.Setup(ctx, mgr, kubeadm.Options{WatchFilter: o.WatchFilter, Concurrency: o.Concurrency, ClusterCache: o.ClusterCache})
 	},
 }
 

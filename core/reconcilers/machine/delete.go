@@ -3,6 +3,7 @@ package machine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -228,7 +229,8 @@ func evictable(pod *corev1.Pod) bool {
 }
 
 func apiMessage(err error) string {
-	if status, ok := err.(apierrors.APIStatus); ok { //nolint:errorlint // APIStatus is an interface the error implements directly
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
 		return status.Status().Message
 	}
 	return err.Error()

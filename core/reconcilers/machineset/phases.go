@@ -96,7 +96,8 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, s *scope) (ctrl.Result, e
 				refs = append(refs, ref)
 			}
 		}
-		m.OwnerReferences = append(refs, util.OwnerRef(s.ms, clusterv1.GroupVersion.WithKind("MachineSet"), true))
+		refs = append(refs, util.OwnerRef(s.ms, clusterv1.GroupVersion.WithKind("MachineSet"), true))
+		m.OwnerReferences = refs
 		util.SetLabel(m, clusterv1.MachineSetNameLabel, util.LabelValue(s.ms.Name))
 		if err := r.Client.Patch(ctx, m, client.MergeFrom(before)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("adopting Machine %s: %w", m.Name, err)

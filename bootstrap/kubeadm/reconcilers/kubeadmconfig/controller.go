@@ -1,0 +1,173 @@
+// Package kubeadmconfig is the KubeadmConfig controller of the kubeadm
+// bootstrap provider. It turns a Machine into a Node: once the cluster's
+// infrastructure is provisioned it picks the Machine's role (kubeadm init for
+// the first control-plane Machine, control-plane join or worker join once the
+// control plane is initialized), makes sure the cluster certificates exist,
+// creates a bootstrap token in the workload cluster for joins, renders the
+// kubeadm configuration into a cloud-config and writes the data Secret.
+//
+// Only one Machine of a cluster ever runs kubeadm init: the right to do so is a
+// ConfigMap "<cluster>-lock" that names its holder. The API server creates it
+// atomically, it survives restarts, and it is taken over when its holder
+// Machine no longer exists. It is deleted once the control plane is
+// initialized.
+//
+// Data is generated once. A KubeadmConfig is immutable once used, as upstream
+// treats it: later spec changes are reported in the DataSecretAvailable
+// condition, never silently applied.
+package kubeadmconfig
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/remote"
+	"github.com/podcluster/podcluster/internal/util"
+)
+
+// Defaults.
+const (
+	// DefaultTokenTTL is how long a join token lives without a refresh.
+	DefaultTokenTTL = 15 * time.Minute
+	// waitForLock is how soon a control-plane Machine that lost the init race
+	// looks again (the winner's progress also wakes it through the Cluster).
+	waitForLock = 10 * time.Second
+	// waitForWorkload is how soon a join looks again for an unreachable workload cluster.
+	waitForWorkload = 10 * time.Second
+)
+
+// Reconciler reconciles KubeadmConfigs.
+type Reconciler struct {
+	Client client.Client
+	// APIReader reads without the cache where a stale read could break the
+	// init lock or duplicate certificates.
+	APIReader    client.Reader
+	ClusterCache *remote.ClusterCache
+	WatchFilter  string
+	// TokenTTL is the lifetime of join tokens; DefaultTokenTTL when zero.
+	TokenTTL time.Duration
+}
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
+	if r.TokenTTL == 0 {
+		r.TokenTTL = DefaultTokenTTL
+	}
+	filter := util.WatchFilterPredicate(r.WatchFilter)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&bootstrapv1.KubeadmConfig{}, builder.WithPredicates(filter)).
+		Owns(&corev1.Secret{}, builder.WithPredicates(filter)).
+		Watches(&clusterv1.Machine{}, handler.EnqueueRequestsFromMapFunc(machineToConfig), builder.WithPredicates(filter)).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToConfigs), builder.WithPredicates(filter)).
+		WithOptions(options).
+		Named("kubeadmconfig").
+		Complete(r)
+}
+
+func machineToConfig(_ context.Context, o client.Object) []reconcile.Request {
+	m, ok := o.(*clusterv1.Machine)
+	if !ok {
+		return nil
+	}
+	ref := m.Spec.Bootstrap.ConfigRef
+	if ref.Kind != "KubeadmConfig" || ref.APIGroup != bootstrapv1.GroupVersion.Group {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: m.Namespace, Name: ref.Name}}}
+}
+
+// clusterToConfigs wakes the configs of a cluster that still wait for data:
+// the cluster's readiness is what they wait for.
+func (r *Reconciler) clusterToConfigs(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &bootstrapv1.KubeadmConfigList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if list.Items[i].Status.Initialization.DataSecretCreated == nil {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
+}
+
+// Reconcile brings one KubeadmConfig closer to having bootstrap data.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	config := &bootstrapv1.KubeadmConfig{}
+	if err := r.Client.Get(ctx, req.NamespacedName, config); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &scope{config: config, now: time.Now()}
+	helper, err := patch.NewHelper(config, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	defer func() {
+		setStatus(s)
+		if err := helper.Patch(ctx, config); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	if err := r.getOwners(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	if s.machine == nil || s.cluster == nil {
+		return ctrl.Result{}, nil // the owner reference or the Cluster appearing is an event
+	}
+	util.SetLabel(config, clusterv1.ClusterNameLabel, s.cluster.Name)
+	if s.paused = util.IsPaused(s.cluster, config); s.paused {
+		return ctrl.Result{}, nil
+	}
+	if !config.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // no finalizer: the data Secret goes with its owner
+	}
+	if config.Status.Initialization.DataSecretCreated != nil && *config.Status.Initialization.DataSecretCreated {
+		return r.reconcileExisting(ctx, s)
+	}
+	return r.reconcileData(ctx, s)
+}
+
+// getOwners finds the Machine that owns the config and its Cluster.
+func (r *Reconciler) getOwners(ctx context.Context, s *scope) error {
+	owner := metav1.GetControllerOf(s.config)
+	if owner == nil || owner.Kind != "Machine" {
+		s.waiting = "waiting for a Machine to own this KubeadmConfig"
+		return nil
+	}
+	m := &clusterv1.Machine{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.config.Namespace, Name: owner.Name}, m); err != nil {
+		if apierrors.IsNotFound(err) {
+			s.waiting = "waiting for Machine " + owner.Name
+			return nil
+		}
+		return err
+	}
+	s.machine = m
+	cluster, err := util.GetCluster(ctx, r.Client, m.Namespace, m.Spec.ClusterName)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			s.waiting = "waiting for Cluster " + m.Spec.ClusterName
+			return nil
+		}
+		return err
+	}
+	s.cluster = cluster
+	return nil
+}

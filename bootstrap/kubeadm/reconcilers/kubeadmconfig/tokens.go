@@ -1,0 +1,83 @@
+package kubeadmconfig
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/kubeadmtypes"
+)
+
+// Facts of the bootstrap token Secret format (k8s.io/cluster-bootstrap).
+const (
+	tokenSecretType  corev1.SecretType = "bootstrap.kubernetes.io/token" //nolint:gosec // a type name
+	tokenSecretGroup string            = "system:bootstrappers:kubeadm:default-node-token"
+)
+
+func tokenSecretName(id string) string { return "bootstrap-token-" + id }
+
+// createToken creates a bootstrap token in the workload cluster's kube-system
+// with the usages and group kubeadm join expects.
+func (r *Reconciler) createToken(ctx context.Context, s *scope) (string, ctrl.Result, error) {
+	wc, res, err := r.workloadClient(ctx, s)
+	if err != nil || res.RequeueAfter > 0 {
+		return "", res, err
+	}
+	token := kubeadmtypes.NewToken()
+	id, secretPart, _ := strings.Cut(token, ".")
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: tokenSecretName(id), Namespace: metav1.NamespaceSystem},
+		Type:       tokenSecretType,
+		StringData: map[string]string{
+			"token-id":                       id,
+			"token-secret":                   secretPart,
+			"expiration":                     s.now.Add(r.TokenTTL).UTC().Format(time.RFC3339),
+			"usage-bootstrap-authentication": "true",
+			"usage-bootstrap-signing":        "true",
+			"auth-extra-groups":              tokenSecretGroup,
+			"description":                    fmt.Sprintf("podcluster join token for Machine %s/%s", s.machine.Namespace, s.machine.Name),
+		},
+	}
+	ctrl.LoggerFrom(ctx).Info("Creating join token in the workload cluster", "tokenID", id)
+	if err := wc.Create(ctx, secret); err != nil {
+		return "", ctrl.Result{}, fmt.Errorf("creating bootstrap token Secret in the workload cluster: %w", err)
+	}
+	return token, ctrl.Result{}, nil
+}
+
+// refreshToken pushes the token's expiration out while the Machine has no
+// Node, so that a slow boot still joins; once the Node exists the token is
+// left to expire.
+func (r *Reconciler) refreshToken(ctx context.Context, s *scope, id string) (ctrl.Result, error) {
+	wc, res, err := r.workloadClient(ctx, s)
+	if err != nil || res.RequeueAfter > 0 {
+		return res, err
+	}
+	secret := &corev1.Secret{}
+	if err := wc.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: tokenSecretName(id)}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Expired and cleaned up before the Node came: the Machine cannot
+			// join with this data any more; say so.
+			s.waiting = fmt.Sprintf("join token %s no longer exists in the workload cluster", id)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	expiration, err := time.Parse(time.RFC3339, string(secret.Data["expiration"]))
+	if err != nil || expiration.Sub(s.now) < r.TokenTTL*2/3 {
+		before := secret.DeepCopy()
+		secret.Data["expiration"] = []byte(s.now.Add(r.TokenTTL).UTC().Format(time.RFC3339))
+		ctrl.LoggerFrom(ctx).V(1).Info("Refreshing join token", "tokenID", id)
+		if err := wc.Patch(ctx, secret, client.MergeFrom(before)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("refreshing join token %s: %w", id, err)
+		}
+	}
+	return ctrl.Result{RequeueAfter: r.TokenTTL / 3}, nil
+}
