@@ -182,6 +182,12 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 	}
 	want := int(mdutil.Replicas(ms.Spec.Replicas))
 	diff := want - len(active)
+	if diff > 0 && r.oldOnDeleteRevision(ctx, s) {
+		// With OnDelete, a deleted Machine of an old revision comes back from
+		// the new template: the MachineDeployment grows the new MachineSet.
+		s.scaleMessage = "old revision of an OnDelete MachineDeployment: deleted Machines are replaced by the new revision"
+		return ctrl.Result{}, nil
+	}
 	switch {
 	case diff > 0:
 		s.scalingUp = true
@@ -214,6 +220,21 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		r.expectations.Expect(s.key, names...)
 	}
 	return ctrl.Result{}, nil
+}
+
+// oldOnDeleteRevision reports whether the set is an old revision of a
+// MachineDeployment with the OnDelete strategy.
+func (r *Reconciler) oldOnDeleteRevision(ctx context.Context, s *scope) bool {
+	owner := util.ControllerOf(s.ms)
+	if owner == nil || owner.Kind != "MachineDeployment" {
+		return false
+	}
+	md := &clusterv1.MachineDeployment{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.ms.Namespace, Name: owner.Name}, md); err != nil {
+		return false
+	}
+	return md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType &&
+		s.ms.Labels[clusterv1.MachineDeploymentUniqueLabel] != mdutil.TemplateHash(md, s.now)
 }
 
 // deletionOrder sorts Machines most-deletable first: marked with

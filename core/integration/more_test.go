@@ -1,0 +1,153 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+)
+
+// TestDeletionHooks: pre-drain and pre-terminate hook annotations hold a
+// Machine's deletion until they are removed, in that order.
+func TestDeletionHooks(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	c := newCluster(t, g, ns, "hooks")
+	m := newMachine(g, c, "m1", nil)
+	waitForRunning(g, ns, 1, time.Minute)
+	preDrain := clusterv1.PreDrainDeleteHookAnnotationPrefix + "/backup"
+	preTerminate := clusterv1.PreTerminateDeleteHookAnnotationPrefix + "/detach"
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
+	m.Annotations = map[string]string{preDrain: "", preTerminate: ""}
+	g.Expect(env.Client.Update(ctx, m)).To(Succeed())
+	g.Expect(env.Client.Delete(ctx, m)).To(Succeed())
+
+	waitFor := func(reason string) {
+		g.Eventually(func(g Gomega) {
+			got := &clusterv1.Machine{}
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+			for _, cond := range got.Status.Conditions {
+				if cond.Type == clusterv1.DeletingCondition {
+					g.Expect(cond.Reason).To(Equal(reason))
+					return
+				}
+			}
+			g.Expect(false).To(BeTrue(), "no Deleting condition")
+		}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+	}
+	removeHook := func(key string) {
+		got := &clusterv1.Machine{}
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+		delete(got.Annotations, key)
+		g.Expect(env.Client.Update(ctx, got)).To(Succeed())
+	}
+
+	waitFor("WaitingForPreDrainHook")
+	node := &corev1.Node{}
+	g.Expect(workload.Client.Get(ctx, client.ObjectKey{Name: ns + "-m1"}, node)).To(Succeed())
+	g.Expect(node.Spec.Unschedulable).To(BeFalse(), "no drain before the pre-drain hook is gone")
+	removeHook(preDrain)
+	waitFor("WaitingForPreTerminateHook")
+	g.Expect(workload.Client.Get(ctx, client.ObjectKey{Name: ns + "-m1"}, node)).To(Succeed())
+	g.Expect(node.Spec.Unschedulable).To(BeTrue(), "drained before the pre-terminate hook")
+	removeHook(preTerminate)
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(m), &clusterv1.Machine{}))
+	}, 20*time.Second, 200*time.Millisecond).Should(BeTrue())
+}
+
+// TestNodeLabelSync: labels in the contract's domains and node.cluster.x-k8s.io
+// annotations go to the Node, other labels do not, and removed ones are removed.
+func TestNodeLabelSync(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	c := newCluster(t, g, ns, "labels")
+	m := newMachine(g, c, "m1", nil)
+	waitForRunning(g, ns, 1, time.Minute)
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
+	m.Labels["node-role.kubernetes.io/worker"] = ""
+	m.Labels["team.node.cluster.x-k8s.io/owner"] = "a"
+	m.Labels["example.com/not-synced"] = "x"
+	m.Annotations = map[string]string{"node.cluster.x-k8s.io/note": "hello"}
+	g.Expect(env.Client.Update(ctx, m)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		node := &corev1.Node{}
+		g.Expect(workload.Client.Get(ctx, client.ObjectKey{Name: ns + "-m1"}, node)).To(Succeed())
+		g.Expect(node.Labels).To(HaveKeyWithValue("node-role.kubernetes.io/worker", ""))
+		g.Expect(node.Labels).To(HaveKeyWithValue("team.node.cluster.x-k8s.io/owner", "a"))
+		g.Expect(node.Labels).NotTo(HaveKey("example.com/not-synced"))
+		g.Expect(node.Annotations).To(HaveKeyWithValue("node.cluster.x-k8s.io/note", "hello"))
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
+	delete(m.Labels, "node-role.kubernetes.io/worker")
+	g.Expect(env.Client.Update(ctx, m)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		node := &corev1.Node{}
+		g.Expect(workload.Client.Get(ctx, client.ObjectKey{Name: ns + "-m1"}, node)).To(Succeed())
+		g.Expect(node.Labels).NotTo(HaveKey("node-role.kubernetes.io/worker"))
+		g.Expect(node.Labels).To(HaveKey("team.node.cluster.x-k8s.io/owner"))
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+}
+
+// TestOnDeleteAndPaused: with OnDelete a template change replaces a Machine only
+// after the user deletes it; a paused MachineDeployment does not scale.
+func TestOnDeleteAndPaused(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	c := newCluster(t, g, ns, "ondelete")
+	md := newMachineDeployment(g, c, "workers", 2, 1, 0)
+	waitForRunning(g, ns, 2, time.Minute)
+
+	got := &clusterv1.MachineDeployment{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
+	got.Spec.Rollout.Strategy = clusterv1.MachineDeploymentRolloutStrategy{Type: clusterv1.OnDeleteMachineDeploymentStrategyType}
+	got.Spec.Template.ObjectMeta.Annotations = map[string]string{"rev": "2"}
+	g.Expect(env.Client.Update(ctx, got)).To(Succeed())
+	g.Consistently(func(g Gomega) {
+		for _, m := range machines(g, ns) {
+			g.Expect(m.Annotations).NotTo(HaveKey("rev"))
+		}
+	}, 3*time.Second, 300*time.Millisecond).Should(Succeed())
+	// Old Machines report that they are not up to date.
+	g.Eventually(func(g Gomega) {
+		for _, m := range machines(g, ns) {
+			g.Expect(isTrue(m.Status.Conditions, clusterv1.UpToDateCondition)).To(BeFalse())
+		}
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	victim := machines(g, ns)[0]
+	g.Expect(env.Client.Delete(ctx, &victim)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		ms := machines(g, ns)
+		g.Expect(ms).To(HaveLen(2))
+		replaced := 0
+		for _, m := range ms {
+			if m.Annotations["rev"] == "2" {
+				replaced++
+				g.Expect(isTrue(m.Status.Conditions, clusterv1.AvailableCondition)).To(BeTrue())
+			}
+		}
+		g.Expect(replaced).To(Equal(1), "exactly the deleted Machine is replaced by the new template")
+	}, time.Minute, 200*time.Millisecond).Should(Succeed())
+
+	// Paused: scaling waits.
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
+	paused, three := true, int32(3)
+	got.Spec.Paused, got.Spec.Replicas = &paused, &three
+	g.Expect(env.Client.Update(ctx, got)).To(Succeed())
+	g.Consistently(func() int { return len(machines(g, ns)) }, 3*time.Second, 300*time.Millisecond).Should(Equal(2))
+	g.Eventually(func() bool {
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
+		return isTrue(got.Status.Conditions, clusterv1.PausedCondition)
+	}, 10*time.Second, 200*time.Millisecond).Should(BeTrue())
+}

@@ -1,0 +1,71 @@
+package machineset
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+)
+
+func machine(name string, age time.Duration, annotations map[string]string, conds ...metav1.Condition) *clusterv1.Machine {
+	return &clusterv1.Machine{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: annotations, CreationTimestamp: metav1.NewTime(time.Now().Add(-age))},
+		Status:     clusterv1.MachineStatus{Conditions: conds},
+	}
+}
+
+func names(ms []*clusterv1.Machine) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func TestDeletionOrder(t *testing.T) {
+	ready := metav1.Condition{Type: clusterv1.ReadyCondition, Status: metav1.ConditionTrue}
+	unhealthy := metav1.Condition{Type: clusterv1.MachineHealthCheckSucceededCondition, Status: metav1.ConditionFalse}
+	machines := []*clusterv1.Machine{
+		machine("old", 3*time.Hour, nil, ready),
+		machine("new", time.Minute, nil, ready),
+		machine("middle", time.Hour, nil, ready),
+		machine("marked", 2*time.Hour, map[string]string{clusterv1.DeleteMachineAnnotation: ""}, ready),
+		machine("sick", 30*time.Minute, nil, ready, unhealthy),
+		machine("notready", 20*time.Minute, nil),
+	}
+	cases := []struct {
+		order clusterv1.MachineSetDeletionOrder
+		want  []string
+	}{
+		{clusterv1.OldestMachineSetDeletionOrder, []string{"marked", "sick", "notready", "old", "middle", "new"}},
+		{clusterv1.NewestMachineSetDeletionOrder, []string{"marked", "sick", "notready", "new", "middle", "old"}},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.order), func(t *testing.T) {
+			NewWithT(t).Expect(names(deletionOrder(machines, tc.order))).To(Equal(tc.want))
+		})
+	}
+	t.Run("Random keeps the priorities", func(t *testing.T) {
+		got := names(deletionOrder(machines, clusterv1.RandomMachineSetDeletionOrder))
+		NewWithT(t).Expect(got[:3]).To(Equal([]string{"marked", "sick", "notready"}))
+		NewWithT(t).Expect(got[3:]).To(ConsistOf("old", "middle", "new"))
+	})
+}
+
+func TestMachineName(t *testing.T) {
+	g := NewWithT(t)
+	ms := &clusterv1.MachineSet{ObjectMeta: metav1.ObjectMeta{Name: "pool-abc"}, Spec: clusterv1.MachineSetSpec{ClusterName: "c1"}}
+	name, err := machineName(ms)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(name).To(MatchRegexp(`^pool-abc-[a-z0-9]{5}$`))
+	ms.Spec.MachineNaming.Template = "{{ .cluster.name }}-w-{{ .random }}"
+	name, err = machineName(ms)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(name).To(MatchRegexp(`^c1-w-[a-z0-9]{5}$`))
+	ms.Spec.MachineNaming.Template = "{{ .cluster.name }}-fixed"
+	_, err = machineName(ms)
+	g.Expect(err).To(MatchError(ContainSubstring("must contain {{ .random }}")))
+}
