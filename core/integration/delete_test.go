@@ -152,15 +152,13 @@ func TestDeletionWithUnreachableCluster(t *testing.T) {
 	for _, cl := range dead.Clusters {
 		cl.Server = "https://127.0.0.1:1"
 	}
-	secret.Data["value"], err = clientcmd.Write(*dead)
+	deadKubeconfig, err := clientcmd.Write(*dead)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(env.Client.Update(ctx, secret)).To(Succeed())
+	update(g, secret, func() { secret.Data["value"] = deadKubeconfig })
 	// Nudge the Machine until it notices that its Node cannot be read.
 	g.Eventually(func(g Gomega) {
-		got := &clusterv1.Machine{}
-		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
-		got.Annotations = map[string]string{"nudge": time.Now().String()}
-		g.Expect(env.Client.Update(ctx, got)).To(Succeed())
+		got := m.DeepCopy()
+		update(g, got, func() { got.Annotations = map[string]string{"nudge": time.Now().String()} })
 		for _, cond := range got.Status.Conditions {
 			if cond.Type == clusterv1.MachineNodeReadyCondition {
 				g.Expect(cond.Reason).To(Equal("NodeInspectionFailed"))
@@ -218,9 +216,7 @@ func TestClusterDeletionLeavesNothing(t *testing.T) {
 	c := newCluster(t, g, ns, "del")
 	newMachineDeployment(g, c, "workers", 3, 1, 0)
 	cp := newMachine(g, c, "cp", nil)
-	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(cp), cp)).To(Succeed())
-	cp.Labels = map[string]string{clusterv1.MachineControlPlaneLabel: ""}
-	g.Expect(env.Client.Update(ctx, cp)).To(Succeed())
+	update(g, cp, func() { cp.Labels = map[string]string{clusterv1.MachineControlPlaneLabel: ""} })
 	waitForRunning(g, ns, 4, time.Minute)
 
 	g.Expect(env.Client.Delete(ctx, &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "del"}})).To(Succeed())

@@ -24,9 +24,7 @@ func TestDeletionHooks(t *testing.T) {
 	waitForRunning(g, ns, 1, time.Minute)
 	preDrain := clusterv1.PreDrainDeleteHookAnnotationPrefix + "/backup"
 	preTerminate := clusterv1.PreTerminateDeleteHookAnnotationPrefix + "/detach"
-	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
-	m.Annotations = map[string]string{preDrain: "", preTerminate: ""}
-	g.Expect(env.Client.Update(ctx, m)).To(Succeed())
+	update(g, m, func() { m.Annotations = map[string]string{preDrain: "", preTerminate: ""} })
 	g.Expect(env.Client.Delete(ctx, m)).To(Succeed())
 
 	waitFor := func(reason string) {
@@ -43,10 +41,8 @@ func TestDeletionHooks(t *testing.T) {
 		}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
 	}
 	removeHook := func(key string) {
-		got := &clusterv1.Machine{}
-		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
-		delete(got.Annotations, key)
-		g.Expect(env.Client.Update(ctx, got)).To(Succeed())
+		got := m.DeepCopy()
+		update(g, got, func() { delete(got.Annotations, key) })
 	}
 
 	waitFor("WaitingForPreDrainHook")
@@ -72,12 +68,12 @@ func TestNodeLabelSync(t *testing.T) {
 	c := newCluster(t, g, ns, "labels")
 	m := newMachine(g, c, "m1", nil)
 	waitForRunning(g, ns, 1, time.Minute)
-	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
-	m.Labels["node-role.kubernetes.io/worker"] = ""
-	m.Labels["team.node.cluster.x-k8s.io/owner"] = "a"
-	m.Labels["example.com/not-synced"] = "x"
-	m.Annotations = map[string]string{"node.cluster.x-k8s.io/note": "hello"}
-	g.Expect(env.Client.Update(ctx, m)).To(Succeed())
+	update(g, m, func() {
+		m.Labels["node-role.kubernetes.io/worker"] = ""
+		m.Labels["team.node.cluster.x-k8s.io/owner"] = "a"
+		m.Labels["example.com/not-synced"] = "x"
+		m.Annotations = map[string]string{"node.cluster.x-k8s.io/note": "hello"}
+	})
 	g.Eventually(func(g Gomega) {
 		node := &corev1.Node{}
 		g.Expect(workload.Client.Get(ctx, client.ObjectKey{Name: ns + "-m1"}, node)).To(Succeed())
@@ -87,9 +83,7 @@ func TestNodeLabelSync(t *testing.T) {
 		g.Expect(node.Annotations).To(HaveKeyWithValue("node.cluster.x-k8s.io/note", "hello"))
 	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
 
-	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
-	delete(m.Labels, "node-role.kubernetes.io/worker")
-	g.Expect(env.Client.Update(ctx, m)).To(Succeed())
+	update(g, m, func() { delete(m.Labels, "node-role.kubernetes.io/worker") })
 	g.Eventually(func(g Gomega) {
 		node := &corev1.Node{}
 		g.Expect(workload.Client.Get(ctx, client.ObjectKey{Name: ns + "-m1"}, node)).To(Succeed())
@@ -108,11 +102,11 @@ func TestOnDeleteAndPaused(t *testing.T) {
 	md := newMachineDeployment(g, c, "workers", 2, 1, 0)
 	waitForRunning(g, ns, 2, time.Minute)
 
-	got := &clusterv1.MachineDeployment{}
-	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
-	got.Spec.Rollout.Strategy = clusterv1.MachineDeploymentRolloutStrategy{Type: clusterv1.OnDeleteMachineDeploymentStrategyType}
-	got.Spec.Template.ObjectMeta.Annotations = map[string]string{"rev": "2"}
-	g.Expect(env.Client.Update(ctx, got)).To(Succeed())
+	got := md.DeepCopy()
+	update(g, got, func() {
+		got.Spec.Rollout.Strategy = clusterv1.MachineDeploymentRolloutStrategy{Type: clusterv1.OnDeleteMachineDeploymentStrategyType}
+		got.Spec.Template.ObjectMeta.Annotations = map[string]string{"rev": "2"}
+	})
 	g.Consistently(func(g Gomega) {
 		for _, m := range machines(g, ns) {
 			g.Expect(m.Annotations).NotTo(HaveKey("rev"))
@@ -141,10 +135,8 @@ func TestOnDeleteAndPaused(t *testing.T) {
 	}, time.Minute, 200*time.Millisecond).Should(Succeed())
 
 	// Paused: scaling waits.
-	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
 	paused, three := true, int32(3)
-	got.Spec.Paused, got.Spec.Replicas = &paused, &three
-	g.Expect(env.Client.Update(ctx, got)).To(Succeed())
+	update(g, got, func() { got.Spec.Paused, got.Spec.Replicas = &paused, &three })
 	g.Consistently(func() int { return len(machines(g, ns)) }, 3*time.Second, 300*time.Millisecond).Should(Equal(2))
 	g.Eventually(func() bool {
 		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())

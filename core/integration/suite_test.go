@@ -244,3 +244,15 @@ func waitForRunning(g Gomega, ns string, n int, timeout time.Duration) {
 		}
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 }
+
+// update re-reads obj, applies mutate and writes it back, retrying when a
+// controller changed the object in between (the tests race real controllers).
+func update(g Gomega, obj client.Object, mutate func()) {
+	g.Eventually(func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		mutate()
+		return env.Client.Update(context.Background(), obj)
+	}, 20*time.Second, 50*time.Millisecond).Should(Succeed())
+}

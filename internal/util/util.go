@@ -11,9 +11,11 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -159,4 +161,21 @@ func EnqueueAfter(delay time.Duration, fn handler.MapFunc) handler.EventHandler 
 			add(ctx, e.Object, q)
 		},
 	}
+}
+
+// Adopt makes owner the controller of a provider object and labels the object
+// with its cluster name, with one patch and only when something is missing.
+// Objects created complete (clones of a MachineSet) cost nothing.
+func Adopt(ctx context.Context, c client.Client, obj *unstructured.Unstructured, owner client.Object, ownerGVK schema.GroupVersionKind, clusterName string) error {
+	before := obj.DeepCopy()
+	changed := EnsureOwnerRef(obj, OwnerRef(owner, ownerGVK, true))
+	changed = SetLabel(obj, clusterv1.ClusterNameLabel, clusterName) || changed
+	if !changed {
+		return nil
+	}
+	ctrl.LoggerFrom(ctx).Info("Adopting provider object", "kind", obj.GetKind(), "name", obj.GetName())
+	if err := c.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("adopting %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	return nil
 }

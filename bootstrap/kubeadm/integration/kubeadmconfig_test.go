@@ -267,9 +267,13 @@ func TestSpecChangeAfterUseIsReported(t *testing.T) {
 	c := newCluster(g, ns, "immutable")
 	config := newMachine(g, c, "cp", true, "v1.37.2", seedSpec())
 	data := dataOf(g, config)
-	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(config), config)).To(Succeed())
-	config.Spec.PreKubeadmCommands = []string{"echo changed"}
-	g.Expect(env.Client.Update(ctx, config)).To(Succeed())
+	g.Eventually(func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(config), config); err != nil {
+			return err
+		}
+		config.Spec.PreKubeadmCommands = []string{"echo changed"}
+		return env.Client.Update(ctx, config)
+	}, 20*time.Second, 50*time.Millisecond).Should(Succeed())
 	g.Eventually(func() string {
 		cond := condition(g, config, "DataSecretAvailable")
 		if cond == nil {

@@ -23,19 +23,9 @@ import (
 
 var isTrue = func(b *bool) bool { return b != nil && *b }
 
-// adopt makes the Cluster the controller owner of a provider object and labels it.
+// adopt makes the Cluster the controller owner of a provider object.
 func (r *Reconciler) adopt(ctx context.Context, s *scope, obj *unstructured.Unstructured) error {
-	before := obj.DeepCopy()
-	changed := util.EnsureOwnerRef(obj, util.OwnerRef(s.cluster, clusterv1.GroupVersion.WithKind("Cluster"), true))
-	changed = util.SetLabel(obj, clusterv1.ClusterNameLabel, s.cluster.Name) || changed
-	if !changed {
-		return nil
-	}
-	ctrl.LoggerFrom(ctx).Info("Adopting provider object", "kind", obj.GetKind(), "name", obj.GetName())
-	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		return fmt.Errorf("adopting %s %s: %w", obj.GetKind(), obj.GetName(), err)
-	}
-	return nil
+	return util.Adopt(ctx, r.Client, obj, s.cluster, clusterv1.GroupVersion.WithKind("Cluster"), s.cluster.Name)
 }
 
 // reconcileInfrastructure follows the infrastructure cluster: provisioned,

@@ -147,21 +147,9 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	return ctrl.Result{}, nil
 }
 
-// adopt makes the Machine the controller owner of a provider object and labels
-// it with the cluster name. Objects a MachineSet cloned already carry both, so
-// this usually costs nothing.
+// adopt makes the Machine the controller owner of a provider object.
 func (r *Reconciler) adopt(ctx context.Context, s *scope, obj *unstructured.Unstructured) error {
-	before := obj.DeepCopy()
-	changed := util.EnsureOwnerRef(obj, util.OwnerRef(s.machine, clusterv1.GroupVersion.WithKind("Machine"), true))
-	changed = util.SetLabel(obj, clusterv1.ClusterNameLabel, s.machine.Spec.ClusterName) || changed
-	if !changed {
-		return nil
-	}
-	ctrl.LoggerFrom(ctx).Info("Adopting provider object", "kind", obj.GetKind(), "name", obj.GetName())
-	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		return fmt.Errorf("adopting %s %s: %w", obj.GetKind(), obj.GetName(), err)
-	}
-	return nil
+	return util.Adopt(ctx, r.Client, obj, s.machine, clusterv1.GroupVersion.WithKind("Machine"), s.machine.Spec.ClusterName)
 }
 
 // reconcileNode finds the Node by providerID, syncs labels, annotations and
