@@ -25,7 +25,14 @@ generate: ## Regenerate deepcopy functions and CRDs.
 	$(ENSURE) controller-gen
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=podcluster-core-manager paths=./core/... output:rbac:artifacts:config=config/providers/core
+	$(CONTROLLER_GEN) rbac:roleName=podcluster-kubeadm-bootstrap-manager paths=./bootstrap/... output:rbac:artifacts:config=config/providers/kubeadm-bootstrap
 	gofmt -w api
+	hack/release-manifests.sh
+
+.PHONY: release-manifests
+release-manifests: ## Render config/ into config/release/ (one YAML per provider and podcluster.yaml).
+	hack/release-manifests.sh
 
 .PHONY: verify
 verify: ## Fail when generated files or go.mod files are stale.
