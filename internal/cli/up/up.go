@@ -7,16 +7,22 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/podcluster/podcluster/config/crd"
 	"github.com/podcluster/podcluster/internal/cli/streams"
 	"github.com/podcluster/podcluster/internal/localplane"
+	"github.com/podcluster/podcluster/internal/manager"
 	"github.com/podcluster/podcluster/internal/manifest"
+	"github.com/podcluster/podcluster/internal/providers"
 	"github.com/podcluster/podcluster/internal/scheme"
 	"github.com/podcluster/podcluster/internal/tools"
 )
@@ -25,6 +31,7 @@ type options struct {
 	stateDir  string
 	apply     []string
 	namespace string
+	providers []string
 }
 
 // NewCommand returns the up verb.
@@ -50,6 +57,7 @@ resumes the same plane.`,
 	cmd.Flags().StringVar(&o.stateDir, "state-dir", localplane.DefaultStateDir(), "folder for the plane's certificates, data, logs and kubeconfig")
 	cmd.Flags().StringSliceVarP(&o.apply, "apply", "f", nil, "manifest files or folders to apply once the plane is up (repeatable)")
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "default", "namespace for applied objects that name none")
+	cmd.Flags().StringSliceVar(&o.providers, "providers", providers.Names(), "providers to run in-process ("+strings.Join(providers.Names(), ", ")+"); none with --providers=\"\"")
 	return cmd
 }
 
@@ -93,6 +101,12 @@ func (o *options) run(parent context.Context, s streams.IO) error {
 	if err := manifest.InstallCRDs(ctx, c, crds); err != nil {
 		return err
 	}
+	if len(o.providers) > 0 {
+		if err := startProviders(ctx, plane, o.providers, o.stateDir); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.ErrOut, " • Running providers %s (log: %s)\n", strings.Join(o.providers, ", "), filepath.Join(o.stateDir, "logs", "providers.log"))
+	}
 	if len(o.apply) > 0 {
 		objs, err := manifest.ReadPaths(o.apply...)
 		if err != nil {
@@ -116,4 +130,28 @@ The management plane is ready. In another terminal:
 Press Ctrl-C to stop it; 'podcluster up --state-dir %s' resumes it later.
 `, plane.KubeconfigPath, o.stateDir)
 	return plane.Wait(ctx)
+}
+
+// startProviders runs the providers' controllers in this process, logging to
+// <state-dir>/logs/providers.log. They stop with ctx.
+func startProviders(ctx context.Context, plane *localplane.Plane, names []string, stateDir string) error {
+	logFile, err := os.OpenFile(filepath.Join(stateDir, "logs", "providers.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
+	mgr, cc, err := manager.New(plane.Config, manager.Options{})
+	if err != nil {
+		return err
+	}
+	if err := providers.SetupAll(ctx, mgr, names, providers.Options{ClusterCache: cc}); err != nil {
+		return err
+	}
+	go func() {
+		defer func() { _ = logFile.Close() }()
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintf(logFile, "manager stopped: %v\n", err)
+		}
+	}()
+	return nil
 }
