@@ -7,7 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podcluster/podcluster/internal/cli/convert"
+	"github.com/podcluster/podcluster/internal/cli/describe"
 	"github.com/podcluster/podcluster/internal/cli/down"
+	"github.com/podcluster/podcluster/internal/cli/generate"
+	"github.com/podcluster/podcluster/internal/cli/get"
+	"github.com/podcluster/podcluster/internal/cli/initcmd"
 	"github.com/podcluster/podcluster/internal/cli/managercmd"
 	"github.com/podcluster/podcluster/internal/cli/streams"
 	"github.com/podcluster/podcluster/internal/cli/up"
@@ -36,6 +41,21 @@ cluster you already have.`,
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
-	root.AddCommand(up.NewCommand(s), down.NewCommand(s), managercmd.NewCommand(s), version.NewCommand(s))
+	root.AddCommand(up.NewCommand(s), down.NewCommand(s), managercmd.NewCommand(s), initcmd.NewCommand(s), version.NewCommand(s),
+		convert.NewCommand(s), generate.NewCommand(s), get.NewCommand(s), describe.NewCommand(s))
+	// cobra's own completion verb, with examples like every other verb.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Example = `  # Bash, for the current shell
+  source <(podcluster completion bash)
+
+  # Zsh, installed for every shell
+  podcluster completion zsh > "${fpath[1]}/_podcluster"
+
+  # Fish
+  podcluster completion fish > ~/.config/fish/completions/podcluster.fish`
+		}
+	}
 	return root
 }
