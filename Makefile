@@ -28,6 +28,7 @@ generate: ## Regenerate deepcopy functions and CRDs.
 	$(CONTROLLER_GEN) rbac:roleName=podcluster-core-manager paths=./core/... output:rbac:artifacts:config=config/providers/core
 	$(CONTROLLER_GEN) rbac:roleName=podcluster-kubeadm-bootstrap-manager paths=./bootstrap/... output:rbac:artifacts:config=config/providers/kubeadm-bootstrap
 	gofmt -w api
+	$(CONTROLLER_GEN) rbac:roleName=podcluster-kubernetes-manager paths=./infrastructure/... output:rbac:artifacts:config=config/providers/kubernetes
 	hack/release-manifests.sh
 
 .PHONY: release-manifests

@@ -13,6 +13,7 @@ import (
 
 	"github.com/podcluster/podcluster/bootstrap/kubeadm"
 	"github.com/podcluster/podcluster/core"
+	"github.com/podcluster/podcluster/infrastructure/kubernetes"
 	"github.com/podcluster/podcluster/internal/remote"
 )
 
@@ -34,6 +35,9 @@ var registry = map[string]Setup{
 	},
 	"kubeadm-bootstrap": func(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return kubeadm.Setup(ctx, mgr, kubeadm.Options{WatchFilter: o.WatchFilter, Concurrency: o.Concurrency, ClusterCache: o.ClusterCache})
+	},
+	"kubernetes": func(ctx context.Context, mgr ctrl.Manager, o Options) error {
+		return kubernetes.Setup(ctx, mgr, kubernetes.Options{WatchFilter: o.WatchFilter, Concurrency: o.Concurrency, ClusterCache: o.ClusterCache})
 	},
 }
 

@@ -45,5 +45,6 @@ func TestRenderedRBACHasNoWildcards(t *testing.T) {
 	g.Expect(deployments).To(Equal(map[string]string{
 		"podcluster-core":              "podcluster-core",
 		"podcluster-kubeadm-bootstrap": "podcluster-kubeadm-bootstrap",
+		"podcluster-kubernetes":        "podcluster-kubernetes",
 	}), "one manager Deployment per provider, each with its own service account")
 }

@@ -5,8 +5,9 @@ import (
 	"regexp"
 )
 
-// ImagesConfigMapName is the ConfigMap, in the provider's namespace, whose data
-// maps Kubernetes versions to node images: key v1.37.2, value
+// ImagesConfigMapName is the ConfigMap, in the KubernetesMachine's namespace
+// (so that each tenant namespace can choose its own images), whose data maps
+// Kubernetes versions to node images: key v1.37.2, value
 // registry.example.com/node:v1.37.2. Its entries win over the built-in table.
 const ImagesConfigMapName = "podcluster-node-images"
 
