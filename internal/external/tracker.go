@@ -5,6 +5,7 @@
 package external
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -16,6 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/contract"
 )
 
 // Tracker remembers which kinds a controller already watches.
@@ -43,4 +47,16 @@ func (t *Tracker) Watch(gvk schema.GroupVersionKind) error {
 		return fmt.Errorf("watching %s: %w", gvk, err)
 	}
 	return nil
+}
+
+// Get resolves a reference, makes sure its kind is watched, and reads the object.
+func (t *Tracker) Get(ctx context.Context, resolver *contract.Resolver, c client.Reader, ref clusterv1.ContractVersionedObjectReference, ns string) (*unstructured.Unstructured, error) {
+	gvk, err := resolver.GVK(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Watch(gvk); err != nil {
+		return nil, err
+	}
+	return resolver.Get(ctx, c, ref, ns)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -178,4 +179,32 @@ func Adopt(ctx context.Context, c client.Client, obj *unstructured.Unstructured,
 		return fmt.Errorf("adopting %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
 	return nil
+}
+
+// RequestsForLabel lists the objects of newList's kind in ns labelled
+// key=value and returns a request for each, for map functions.
+func RequestsForLabel(ctx context.Context, c client.Client, newList func() client.ObjectList, ns, key, value string) []reconcile.Request {
+	list := newList()
+	if err := c.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{key: value}); err != nil {
+		return nil
+	}
+	items, err := apimeta.ExtractList(list)
+	if err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(items))
+	for _, item := range items {
+		if obj, ok := item.(client.Object); ok {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
+		}
+	}
+	return reqs
+}
+
+// ClusterToObjects is a map function that requeues every object of
+// newList's kind that carries the Cluster's cluster-name label.
+func ClusterToObjects(c client.Client, newList func() client.ObjectList) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		return RequestsForLabel(ctx, c, newList, o.GetNamespace(), clusterv1.ClusterNameLabel, o.GetName())
+	}
 }

@@ -182,12 +182,5 @@ func (r *Reconciler) getDescendants(ctx context.Context, s *scope) error {
 
 // getExternal reads a provider object and starts watching its kind.
 func (r *Reconciler) getExternal(ctx context.Context, ref clusterv1.ContractVersionedObjectReference, ns string) (*unstructured.Unstructured, error) {
-	gvk, err := r.Resolver.GVK(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.external.Watch(gvk); err != nil {
-		return nil, err
-	}
-	return r.Resolver.Get(ctx, r.Client, ref, ns)
+	return r.external.Get(ctx, r.Resolver, r.Client, ref, ns)
 }

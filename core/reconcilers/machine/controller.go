@@ -174,15 +174,7 @@ func (r *Reconciler) machineDeploymentToMachines(ctx context.Context, o client.O
 }
 
 func (r *Reconciler) machinesWithLabel(ctx context.Context, ns, key, value string) []reconcile.Request {
-	list := &clusterv1.MachineList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{key: value}); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs
+	return util.RequestsForLabel(ctx, r.Client, func() client.ObjectList { return &clusterv1.MachineList{} }, ns, key, value)
 }
 
 // nodeToMachines turns a workload Node event into a requeue of the Machine
@@ -211,14 +203,7 @@ func (r *Reconciler) nodeToMachines(ctx context.Context) remote.NodeHandler {
 
 // getExternal reads a provider object and starts watching its kind.
 func (r *Reconciler) getExternal(ctx context.Context, ref clusterv1.ContractVersionedObjectReference, ns string) (*unstructured.Unstructured, error) {
-	gvk, err := r.Resolver.GVK(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.external.Watch(gvk); err != nil {
-		return nil, err
-	}
-	return r.Resolver.Get(ctx, r.Client, ref, ns)
+	return r.external.Get(ctx, r.Resolver, r.Client, ref, ns)
 }
 
 var errNotConnected = remote.ErrClusterNotConnected

@@ -52,7 +52,7 @@ func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, optio
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.MachineDeployment{}, builder.WithPredicates(filter)).
 		Owns(&clusterv1.MachineSet{}, builder.WithPredicates(filter)).
-		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToMachineDeployments), builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(util.ClusterToObjects(r.Client, func() client.ObjectList { return &clusterv1.MachineDeploymentList{} })), builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
 		// Machine counts in the status follow the Machines, a burst at a time.
 		Watches(&clusterv1.Machine{}, util.EnqueueAfter(time.Second, machineToMachineDeployment), builder.WithPredicates(filter)).
 		WithOptions(options).
@@ -148,19 +148,6 @@ func machineToMachineDeployment(_ context.Context, o client.Object) []reconcile.
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
-}
-
-func (r *Reconciler) clusterToMachineDeployments(ctx context.Context, o client.Object) []reconcile.Request {
-	list := &clusterv1.MachineDeploymentList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()),
-		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs
 }
 
 // getMachineSets splits the deployment's MachineSets into the current revision

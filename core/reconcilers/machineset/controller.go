@@ -51,7 +51,7 @@ func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, optio
 		For(&clusterv1.MachineSet{}, builder.WithPredicates(filter)).
 		Owns(&clusterv1.Machine{}, builder.WithPredicates(filter)).
 		Watches(&clusterv1.Machine{}, handler.EnqueueRequestsFromMapFunc(r.machineToMachineSets), builder.WithPredicates(filter)).
-		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToMachineSets), builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(util.ClusterToObjects(r.Client, func() client.ObjectList { return &clusterv1.MachineSetList{} })), builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
 		WithOptions(options).
 		Named("machineset").
 		Complete(r)
@@ -136,19 +136,6 @@ func (r *Reconciler) machineToMachineSets(ctx context.Context, o client.Object) 
 		if sel, err := selectorOf(&list.Items[i]); err == nil && sel.Matches(labelSet(m.Labels)) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
-	}
-	return reqs
-}
-
-func (r *Reconciler) clusterToMachineSets(ctx context.Context, o client.Object) []reconcile.Request {
-	list := &clusterv1.MachineSetList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()),
-		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
 }

@@ -114,7 +114,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// the core's frequent status writes are of no interest.
 		Watches(&clusterv1.Machine{}, handler.EnqueueRequestsFromMapFunc(machineToKubernetesMachine),
 			builder.WithPredicates(filter, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToKubernetesMachines),
+		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(util.ClusterToObjects(r.Client, func() client.ObjectList { return &infrav1.KubernetesMachineList{} })),
 			builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.nodeEvents, &handler.EnqueueRequestForObject{})).
 		WithOptions(options).
@@ -235,21 +235,6 @@ func machineToKubernetesMachine(_ context.Context, o client.Object) []reconcile.
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: m.Namespace, Name: ref.Name}}}
-}
-
-// clusterToKubernetesMachines requeues every KubernetesMachine of a Cluster,
-// for example when it is paused or unpaused.
-func (r *Reconciler) clusterToKubernetesMachines(ctx context.Context, o client.Object) []reconcile.Request {
-	list := &infrav1.KubernetesMachineList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()),
-		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs
 }
 
 // workloadNodeToKubernetesMachine wakes the KubernetesMachine of a workload
