@@ -1,0 +1,149 @@
+package sim
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/kubeadmtypes"
+)
+
+// joinDiscovery is what kubeadm join reads of a JoinConfiguration.
+type joinDiscovery struct {
+	APIServerEndpoint        string   `json:"apiServerEndpoint"`
+	Token                    string   `json:"token"`
+	CACertHashes             []string `json:"caCertHashes"`
+	UnsafeSkipCAVerification bool     `json:"unsafeSkipCAVerification"`
+}
+
+type joinDoc struct {
+	Kind      string `json:"kind"`
+	Discovery struct {
+		BootstrapToken *joinDiscovery `json:"bootstrapToken"`
+	} `json:"discovery"`
+	ControlPlane *struct{} `json:"controlPlane"`
+}
+
+// readJoinConfig reads the discovery and the control-plane flag of the
+// JoinConfiguration in file.
+func readJoinConfig(root, file string) (*joinDiscovery, bool, error) {
+	raw, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		return nil, false, fmt.Errorf("reading the kubeadm config: %w", err)
+	}
+	for _, part := range strings.Split(string(raw), "\n---") {
+		var doc joinDoc
+		if err := yaml.Unmarshal([]byte(part), &doc); err != nil {
+			return nil, false, fmt.Errorf("parsing the kubeadm config %s: %w", file, err)
+		}
+		if doc.Kind != "JoinConfiguration" {
+			continue
+		}
+		if doc.Discovery.BootstrapToken == nil {
+			return nil, false, fmt.Errorf("the JoinConfiguration has no bootstrap token discovery, which the simulated runtime cannot play")
+		}
+		return doc.Discovery.BootstrapToken, doc.ControlPlane != nil, nil
+	}
+	return nil, false, fmt.Errorf("%s has no JoinConfiguration", file)
+}
+
+// kubeadmJoin plays kubeadm join: discovery checks the API server's CA against
+// caCertHashes, the API server itself checks the bootstrap token, and the
+// kubelet registers the Node. It returns a message when the join is refused,
+// as kubeadm would fail the boot.
+func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, res *bootResult, k kubeadmCommand) (string, error) {
+	cfg, err := readKubeadmConfig(res.root, k.config)
+	if err != nil {
+		return "kubeadm join: " + err.Error(), nil
+	}
+	disc, controlPlane, err := readJoinConfig(res.root, k.config)
+	if err != nil {
+		return "kubeadm join: " + err.Error(), nil
+	}
+
+	// The workload cluster's CA and an admin credential come from the
+	// cluster's kubeconfig Secret: the simulation's stand-in for cluster-info
+	// (CA) and for the kubelet's TLS bootstrap (credential).
+	cluster := pod.Labels[clusterv1.ClusterNameLabel]
+	secret := &corev1.Secret{}
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: cluster + "-kubeconfig"}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			// No control plane to join yet: kubeadm's discovery would time out.
+			return fmt.Sprintf("kubeadm join: cluster %s has no kubeconfig Secret %s-kubeconfig, so no API server to join", cluster, cluster), nil
+		}
+		return "", fmt.Errorf("kubeadm join: reading the kubeconfig Secret of cluster %s: %w", cluster, err)
+	}
+	admin, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
+	if err != nil {
+		return "", fmt.Errorf("kubeadm join: parsing the kubeconfig of cluster %s: %w", cluster, err)
+	}
+	caPEM := admin.CAData
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return "", fmt.Errorf("kubeadm join: the kubeconfig of cluster %s has no CA", cluster)
+	}
+
+	if !disc.UnsafeSkipCAVerification {
+		hash, err := kubeadmtypes.CACertHash(caPEM)
+		if err != nil {
+			return "", fmt.Errorf("kubeadm join: %w", err)
+		}
+		if !slices.Contains(disc.CACertHashes, hash) {
+			return fmt.Sprintf("kubeadm join: the cluster CA's public key hash %s matches none of caCertHashes %v", hash, disc.CACertHashes), nil
+		}
+	}
+
+	// The API server at the endpoint must serve with that CA and accept the
+	// token, as a bootstrapping kubelet's requests need.
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+	}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+disc.APIServerEndpoint+"/apis", nil)
+	if err != nil {
+		return "kubeadm join: " + err.Error(), nil
+	}
+	req.Header.Set("Authorization", "Bearer "+disc.Token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Sprintf("kubeadm join: cannot reach the API server at %s: %v", disc.APIServerEndpoint, err), nil
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		return fmt.Sprintf("kubeadm join: the API server at %s refused the bootstrap token %s...: %s",
+			disc.APIServerEndpoint, tokenID(disc.Token), resp.Status), nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Sprintf("kubeadm join: the API server at %s answered %s", disc.APIServerEndpoint, resp.Status), nil
+	}
+
+	wc, err := client.New(admin, client.Options{})
+	if err != nil {
+		return "", fmt.Errorf("kubeadm join: connecting to the workload cluster: %w", err)
+	}
+	if err := registerNode(ctx, wc, pod, cfg, controlPlane); err != nil {
+		return "", fmt.Errorf("kubeadm join: %w", err)
+	}
+	return "", nil
+}
+
+// tokenID is the public part of a bootstrap token, safe to log.
+func tokenID(token string) string {
+	id, _, _ := strings.Cut(token, ".")
+	return id
+}

@@ -1,0 +1,135 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// kubeadmCommand is a kubeadm init or join the node would have run.
+type kubeadmCommand struct {
+	// phase is "init" or "join".
+	phase string
+	// config is the --config file, a path on the node.
+	config string
+}
+
+// findKubeadm returns the first kubeadm init or join among the commands, the
+// way the script runs them: as argv, or as a simple command of a /bin/sh -c
+// string (words split on blanks, commands on &&, ||, ; and | standing alone;
+// quoting is not interpreted).
+func findKubeadm(commands [][]string) (kubeadmCommand, bool) {
+	for _, argv := range commands {
+		words := argv
+		if len(argv) >= 3 && path.Base(argv[0]) == "sh" && argv[1] == "-c" {
+			words = strings.Fields(argv[2])
+		}
+		for i := 0; i+1 < len(words); i++ {
+			// Only a word that starts a simple command runs kubeadm.
+			if i > 0 && !slices.Contains([]string{"&&", "||", ";", "|"}, words[i-1]) {
+				continue
+			}
+			if path.Base(words[i]) != "kubeadm" || (words[i+1] != "init" && words[i+1] != "join") {
+				continue
+			}
+			if i+2 < len(words) && words[i+2] == "phase" {
+				continue
+			}
+			cmd := kubeadmCommand{phase: words[i+1]}
+			for j := i + 2; j < len(words) && !slices.Contains([]string{"&&", "||", ";", "|"}, words[j]); j++ {
+				if v, ok := strings.CutPrefix(words[j], "--config="); ok {
+					cmd.config = v
+				} else if words[j] == "--config" && j+1 < len(words) {
+					cmd.config = words[j+1]
+				}
+			}
+			return cmd, true
+		}
+	}
+	return kubeadmCommand{}, false
+}
+
+// kubeadmConfig is what the simulation reads of a kubeadm configuration
+// (ClusterConfiguration, InitConfiguration or JoinConfiguration documents).
+type kubeadmConfig struct {
+	ClusterName          string
+	ControlPlaneEndpoint string
+	KubernetesVersion    string
+	ServiceSubnet        string
+	DNSDomain            string
+	// NodeName is nodeRegistration.name; empty means the hostname.
+	NodeName string
+	// Taints is nodeRegistration.taints; nil means kubeadm's default.
+	Taints *[]corev1.Taint
+	// NodeLabels are the kubelet's --node-labels from kubeletExtraArgs.
+	NodeLabels map[string]string
+}
+
+type kubeadmDoc struct {
+	Kind                 string `json:"kind"`
+	ClusterName          string `json:"clusterName"`
+	ControlPlaneEndpoint string `json:"controlPlaneEndpoint"`
+	KubernetesVersion    string `json:"kubernetesVersion"`
+	Networking           struct {
+		ServiceSubnet string `json:"serviceSubnet"`
+		DNSDomain     string `json:"dnsDomain"`
+	} `json:"networking"`
+	NodeRegistration *struct {
+		Name             string          `json:"name"`
+		Taints           *[]corev1.Taint `json:"taints"`
+		KubeletExtraArgs []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"kubeletExtraArgs"`
+	} `json:"nodeRegistration"`
+}
+
+// readKubeadmConfig reads the --config file from the node's root.
+func readKubeadmConfig(root, file string) (*kubeadmConfig, error) {
+	if file == "" {
+		return nil, fmt.Errorf("kubeadm runs without --config, which the simulated runtime cannot play")
+	}
+	raw, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeadm config: %w", err)
+	}
+	cfg := &kubeadmConfig{NodeLabels: map[string]string{}}
+	for _, part := range bytes.Split(raw, []byte("\n---")) {
+		if len(bytes.TrimSpace(part)) == 0 {
+			continue
+		}
+		var doc kubeadmDoc
+		if err := yaml.Unmarshal(part, &doc); err != nil {
+			return nil, fmt.Errorf("parsing the kubeadm config %s: %w", file, err)
+		}
+		if doc.Kind == "ClusterConfiguration" {
+			cfg.ClusterName = doc.ClusterName
+			cfg.ControlPlaneEndpoint = doc.ControlPlaneEndpoint
+			cfg.KubernetesVersion = doc.KubernetesVersion
+			cfg.ServiceSubnet = doc.Networking.ServiceSubnet
+			cfg.DNSDomain = doc.Networking.DNSDomain
+		}
+		if nr := doc.NodeRegistration; nr != nil {
+			cfg.NodeName = nr.Name
+			cfg.Taints = nr.Taints
+			for _, a := range nr.KubeletExtraArgs {
+				if a.Name != "node-labels" {
+					continue
+				}
+				for _, kv := range strings.Split(a.Value, ",") {
+					if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+						cfg.NodeLabels[k] = v
+					}
+				}
+			}
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,405 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
+	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
+)
+
+// maxTerminationMessage is the kubelet's limit on a termination message.
+const maxTerminationMessage = 4096
+
+// kubeletReconciler plays the kubelet for node Pods: it moves them from
+// Pending to Running, boots them, and reports the outcome in their status.
+type kubeletReconciler struct {
+	client client.Client
+	rt     *Runtime
+}
+
+func (r *kubeletReconciler) setup(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("sim-kubelet").
+		For(&corev1.Pod{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			_, ok := o.GetLabels()[clusterv1.ClusterNameLabel]
+			return ok
+		}))).
+		// A Pod whose boot Secret is missing waits for it, as a kubelet waits
+		// to mount a Secret volume.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			name, ok := strings.CutSuffix(o.GetName(), nodepod.BootstrapSecretName(""))
+			if !ok || name == "" {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+		})).
+		// Failures are injected through the KubernetesMachine too.
+		Watches(&infrav1.KubernetesMachine{}, &handler.EnqueueRequestForObject{}).
+		// Boots run bash and take a moment; several nodes boot at once.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Complete(r)
+}
+
+func (r *kubeletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	owner := "pod/" + req.String()
+	pod := &corev1.Pod{}
+	if err := r.client.Get(ctx, req.NamespacedName, pod); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName, owner)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("reading Pod %s: %w", req, err)
+	}
+	if !isNodePod(pod) {
+		return ctrl.Result{}, nil
+	}
+	if pod.DeletionTimestamp != nil {
+		return ctrl.Result{}, r.remove(ctx, pod, owner)
+	}
+	switch pod.Status.Phase {
+	case corev1.PodSucceeded, corev1.PodFailed:
+		return ctrl.Result{}, nil
+	case corev1.PodRunning:
+		cs := containerStatus(pod, nodepod.ContainerName)
+		if cs == nil || cs.State.Terminated != nil {
+			return ctrl.Result{}, nil
+		}
+		if cs.Started != nil && *cs.Started {
+			return ctrl.Result{}, r.injectRunningFailure(ctx, pod, owner)
+		}
+		if s := r.rt.servers.get(req.String()); s != nil && s.podUID == string(pod.UID) {
+			// kubeadm init is waiting for its API server.
+			return r.awaitAPIServer(ctx, pod, s)
+		}
+		return r.boot(ctx, pod)
+	default:
+		return ctrl.Result{}, r.start(ctx, pod, owner)
+	}
+}
+
+// isNodePod says whether pod is a node Pod of a workload cluster.
+func isNodePod(pod *corev1.Pod) bool {
+	if _, ok := pod.Labels[clusterv1.ClusterNameLabel]; !ok {
+		return false
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == nodepod.ContainerName {
+			return true
+		}
+	}
+	return false
+}
+
+// scratch is the Pod's directory under ScratchDir.
+func (r *kubeletReconciler) scratch(key types.NamespacedName) string {
+	return filepath.Join(r.rt.ScratchDir, key.Namespace, key.Name)
+}
+
+func (r *kubeletReconciler) forget(key types.NamespacedName, owner string) {
+	r.rt.servers.remove(key.String())
+	r.rt.podAddrs.release(owner)
+	_ = os.RemoveAll(r.scratch(key))
+}
+
+// remove finishes a deletion as the kubelet does once the containers stopped:
+// nothing runs here, so at once.
+func (r *kubeletReconciler) remove(ctx context.Context, pod *corev1.Pod, owner string) error {
+	err := r.client.Delete(ctx, pod, client.GracePeriodSeconds(0), client.Preconditions{UID: &pod.UID})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	r.forget(client.ObjectKeyFromObject(pod), owner)
+	return nil
+}
+
+// start moves a Pending Pod to Running: an address, the init containers done,
+// the node container running but not started (its startup probe waits for the
+// bootstrap sentinel).
+func (r *kubeletReconciler) start(ctx context.Context, pod *corev1.Pod, owner string) error {
+	secret := &corev1.Secret{}
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: nodepod.BootstrapSecretName(pod.Name)}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			// The Secret watch brings the Pod back when it appears.
+			ctrl.LoggerFrom(ctx).Info("Waiting for the boot Secret", "secret", nodepod.BootstrapSecretName(pod.Name))
+			return nil
+		}
+		return fmt.Errorf("reading the boot Secret of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+
+	ip, err := r.podIP(ctx, pod, owner)
+	if err != nil {
+		return err
+	}
+	now := metav1.Now()
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.HostIP = HostIP
+	pod.Status.HostIPs = []corev1.HostIP{{IP: HostIP}}
+	pod.Status.PodIP = ip.String()
+	pod.Status.PodIPs = []corev1.PodIP{{IP: ip.String()}}
+	pod.Status.StartTime = &now
+	pod.Status.InitContainerStatuses = nil
+	for _, c := range pod.Spec.InitContainers {
+		pod.Status.InitContainerStatuses = append(pod.Status.InitContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: containerID(pod, c.Name),
+			Ready: true, Started: ptrTo(false),
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now, ContainerID: containerID(pod, c.Name),
+			}},
+		})
+	}
+	pod.Status.ContainerStatuses = nil
+	for _, c := range pod.Spec.Containers {
+		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: containerID(pod, c.Name),
+			Ready: false, Started: ptrTo(false),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+		})
+	}
+	setCondition(pod, corev1.PodReadyToStartContainers, corev1.ConditionTrue, "")
+	setCondition(pod, corev1.PodInitialized, corev1.ConditionTrue, "")
+	setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, "ContainersNotReady")
+	setCondition(pod, corev1.PodReady, corev1.ConditionFalse, "ContainersNotReady")
+	if err := r.client.Status().Update(ctx, pod); err != nil {
+		return fmt.Errorf("setting Pod %s/%s Running: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// podIP gives the Pod a loopback address no other node Pod has.
+func (r *kubeletReconciler) podIP(ctx context.Context, pod *corev1.Pod, owner string) (netip.Addr, error) {
+	pods := &corev1.PodList{}
+	if err := r.client.List(ctx, pods, client.HasLabels{clusterv1.ClusterNameLabel}); err != nil {
+		return netip.Addr{}, fmt.Errorf("listing node Pods: %w", err)
+	}
+	used := map[netip.Addr]bool{}
+	for i := range pods.Items {
+		if pods.Items[i].UID == pod.UID {
+			continue
+		}
+		if ip, err := netip.ParseAddr(pods.Items[i].Status.PodIP); err == nil {
+			used[ip] = true
+		}
+	}
+	ip, err := r.rt.podAddrs.allocate(owner, used)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("allocating an address for Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return ip, nil
+}
+
+// boot runs the node's boot and reports its outcome.
+func (r *kubeletReconciler) boot(ctx context.Context, pod *corev1.Pod) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	dir := r.scratch(client.ObjectKeyFromObject(pod))
+	msg, err := r.injectedFailure(ctx, pod)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var res *bootResult
+	if msg == "" {
+		secret := &corev1.Secret{}
+		if err := r.client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: nodepod.BootstrapSecretName(pod.Name)}, secret); err != nil {
+			return ctrl.Result{}, fmt.Errorf("reading the boot Secret of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+		script, ok := secret.Data[nodepod.BootstrapScriptKey]
+		if !ok {
+			// The bootstrap service would find no script and fail.
+			msg = fmt.Sprintf("the boot Secret %s has no %s", secret.Name, nodepod.BootstrapScriptKey)
+		} else if res, err = runBoot(ctx, r.rt.Bash, dir, script); err != nil {
+			return ctrl.Result{}, fmt.Errorf("booting Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		} else if res.exitCode != 0 {
+			msg = res.failure
+		}
+	} else if err := writeFailure(dir, msg); err != nil {
+		return ctrl.Result{}, err
+	}
+	if msg != "" {
+		log.Info("Boot failed", "message", msg)
+		return ctrl.Result{}, r.fail(ctx, pod, msg)
+	}
+	if k, ok := findKubeadm(res.commands); ok && k.phase == "init" {
+		return r.kubeadmInit(ctx, pod, dir, res, k)
+	} else if ok {
+		if msg, err := r.kubeadmJoin(ctx, pod, res, k); err != nil || msg != "" {
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			log.Info("Boot failed", "message", msg)
+			return ctrl.Result{}, r.fail(ctx, pod, msg)
+		}
+	}
+	return ctrl.Result{}, r.finishBoot(ctx, pod, res)
+}
+
+// finishBoot plays the commands after kubeadm and reports the node started
+// and ready once the sentinel is there.
+func (r *kubeletReconciler) finishBoot(ctx context.Context, pod *corev1.Pod, res *bootResult) error {
+	log := ctrl.LoggerFrom(ctx)
+	if err := playCommands(res); err != nil {
+		return fmt.Errorf("booting Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if _, err := os.Stat(filepath.Join(res.root, nodepod.BootstrapSuccessFile)); err != nil {
+		// The startup probe would never pass; the provider times out as it
+		// would with a real node.
+		log.Info("Boot finished without the success sentinel; the node container never starts", "sentinel", nodepod.BootstrapSuccessFile)
+		return nil
+	}
+	return r.ready(ctx, pod)
+}
+
+// injectedFailure is the message of a failure injected on the Pod or its
+// KubernetesMachine, or "".
+func (r *kubeletReconciler) injectedFailure(ctx context.Context, pod *corev1.Pod) (string, error) {
+	if msg, ok := pod.Annotations[FailBootstrapAnnotation]; ok {
+		return orDefault(msg), nil
+	}
+	km := &infrav1.KubernetesMachine{}
+	if err := r.client.Get(ctx, client.ObjectKeyFromObject(pod), km); err != nil {
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("reading the KubernetesMachine of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if msg, ok := km.Annotations[FailBootstrapAnnotation]; ok {
+		return orDefault(msg), nil
+	}
+	return "", nil
+}
+
+func orDefault(msg string) string {
+	if strings.TrimSpace(msg) == "" {
+		return "bootstrap failed (injected by " + FailBootstrapAnnotation + ")"
+	}
+	return msg
+}
+
+// fail reports a failed boot: systemd exits with BootstrapFailedExitCode, the
+// container terminates, and with restartPolicy Never the Pod fails.
+func (r *kubeletReconciler) fail(ctx context.Context, pod *corev1.Pod, msg string) error {
+	return r.terminate(ctx, pod, nodepod.BootstrapFailedExitCode, msg)
+}
+
+// terminate reports the node container ended with exitCode and msg.
+func (r *kubeletReconciler) terminate(ctx context.Context, pod *corev1.Pod, exitCode int32, msg string) error {
+	if len(msg) > maxTerminationMessage {
+		msg = msg[:maxTerminationMessage]
+	}
+	now := metav1.Now()
+	cs := containerStatus(pod, nodepod.ContainerName)
+	started := now
+	if cs.State.Running != nil {
+		started = cs.State.Running.StartedAt
+	}
+	cs.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+		ExitCode: exitCode, Reason: "Error", Message: msg,
+		StartedAt: started, FinishedAt: now, ContainerID: cs.ContainerID,
+	}}
+	cs.Ready, cs.Started = false, ptrTo(false)
+	pod.Status.Phase = corev1.PodFailed
+	setCondition(pod, corev1.PodReadyToStartContainers, corev1.ConditionFalse, "")
+	setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, "PodFailed")
+	setCondition(pod, corev1.PodReady, corev1.ConditionFalse, "PodFailed")
+	if err := r.client.Status().Update(ctx, pod); err != nil {
+		return fmt.Errorf("reporting the node container of Pod %s/%s terminated: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// ready reports a booted node: the startup probe (the sentinel) passed, and so
+// does the readiness probe.
+func (r *kubeletReconciler) ready(ctx context.Context, pod *corev1.Pod) error {
+	cs := containerStatus(pod, nodepod.ContainerName)
+	cs.Started, cs.Ready = ptrTo(true), true
+	setCondition(pod, corev1.ContainersReady, corev1.ConditionTrue, "")
+	setCondition(pod, corev1.PodReady, corev1.ConditionTrue, "")
+	if err := r.client.Status().Update(ctx, pod); err != nil {
+		return fmt.Errorf("reporting Pod %s/%s ready: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+func containerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		if pod.Status.ContainerStatuses[i].Name == name {
+			return &pod.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+func containerID(pod *corev1.Pod, name string) string {
+	return "sim://" + string(pod.UID) + "/" + name
+}
+
+// setCondition sets a Pod condition, moving its transition time only when the
+// status changes, as the kubelet does.
+func setCondition(pod *corev1.Pod, t corev1.PodConditionType, status corev1.ConditionStatus, reason string) {
+	now := metav1.Now()
+	for i := range pod.Status.Conditions {
+		c := &pod.Status.Conditions[i]
+		if c.Type != t {
+			continue
+		}
+		if c.Status != status {
+			c.LastTransitionTime = now
+		}
+		c.Status, c.Reason = status, reason
+		return
+	}
+	pod.Status.Conditions = append(pod.Status.Conditions, corev1.PodCondition{
+		Type: t, Status: status, Reason: reason, LastTransitionTime: now,
+	})
+}
+
+// injectRunningFailure plays a failure injected on a booted node Pod or its
+// KubernetesMachine: a crash of the node container, or the loss of the Pod.
+func (r *kubeletReconciler) injectRunningFailure(ctx context.Context, pod *corev1.Pod, owner string) error {
+	annotations := map[string]string{}
+	km := &infrav1.KubernetesMachine{}
+	if err := r.client.Get(ctx, client.ObjectKeyFromObject(pod), km); err == nil {
+		annotations = km.Annotations
+	} else if !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
+		return fmt.Errorf("reading the KubernetesMachine of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	injected := func(key string) (string, bool) {
+		if v, ok := pod.Annotations[key]; ok {
+			return v, true
+		}
+		v, ok := annotations[key]
+		return v, ok
+	}
+	if _, ok := injected(LosePodAnnotation); ok {
+		// The Pod's node went away and the Pod with it.
+		ctrl.LoggerFrom(ctx).Info("Injected: losing the Pod")
+		return r.remove(ctx, pod, owner)
+	}
+	msg, ok := injected(CrashAnnotation)
+	if !ok {
+		return nil
+	}
+	if msg == "" {
+		msg = "the node crashed (injected by " + CrashAnnotation + ")"
+	}
+	ctrl.LoggerFrom(ctx).Info("Injected: the node crashes", "message", msg)
+	r.rt.servers.remove(client.ObjectKeyFromObject(pod).String())
+	return r.terminate(ctx, pod, CrashExitCode, msg)
+}

@@ -1,0 +1,94 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// loadBalancerReconciler plays a cloud's LoadBalancer controller: each
+// LoadBalancer Service gets a loopback address of its own, so that several
+// workload API servers can listen on the same port.
+type loadBalancerReconciler struct {
+	client client.Client
+	rt     *Runtime
+}
+
+func (r *loadBalancerReconciler) setup(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("sim-loadbalancer").
+		For(&corev1.Service{}).
+		Complete(r)
+}
+
+func (r *loadBalancerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	owner := "service/" + req.String()
+	svc := &corev1.Service{}
+	if err := r.client.Get(ctx, req.NamespacedName, svc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.rt.lbAddrs.release(owner)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("reading Service %s: %w", req, err)
+	}
+	if !r.serves(svc) {
+		r.rt.lbAddrs.release(owner)
+		return ctrl.Result{}, nil
+	}
+	if ip, ok := ingressIP(svc); ok {
+		// Already served, by us or by an earlier run: keep it.
+		r.rt.lbAddrs.hold(owner, ip)
+		return ctrl.Result{}, nil
+	}
+
+	services := &corev1.ServiceList{}
+	if err := r.client.List(ctx, services); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing Services: %w", err)
+	}
+	used := map[netip.Addr]bool{}
+	for i := range services.Items {
+		if ip, ok := ingressIP(&services.Items[i]); ok {
+			used[ip] = true
+		}
+	}
+	ip, err := r.rt.lbAddrs.allocate(owner, used)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("allocating an address for Service %s: %w", req, err)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip.String(), IPMode: ptrTo(corev1.LoadBalancerIPModeVIP)}}
+	if err := r.client.Status().Update(ctx, svc); err != nil {
+		// On a conflict the next reconcile sees the newer Service; the owner
+		// keeps its address meanwhile, so nothing else takes it.
+		return ctrl.Result{}, fmt.Errorf("setting the address of Service %s: %w", req, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("Assigned a LoadBalancer address", "address", ip)
+	return ctrl.Result{}, nil
+}
+
+// serves says whether this controller is the Service's LoadBalancer controller.
+func (r *loadBalancerReconciler) serves(svc *corev1.Service) bool {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || svc.DeletionTimestamp != nil {
+		return false
+	}
+	if svc.Spec.LoadBalancerClass == nil {
+		return r.rt.LoadBalancerClass == ""
+	}
+	return *svc.Spec.LoadBalancerClass == r.rt.LoadBalancerClass
+}
+
+// ingressIP is the Service's first LoadBalancer ingress IP, if any.
+func ingressIP(svc *corev1.Service) (netip.Addr, bool) {
+	for _, ing := range svc.Status.LoadBalancer.Ingress {
+		if ip, err := netip.ParseAddr(ing.IP); err == nil {
+			return ip, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,164 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+)
+
+const (
+	// FailBootstrapAnnotation, on a node Pod or its KubernetesMachine, makes the
+	// simulated boot fail; its value is the termination message.
+	FailBootstrapAnnotation = "sim.podcluster.io/fail-bootstrap"
+	// CrashAnnotation, on a booted node Pod or its KubernetesMachine, makes the
+	// node container exit with CrashExitCode; its value is the termination
+	// message.
+	CrashAnnotation = "sim.podcluster.io/crash"
+	// LosePodAnnotation, on a booted node Pod or its KubernetesMachine, makes
+	// the Pod disappear, as when its management Node is lost.
+	LosePodAnnotation = "sim.podcluster.io/lose-pod"
+	// CrashExitCode is the exit code of an injected crash: systemd killed.
+	CrashExitCode = 137
+)
+
+var (
+	// DefaultLoopbackBase is the first address the LoadBalancer controller hands out.
+	DefaultLoopbackBase = netip.MustParseAddr("127.1.0.1")
+	// DefaultPodIPBase is the first address given to a node Pod.
+	DefaultPodIPBase = netip.MustParseAddr("127.2.0.1")
+	// HostIP is the hostIP of every node Pod: the one simulated host.
+	HostIP = "127.0.0.1"
+)
+
+// Runtime plays the management cluster's kubelet and LoadBalancer controller
+// and the boot of node Pods (see the package doc). Set the options, then call
+// Setup once.
+type Runtime struct {
+	// ScratchDir holds one directory per node Pod, <namespace>/<pod>, with the
+	// boot script, its root and its termination log. Required.
+	ScratchDir string
+	// EtcdURL is the etcd the workload API servers share, each under the
+	// prefix /<namespace>/<cluster>. Required to play kubeadm init.
+	EtcdURL string
+	// BinDir holds kube-apiserver for the workload clusters; PATH if empty.
+	BinDir string
+	// LoopbackBase is the first LoadBalancer address; DefaultLoopbackBase if unset.
+	LoopbackBase netip.Addr
+	// PodIPBase is the first node Pod address; DefaultPodIPBase if unset.
+	PodIPBase netip.Addr
+	// LoadBalancerClass, when set, limits the LoadBalancer controller to
+	// Services of that class; when empty it serves Services without a class,
+	// as a cloud's default controller does.
+	LoadBalancerClass string
+	// Bash runs the boot scripts; "bash" from PATH if empty.
+	Bash string
+
+	servers  apiServers
+	lbAddrs  *allocator
+	podAddrs *allocator
+}
+
+// Setup registers the runtime's controllers with mgr.
+func (r *Runtime) Setup(mgr ctrl.Manager) error {
+	if r.ScratchDir == "" {
+		return errors.New("sim: ScratchDir is required")
+	}
+	if !r.LoopbackBase.IsValid() {
+		r.LoopbackBase = DefaultLoopbackBase
+	}
+	if !r.PodIPBase.IsValid() {
+		r.PodIPBase = DefaultPodIPBase
+	}
+	for _, a := range []netip.Addr{r.LoopbackBase, r.PodIPBase} {
+		if !a.Is4() || !a.IsLoopback() {
+			return fmt.Errorf("sim: %s is not an IPv4 loopback address", a)
+		}
+	}
+	if r.Bash == "" {
+		r.Bash = "bash"
+	}
+	r.lbAddrs = newAllocator(r.LoopbackBase)
+	r.podAddrs = newAllocator(r.PodIPBase)
+	// Workload API servers are processes of this runtime: they stop with it.
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		r.servers.stopAll()
+		return nil
+	})); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if err := (&loadBalancerReconciler{client: mgr.GetClient(), rt: r}).setup(mgr); err != nil {
+		return fmt.Errorf("sim: setting up the LoadBalancer controller: %w", err)
+	}
+	if err := (&kubeletReconciler{client: mgr.GetClient(), rt: r}).setup(mgr); err != nil {
+		return fmt.Errorf("sim: setting up the kubelet controller: %w", err)
+	}
+	return nil
+}
+
+// allocator hands out loopback addresses from a base. The objects' status is
+// the durable record of what is taken; the allocator also remembers what it
+// handed out itself, because the manager's cache may not show a status update
+// yet when the next object is reconciled.
+type allocator struct {
+	base netip.Addr
+	mu   sync.Mutex
+	// owners maps an address this process gave to its owner's key.
+	owners map[netip.Addr]string
+}
+
+func newAllocator(base netip.Addr) *allocator {
+	return &allocator{base: base, owners: map[netip.Addr]string{}}
+}
+
+// allocate returns the first address from the base that is neither in used
+// nor given out before, and records it for owner. An owner that holds an
+// address already gets it back.
+func (a *allocator) allocate(owner string, used map[netip.Addr]bool) (netip.Addr, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for addr, o := range a.owners {
+		if o == owner {
+			return addr, nil
+		}
+	}
+	for addr := a.base; addr.IsValid() && addr.IsLoopback(); addr = addr.Next() {
+		last := addr.As4()[3]
+		if last == 0 || last == 255 {
+			// Valid on loopback, but easily taken for a network or broadcast address.
+			continue
+		}
+		if used[addr] {
+			continue
+		}
+		if _, taken := a.owners[addr]; taken {
+			continue
+		}
+		a.owners[addr] = owner
+		return addr, nil
+	}
+	return netip.Addr{}, fmt.Errorf("no free loopback address from %s", a.base)
+}
+
+// hold records that owner has addr, as its object's status says.
+func (a *allocator) hold(owner string, addr netip.Addr) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.owners[addr] = owner
+}
+
+// release forgets what owner holds.
+func (a *allocator) release(owner string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for addr, o := range a.owners {
+		if o == owner {
+			delete(a.owners, addr)
+		}
+	}
+}
