@@ -54,6 +54,11 @@ type Plane struct {
 	KubeconfigPath string
 	// Config reaches the API server as a cluster admin.
 	Config *rest.Config
+	// EtcdURL is the plane's etcd, which workload API servers of the
+	// simulated runtime share under their own key prefixes.
+	EtcdURL string
+	// BinDir holds the Kubernetes binaries the plane runs.
+	BinDir string
 
 	opts  Options
 	procs []*process
@@ -69,7 +74,7 @@ type ports struct {
 // Start starts the plane and waits until it serves requests and the
 // controller-manager works. On error, whatever started is stopped again.
 func Start(ctx context.Context, opts Options) (_ *Plane, err error) {
-	p := &Plane{opts: opts, KubeconfigPath: filepath.Join(opts.StateDir, "kubeconfig")}
+	p := &Plane{opts: opts, KubeconfigPath: filepath.Join(opts.StateDir, "kubeconfig"), BinDir: opts.BinDir}
 	defer func() {
 		if err != nil {
 			_ = p.Stop()
@@ -278,6 +283,7 @@ func writePair(certFile, keyFile string, certPEM, keyPEM []byte) error {
 func (p *Plane) startEtcd(ctx context.Context, pt ports) error {
 	client := fmt.Sprintf("http://127.0.0.1:%d", pt.EtcdClient)
 	peer := fmt.Sprintf("http://127.0.0.1:%d", pt.EtcdPeer)
+	p.EtcdURL = client
 	if err := p.run("etcd",
 		"--name=podcluster",
 		"--data-dir="+p.path("etcd"),

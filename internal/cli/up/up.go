@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -24,6 +25,7 @@ import (
 	"github.com/podcluster/podcluster/internal/manifest"
 	"github.com/podcluster/podcluster/internal/providers"
 	"github.com/podcluster/podcluster/internal/scheme"
+	"github.com/podcluster/podcluster/internal/sim"
 	"github.com/podcluster/podcluster/internal/tools"
 )
 
@@ -32,6 +34,7 @@ type options struct {
 	apply     []string
 	namespace string
 	providers []string
+	simulate  string
 }
 
 // NewCommand returns the up verb.
@@ -57,6 +60,7 @@ resumes the same plane.`,
 	cmd.Flags().StringVar(&o.stateDir, "state-dir", localplane.DefaultStateDir(), "folder for the plane's certificates, data, logs and kubeconfig")
 	cmd.Flags().StringSliceVarP(&o.apply, "apply", "f", nil, "manifest files or folders to apply once the plane is up (repeatable)")
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "default", "namespace for applied objects that name none")
+	cmd.Flags().StringVar(&o.simulate, "simulate", "auto", "run the simulated runtime (kubelet, node boot, LoadBalancer): auto (when the plane has no Nodes), true or false")
 	cmd.Flags().StringSliceVar(&o.providers, "providers", providers.Names(), "providers to run in-process ("+strings.Join(providers.Names(), ", ")+"); none with --providers=\"\"")
 	return cmd
 }
@@ -102,8 +106,15 @@ func (o *options) run(parent context.Context, s streams.IO) error {
 		return err
 	}
 	if len(o.providers) > 0 {
-		if err := startProviders(ctx, plane, o.providers, o.stateDir); err != nil {
+		simulate, err := o.wantSimulation(ctx, plane)
+		if err != nil {
 			return err
+		}
+		if err := startProviders(ctx, plane, o.providers, o.stateDir, simulate); err != nil {
+			return err
+		}
+		if simulate {
+			fmt.Fprintln(s.ErrOut, " • Running the simulated runtime (node Pods boot without a kubelet)")
 		}
 		fmt.Fprintf(s.ErrOut, " • Running providers %s (log: %s)\n", strings.Join(o.providers, ", "), filepath.Join(o.stateDir, "logs", "providers.log"))
 	}
@@ -134,7 +145,7 @@ Press Ctrl-C to stop it; 'podcluster up --state-dir %s' resumes it later.
 
 // startProviders runs the providers' controllers in this process, logging to
 // <state-dir>/logs/providers.log. They stop with ctx.
-func startProviders(ctx context.Context, plane *localplane.Plane, names []string, stateDir string) error {
+func startProviders(ctx context.Context, plane *localplane.Plane, names []string, stateDir string, simulate bool) error {
 	logFile, err := os.OpenFile(filepath.Join(stateDir, "logs", "providers.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -147,6 +158,12 @@ func startProviders(ctx context.Context, plane *localplane.Plane, names []string
 	if err := providers.SetupAll(ctx, mgr, names, providers.Options{ClusterCache: cc}); err != nil {
 		return err
 	}
+	if simulate {
+		rt := &sim.Runtime{ScratchDir: filepath.Join(stateDir, "sim"), EtcdURL: plane.EtcdURL, BinDir: plane.BinDir}
+		if err := rt.Setup(mgr); err != nil {
+			return fmt.Errorf("setting up the simulated runtime: %w", err)
+		}
+	}
 	go func() {
 		defer func() { _ = logFile.Close() }()
 		if err := mgr.Start(ctx); err != nil {
@@ -154,4 +171,26 @@ func startProviders(ctx context.Context, plane *localplane.Plane, names []string
 		}
 	}()
 	return nil
+}
+
+// wantSimulation decides --simulate: auto means on when the plane has no
+// Nodes, since then nothing else would run node Pods.
+func (o *options) wantSimulation(ctx context.Context, plane *localplane.Plane) (bool, error) {
+	switch o.simulate {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "auto":
+		c, err := client.New(plane.Config, client.Options{Scheme: scheme.New()})
+		if err != nil {
+			return false, err
+		}
+		nodes := &corev1.NodeList{}
+		if err := c.List(ctx, nodes); err != nil {
+			return false, fmt.Errorf("listing the plane's Nodes: %w", err)
+		}
+		return len(nodes.Items) == 0, nil
+	}
+	return false, fmt.Errorf("--simulate must be auto, true or false, not %q", o.simulate)
 }
