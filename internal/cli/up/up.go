@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -14,12 +15,15 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/config/crd"
 	"github.com/podcluster/podcluster/internal/cli/streams"
+	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/localplane"
 	"github.com/podcluster/podcluster/internal/manager"
 	"github.com/podcluster/podcluster/internal/manifest"
@@ -35,6 +39,7 @@ type options struct {
 	namespace string
 	providers []string
 	simulate  string
+	wait      time.Duration
 }
 
 // NewCommand returns the up verb.
@@ -60,6 +65,7 @@ resumes the same plane.`,
 	cmd.Flags().StringVar(&o.stateDir, "state-dir", localplane.DefaultStateDir(), "folder for the plane's certificates, data, logs and kubeconfig")
 	cmd.Flags().StringSliceVarP(&o.apply, "apply", "f", nil, "manifest files or folders to apply once the plane is up (repeatable)")
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "default", "namespace for applied objects that name none")
+	cmd.Flags().DurationVar(&o.wait, "wait", 10*time.Minute, "after --apply, wait this long for the applied Clusters to be Available and list their Nodes; 0 skips")
 	cmd.Flags().StringVar(&o.simulate, "simulate", "auto", "run the simulated runtime (kubelet, node boot, LoadBalancer): auto (when the plane has no Nodes), true or false")
 	cmd.Flags().StringSliceVar(&o.providers, "providers", providers.Names(), "providers to run in-process ("+strings.Join(providers.Names(), ", ")+"); none with --providers=\"\"")
 	return cmd
@@ -130,6 +136,15 @@ func (o *options) run(parent context.Context, s streams.IO) error {
 		if err != nil {
 			return err
 		}
+		if o.wait > 0 && len(o.providers) > 0 {
+			for _, obj := range objs {
+				if obj.GetKind() == "Cluster" && obj.GroupVersionKind().Group == clusterv1.GroupVersion.Group {
+					if err := o.waitForCluster(ctx, s, plane, c, client.ObjectKeyFromObject(obj)); err != nil {
+						return err
+					}
+				}
+			}
+		}
 	}
 
 	fmt.Fprintf(s.Out, `
@@ -193,4 +208,68 @@ func (o *options) wantSimulation(ctx context.Context, plane *localplane.Plane) (
 		return len(nodes.Items) == 0, nil
 	}
 	return false, fmt.Errorf("--simulate must be auto, true or false, not %q", o.simulate)
+}
+
+// waitForCluster shows a Cluster's progress until it is Available, then lists
+// its Nodes with kubectl through the Cluster's kubeconfig, which it saves as
+// <state-dir>/<cluster>.kubeconfig.
+func (o *options) waitForCluster(ctx context.Context, s streams.IO, plane *localplane.Plane, c client.Client, key client.ObjectKey) error {
+	fmt.Fprintf(s.ErrOut, " • Waiting for Cluster %s to be available\n", key.Name)
+	last := ""
+	err := wait.PollUntilContextTimeout(ctx, time.Second, o.wait, true, func(ctx context.Context) (bool, error) {
+		cluster := &clusterv1.Cluster{}
+		if err := c.Get(ctx, key, cluster); err != nil {
+			return false, nil
+		}
+		cp, workers := "-", "-"
+		if st := cluster.Status.ControlPlane; st != nil {
+			cp = readyOf(st.ReplicaCounts)
+		}
+		if st := cluster.Status.Workers; st != nil {
+			workers = readyOf(st.ReplicaCounts)
+		}
+		progress := fmt.Sprintf("%s, control plane %s, workers %s", orDash(cluster.Status.Phase), cp, workers)
+		if progress != last {
+			fmt.Fprintf(s.ErrOut, "   %s: %s\n", key.Name, progress)
+			last = progress
+		}
+		return conditions.IsTrue(cluster.Status.Conditions, clusterv1.AvailableCondition), nil
+	})
+	if err != nil {
+		return fmt.Errorf("cluster %s is not available after %s (see 'podcluster describe cluster %s'): %w", key.Name, o.wait, key.Name, err)
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name + "-kubeconfig"}, secret); err != nil {
+		return fmt.Errorf("reading the kubeconfig of Cluster %s: %w", key.Name, err)
+	}
+	path := filepath.Join(o.stateDir, key.Name+".kubeconfig")
+	if err := os.WriteFile(path, secret.Data["value"], 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.ErrOut, " • Cluster %s is available; its Nodes (kubectl --kubeconfig %s get nodes):\n", key.Name, path)
+	kubectl := exec.CommandContext(ctx, filepath.Join(plane.BinDir, "kubectl"), "--kubeconfig", path, "get", "nodes")
+	kubectl.Stdout, kubectl.Stderr = s.Out, s.ErrOut
+	if err := kubectl.Run(); err != nil {
+		return fmt.Errorf("kubectl get nodes of Cluster %s: %w", key.Name, err)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// readyOf formats "ready/desired ready" of replica counts.
+func readyOf(r clusterv1.ReplicaCounts) string {
+	return fmt.Sprintf("%d/%d ready", deref(r.ReadyReplicas), deref(r.DesiredReplicas))
+}
+
+func deref(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
