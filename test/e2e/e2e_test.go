@@ -1,0 +1,288 @@
+// Package e2e runs the seed walkthrough against `podcluster up` in simulated
+// mode: one management plane for the suite (etcd, kube-apiserver,
+// kube-controller-manager, every provider and the simulated runtime), driven
+// only through the API, as kubectl would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
+	"github.com/podcluster/podcluster/internal/cli/streams"
+	"github.com/podcluster/podcluster/internal/cli/up"
+	"github.com/podcluster/podcluster/internal/manifest"
+	"github.com/podcluster/podcluster/internal/scheme"
+	"github.com/podcluster/podcluster/internal/sim"
+	"github.com/podcluster/podcluster/internal/tools"
+)
+
+var (
+	c          client.Client
+	kubeconfig string
+	root       string
+	bin        string
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	wd, _ := os.Getwd()
+	var err error
+	if root, err = tools.RepoRoot(wd); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if bin, err = tools.EnsureBinDir(os.Stderr, "etcd", "kube-apiserver", "kube-controller-manager", "kubectl"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	state, err := os.MkdirTemp("", "podcluster-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(state) }()
+	kubeconfig = filepath.Join(state, "kubeconfig")
+
+	var logs bytes.Buffer
+	cmd := up.NewCommand(streams.IO{Out: &logs, ErrOut: &logs})
+	cmd.SetArgs([]string{"--state-dir", state})
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd.SetContext(ctx)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Execute() }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			fmt.Fprintf(os.Stderr, "podcluster up: %v\n", err)
+		}
+	}()
+
+	// Wait until up says the plane is ready.
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(logs.String(), "The management plane is ready") {
+		select {
+		case err := <-done:
+			fmt.Fprintf(os.Stderr, "podcluster up stopped: %v\n%s", err, logs.String())
+			return 1
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "podcluster up did not get ready:\n%s", logs.String())
+			return 1
+		}
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if c, err = client.New(cfg, client.Options{Scheme: scheme.New()}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+func newNamespace(t *testing.T) string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
+	NewWithT(t).Expect(c.Create(context.Background(), ns)).To(Succeed())
+	return ns.Name
+}
+
+func applySeed(g Gomega, ns string) {
+	objs, err := manifest.ReadPaths(filepath.Join(root, "examples", "seed"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(manifest.Apply(context.Background(), c, ns, objs...)).To(Succeed())
+}
+
+func machines(g Gomega, ns string) []clusterv1.Machine {
+	list := &clusterv1.MachineList{}
+	g.Expect(c.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
+	return list.Items
+}
+
+func condition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// waitForWorkers waits until the namespace has n Running, Available workers and
+// the control-plane Machine.
+func waitForWorkers(g Gomega, ns string, n int) {
+	g.Eventually(func(g Gomega) {
+		ms := machines(g, ns)
+		g.Expect(ms).To(HaveLen(n + 1))
+		for _, m := range ms {
+			g.Expect(m.Status.Phase).To(Equal("Running"), m.Name)
+			a := condition(m.Status.Conditions, clusterv1.AvailableCondition)
+			g.Expect(a).NotTo(BeNil(), m.Name)
+			g.Expect(a.Status).To(Equal(metav1.ConditionTrue), m.Name)
+		}
+	}, 3*time.Minute, time.Second).Should(Succeed())
+}
+
+// workloadNodes lists the Ready Nodes of the workload cluster through its kubeconfig Secret.
+func workloadNodes(g Gomega, ns string) []string {
+	secret := &corev1.Secret{}
+	g.Expect(c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "example-kubeconfig"}, secret)).To(Succeed())
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
+	g.Expect(err).NotTo(HaveOccurred())
+	wc, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+	g.Expect(err).NotTo(HaveOccurred())
+	nodes := &corev1.NodeList{}
+	g.Expect(wc.List(context.Background(), nodes)).To(Succeed())
+	var ready []string
+	for _, n := range nodes.Items {
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				ready = append(ready, n.Name)
+			}
+		}
+	}
+	return ready
+}
+
+func kubectl(g Gomega, args ...string) string {
+	cmd := exec(filepath.Join(bin, "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	return string(out)
+}
+
+// TestSeedWalkthrough: the seed's cluster comes up, is shown by kubectl, and
+// scales with the delete-machine annotation honoured; then deleting the
+// Cluster removes everything, and its API server stops.
+func TestSeedWalkthrough(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	applySeed(g, ns)
+
+	waitForWorkers(g, ns, 3)
+	g.Eventually(func(g Gomega) {
+		cl := &clusterv1.Cluster{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "example"}, cl)).To(Succeed())
+		g.Expect(cl.Status.Phase).To(Equal("Provisioned"))
+		md := &clusterv1.MachineDeployment{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "worker"}, md)).To(Succeed())
+		g.Expect(md.Status.Phase).To(Equal("Running"))
+		g.Expect(workloadNodes(g, ns)).To(HaveLen(4))
+	}, time.Minute, time.Second).Should(Succeed())
+
+	out := kubectl(g, "get", "clusters,machines,kubernetesmachines,pods", "-n", ns)
+	for _, want := range []string{"Provisioned", "Running", "kubernetes://" + ns + "/controller", "controller"} {
+		g.Expect(out).To(ContainSubstring(want))
+	}
+
+	// Scale to 5, then to 1 keeping the unmarked Machine.
+	kubectl(g, "scale", "machinedeployment/worker", "-n", ns, "--replicas=5")
+	waitForWorkers(g, ns, 5)
+	var keep string
+	for _, m := range machines(g, ns) {
+		if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; cp {
+			continue
+		}
+		if keep == "" {
+			keep = m.Name
+			continue
+		}
+		kubectl(g, "annotate", "machine/"+m.Name, "-n", ns, clusterv1.DeleteMachineAnnotation+"=yes")
+	}
+	kubectl(g, "scale", "machinedeployment/worker", "-n", ns, "--replicas=1")
+	waitForWorkers(g, ns, 1)
+	names := []string{}
+	for _, m := range machines(g, ns) {
+		names = append(names, m.Name)
+	}
+	g.Expect(names).To(ConsistOf("controller", keep))
+
+	// A template change rolls the worker to a new Machine.
+	kubectl(g, "patch", "machinedeployment/worker", "-n", ns, "--type=merge", "-p", `{"spec":{"template":{"metadata":{"annotations":{"rev":"2"}}}}}`)
+	g.Eventually(func(g Gomega) {
+		for _, m := range machines(g, ns) {
+			if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; !cp {
+				g.Expect(m.Annotations).To(HaveKeyWithValue("rev", "2"))
+			}
+		}
+	}, 3*time.Minute, time.Second).Should(Succeed())
+	waitForWorkers(g, ns, 1)
+
+	// Delete the Cluster: nothing is left, and its API server stops.
+	server := ""
+	{
+		kcl := &infrav1.KubernetesCluster{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "example"}, kcl)).To(Succeed())
+		server = fmt.Sprintf("%s:%d", kcl.Spec.ControlPlaneEndpoint.Host, kcl.Spec.ControlPlaneEndpoint.Port)
+	}
+	g.Expect(c.Delete(ctx, &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "example"}})).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		for _, list := range []client.ObjectList{&clusterv1.ClusterList{}, &clusterv1.MachineList{}, &clusterv1.MachineSetList{},
+			&clusterv1.MachineDeploymentList{}, &bootstrapv1.KubeadmConfigList{}, &infrav1.KubernetesMachineList{},
+			&infrav1.KubernetesClusterList{}, &corev1.PodList{}, &corev1.ServiceList{}, &corev1.PersistentVolumeClaimList{}} {
+			g.Expect(c.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+			g.Expect(meta(list)).To(BeZero(), "%T", list)
+		}
+	}, 3*time.Minute, time.Second).Should(Succeed())
+	g.Eventually(func() error { return dial(server) }, time.Minute, time.Second).ShouldNot(Succeed(), "the workload API server should stop")
+}
+
+// TestInjectedBootstrapFailure: a bootstrap failure shows the failing step's
+// output in the KubernetesMachine's and the Machine's conditions.
+func TestInjectedBootstrapFailure(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	applySeed(g, ns)
+	waitForWorkers(g, ns, 3)
+
+	const failure = "kubeadm join: preflight check failed (injected by the e2e test)"
+	kmt := &infrav1.KubernetesMachineTemplate{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "worker"}, kmt)).To(Succeed())
+	// Template specs are immutable: the failing machines come from a new template.
+	failing := &infrav1.KubernetesMachineTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-failing"},
+		Spec: infrav1.KubernetesMachineTemplateSpec{Template: infrav1.KubernetesMachineTemplateResource{
+			Metadata: clusterv1.ObjectMeta{Annotations: map[string]string{sim.FailBootstrapAnnotation: failure}},
+			Spec:     kmt.Spec.Template.Spec}}}
+	g.Expect(c.Create(ctx, failing)).To(Succeed())
+	kubectl(g, "patch", "machinedeployment/worker", "-n", ns, "--type=merge", "-p",
+		`{"spec":{"template":{"spec":{"infrastructureRef":{"name":"worker-failing"}}}}}`)
+
+	g.Eventually(func(g Gomega) {
+		found := false
+		for _, m := range machines(g, ns) {
+			if m.Spec.InfrastructureRef.Name == "worker-failing" || strings.Contains(fmt.Sprint(m.Status.Conditions), failure) {
+				km := &infrav1.KubernetesMachine{}
+				g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Name}, km)).To(Succeed())
+				if cond := condition(km.Status.Conditions, "BootstrapSucceeded"); cond != nil && strings.Contains(cond.Message, failure) {
+					mc := condition(m.Status.Conditions, clusterv1.MachineInfrastructureReadyCondition)
+					g.Expect(mc).NotTo(BeNil())
+					g.Expect(mc.Message).To(ContainSubstring(failure))
+					found = true
+				}
+			}
+		}
+		g.Expect(found).To(BeTrue(), "a Machine reports the injected failure")
+	}, 3*time.Minute, time.Second).Should(Succeed())
+	// Availability held: the old workers are still there.
+	g.Expect(len(workloadNodes(g, ns))).To(BeNumerically(">=", 4))
+}
