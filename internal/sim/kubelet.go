@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -392,6 +393,9 @@ func (r *kubeletReconciler) injectRunningFailure(ctx context.Context, pod *corev
 		ctrl.LoggerFrom(ctx).Info("Injected: losing the Pod")
 		return r.remove(ctx, pod, owner)
 	}
+	if msg, ok := injected(NodeNotReadyAnnotation); ok {
+		return r.nodeNotReady(ctx, pod, msg)
+	}
 	msg, ok := injected(CrashAnnotation)
 	if !ok {
 		return nil
@@ -402,4 +406,44 @@ func (r *kubeletReconciler) injectRunningFailure(ctx context.Context, pod *corev
 	ctrl.LoggerFrom(ctx).Info("Injected: the node crashes", "message", msg)
 	r.rt.servers.remove(client.ObjectKeyFromObject(pod).String())
 	return r.terminate(ctx, pod, CrashExitCode, msg)
+}
+
+// nodeNotReady sets the Ready condition of a node Pod's Node to False in the
+// workload cluster, reached through the cluster's kubeconfig Secret.
+func (r *kubeletReconciler) nodeNotReady(ctx context.Context, pod *corev1.Pod, msg string) error {
+	if msg == "" {
+		msg = "the kubelet stopped posting node status (injected by " + NodeNotReadyAnnotation + ")"
+	}
+	cluster := pod.Labels[clusterv1.ClusterNameLabel]
+	secret := &corev1.Secret{}
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: cluster + "-kubeconfig"}, secret); err != nil {
+		return fmt.Errorf("reading the kubeconfig of cluster %s: %w", cluster, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
+	if err != nil {
+		return err
+	}
+	wc, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	name := pod.Spec.Hostname
+	if name == "" {
+		name = pod.Name
+	}
+	node := &corev1.Node{}
+	if err := wc.Get(ctx, types.NamespacedName{Name: name}, node); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	for i, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			if c.Status == corev1.ConditionFalse {
+				return nil
+			}
+			node.Status.Conditions[i] = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse,
+				Reason: "KubeletNotReady", Message: msg, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}
+		}
+	}
+	ctrl.LoggerFrom(ctx).Info("Injected: the Node goes NotReady", "node", name)
+	return wc.Status().Update(ctx, node)
 }

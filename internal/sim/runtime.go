@@ -22,6 +22,10 @@ const (
 	// LosePodAnnotation, on a booted node Pod or its KubernetesMachine, makes
 	// the Pod disappear, as when its management Node is lost.
 	LosePodAnnotation = "sim.podcluster.io/lose-pod"
+	// NodeNotReadyAnnotation on a booted node Pod or its KubernetesMachine makes
+	// its Node report Ready=False, as a kubelet that stopped posting status would
+	// be seen; the value is the condition's message.
+	NodeNotReadyAnnotation = "sim.podcluster.io/node-not-ready"
 	// CrashExitCode is the exit code of an injected crash: systemd killed.
 	CrashExitCode = 137
 )

@@ -286,3 +286,67 @@ func TestInjectedBootstrapFailure(t *testing.T) {
 	// Availability held: the old workers are still there.
 	g.Expect(len(workloadNodes(g, ns))).To(BeNumerically(">=", 4))
 }
+
+// TestInjectedNodeNotReady: a Node that goes NotReady shows in its Machine's
+// NodeReady, NodeHealthy and Ready conditions.
+func TestInjectedNodeNotReady(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	applySeed(g, ns)
+	waitForWorkers(g, ns, 3)
+	var victim string
+	for _, m := range machines(g, ns) {
+		if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; !cp {
+			victim = m.Name
+			break
+		}
+	}
+	kubectl(g, "annotate", "kubernetesmachine/"+victim, "-n", ns, sim.NodeNotReadyAnnotation+"=kubelet stopped (e2e)")
+	g.Eventually(func(g Gomega) {
+		m := &clusterv1.Machine{}
+		g.Expect(c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: victim}, m)).To(Succeed())
+		for _, t := range []string{clusterv1.MachineNodeReadyCondition, clusterv1.MachineNodeHealthyCondition, clusterv1.ReadyCondition} {
+			cond := condition(m.Status.Conditions, t)
+			g.Expect(cond).NotTo(BeNil(), t)
+			g.Expect(cond.Status).To(Equal(metav1.ConditionFalse), t)
+		}
+		g.Expect(condition(m.Status.Conditions, clusterv1.MachineNodeReadyCondition).Message).To(ContainSubstring("kubelet stopped (e2e)"))
+	}, time.Minute, time.Second).Should(Succeed())
+}
+
+// TestRollingUpdateKeepsAvailability: a template change rolls all 3 workers to
+// new Machines; with the defaults (maxSurge 1, maxUnavailable 0) there are
+// never fewer than 3 available workers nor more than 4 workers.
+func TestRollingUpdateKeepsAvailability(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	applySeed(g, ns)
+	waitForWorkers(g, ns, 3)
+	old := map[string]bool{}
+	for _, m := range machines(g, ns) {
+		old[m.Name] = true
+	}
+	kubectl(g, "patch", "machinedeployment/worker", "-n", ns, "--type=merge", "-p", `{"spec":{"template":{"metadata":{"annotations":{"rev":"2"}}}}}`)
+	minAvailable, maxWorkers := 3, 0
+	g.Eventually(func(g Gomega) {
+		workers, available, replaced := 0, 0, 0
+		for _, m := range machines(g, ns) {
+			if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; cp {
+				continue
+			}
+			workers++
+			if a := condition(m.Status.Conditions, clusterv1.AvailableCondition); a != nil && a.Status == metav1.ConditionTrue && m.DeletionTimestamp.IsZero() {
+				available++
+			}
+			if !old[m.Name] && m.Annotations["rev"] == "2" {
+				replaced++
+			}
+		}
+		minAvailable, maxWorkers = min(minAvailable, available), max(maxWorkers, workers)
+		g.Expect(replaced).To(Equal(3))
+		g.Expect(workers).To(Equal(3))
+		g.Expect(available).To(Equal(3))
+	}, 3*time.Minute, 200*time.Millisecond).Should(Succeed())
+	g.Expect(minAvailable).To(Equal(3), "availability dropped during the rollout")
+	g.Expect(maxWorkers).To(BeNumerically("<=", 4), "the rollout surged by more than one")
+}
