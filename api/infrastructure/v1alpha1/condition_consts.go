@@ -53,6 +53,10 @@ const (
 	// KubernetesClusterServiceReadyNoEndpointReason is used while the Service has no
 	// usable address yet, for example a LoadBalancer without ingress.
 	KubernetesClusterServiceReadyNoEndpointReason = "NoEndpoint"
+
+	// KubernetesClusterServiceReadyEndpointMismatchReason is used when the Service
+	// provides another address than controlPlaneEndpoint, which cannot change.
+	KubernetesClusterServiceReadyEndpointMismatchReason = "EndpointMismatch"
 	// KubernetesClusterServiceReadyFailedReason is used when the Service could not be
 	// created or updated; the message says why.
 	KubernetesClusterServiceReadyFailedReason = "ServiceFailed"
@@ -124,6 +128,14 @@ const (
 	// KubernetesMachineBootstrapSucceededFailedReason is used when bootstrap failed; the
 	// message carries the failing step's output.
 	KubernetesMachineBootstrapSucceededFailedReason = "BootstrapFailed"
+
+	// KubernetesMachineBootstrapSucceededInvalidBootstrapDataReason is used when
+	// the bootstrap data is not a cloud-config the boot script can be made from.
+	KubernetesMachineBootstrapSucceededInvalidBootstrapDataReason = "InvalidBootstrapData"
+
+	// KubernetesMachinePodReadyInvalidSpecReason is used when no node Pod can be
+	// built from the spec (for example no image for the Machine's version).
+	KubernetesMachinePodReadyInvalidSpecReason = "InvalidSpec"
 	// KubernetesMachineBootstrapSucceededInternalErrorReason is used when
 	// BootstrapSucceeded could not be computed.
 	KubernetesMachineBootstrapSucceededInternalErrorReason = clusterv1.InternalErrorReason

@@ -9,11 +9,6 @@ import (
 	"github.com/podcluster/podcluster/internal/conditions"
 )
 
-// KubernetesClusterServiceReadyEndpointMismatchReason is used when the Service
-// provides another address than controlPlaneEndpoint, which cannot change.
-// (Not yet among the API's constants.)
-const KubernetesClusterServiceReadyEndpointMismatchReason = "EndpointMismatch"
-
 // setStatus computes the KubernetesCluster's status from what the reconcile
 // observed. It makes no API calls and is table-tested.
 func setStatus(s *scope) {
@@ -67,7 +62,7 @@ func serviceReadyCondition(s *scope) metav1.Condition {
 	case s.noEndpoint != "":
 		return conditions.False(t, infrav1.KubernetesClusterServiceReadyNoEndpointReason, s.noEndpoint)
 	case s.mismatch != "":
-		return conditions.False(t, KubernetesClusterServiceReadyEndpointMismatchReason, s.mismatch)
+		return conditions.False(t, infrav1.KubernetesClusterServiceReadyEndpointMismatchReason, s.mismatch)
 	}
 	return conditions.True(t, infrav1.KubernetesClusterServiceReadyReason, "")
 }

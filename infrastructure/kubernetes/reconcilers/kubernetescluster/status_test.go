@@ -90,7 +90,7 @@ func TestSetStatus(t *testing.T) {
 			scope: scope{observed: true, service: svc, mismatch: "Service now provides 10.0.0.11:6443"},
 			want: want{phase: infrav1.KubernetesClusterPhaseProvisioned, provisioned: true, ready: metav1.ConditionFalse,
 				readyReason: infrav1.KubernetesClusterReadyWaitingForServiceReason, service: metav1.ConditionFalse,
-				serviceReason: KubernetesClusterServiceReadyEndpointMismatchReason},
+				serviceReason: infrav1.KubernetesClusterServiceReadyEndpointMismatchReason},
 		},
 		{
 			name:  "the Service cannot be created",

@@ -13,16 +13,6 @@ import (
 	"github.com/podcluster/podcluster/internal/conditions"
 )
 
-// Reasons not (yet) among the API's constants.
-const (
-	// KubernetesMachinePodReadyInvalidSpecReason is used when no node Pod can be
-	// built from the spec (for example no image for the Machine's version).
-	KubernetesMachinePodReadyInvalidSpecReason = "InvalidSpec"
-	// KubernetesMachineBootstrapSucceededInvalidBootstrapDataReason is used when
-	// the bootstrap data is not a cloud-config the boot script can be made from.
-	KubernetesMachineBootstrapSucceededInvalidBootstrapDataReason = "InvalidBootstrapData"
-)
-
 // setStatus computes the KubernetesMachine's status from what the reconcile
 // observed. It makes no API calls and is table-tested.
 func setStatus(s *scope) {
@@ -83,7 +73,7 @@ func podReadyCondition(s *scope) metav1.Condition {
 	case s.podError != "":
 		return conditions.False(t, infrav1.KubernetesMachinePodReadyPodProvisioningReason, s.podError)
 	case s.specError != "":
-		return conditions.False(t, KubernetesMachinePodReadyInvalidSpecReason, s.specError)
+		return conditions.False(t, infrav1.KubernetesMachinePodReadyInvalidSpecReason, s.specError)
 	case s.podLost:
 		return conditions.False(t, infrav1.KubernetesMachinePodReadyPodLostReason,
 			fmt.Sprintf("the node Pod %s is gone after %s; the machine cannot recover and must be replaced", km.Name, lostAfter(km)))
@@ -142,7 +132,7 @@ func bootstrapCondition(s *scope) *metav1.Condition {
 	var c metav1.Condition
 	switch pod := s.pod; {
 	case pod == nil && s.bootstrapDataError != "":
-		c = conditions.False(t, KubernetesMachineBootstrapSucceededInvalidBootstrapDataReason, s.bootstrapDataError)
+		c = conditions.False(t, infrav1.KubernetesMachineBootstrapSucceededInvalidBootstrapDataReason, s.bootstrapDataError)
 	case pod == nil && s.waitingForInfra:
 		c = conditions.False(t, infrav1.KubernetesMachineBootstrapSucceededWaitingForBootstrapDataReason,
 			"waiting for the Cluster's infrastructure to be provisioned")

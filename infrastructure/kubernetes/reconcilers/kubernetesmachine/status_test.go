@@ -112,14 +112,14 @@ func TestSetStatus(t *testing.T) {
 			phase:    infrav1.KubernetesMachinePhasePending,
 			ready:    cond{metav1.ConditionFalse, infrav1.KubernetesMachineReadyNotReadyReason},
 			podReady: cond{metav1.ConditionFalse, infrav1.KubernetesMachinePodReadyWaitingForBootstrapDataReason},
-			boot:     cond{metav1.ConditionFalse, KubernetesMachineBootstrapSucceededInvalidBootstrapDataReason},
+			boot:     cond{metav1.ConditionFalse, infrav1.KubernetesMachineBootstrapSucceededInvalidBootstrapDataReason},
 		},
 		{
 			name:     "no image for the version",
 			scope:    scope{observed: true, specError: `no node image for Kubernetes version "1.37"`},
 			phase:    infrav1.KubernetesMachinePhasePending,
 			ready:    cond{metav1.ConditionFalse, infrav1.KubernetesMachineReadyNotReadyReason},
-			podReady: cond{metav1.ConditionFalse, KubernetesMachinePodReadyInvalidSpecReason},
+			podReady: cond{metav1.ConditionFalse, infrav1.KubernetesMachinePodReadyInvalidSpecReason},
 			boot:     cond{metav1.ConditionFalse, infrav1.KubernetesMachineBootstrapSucceededWaitingForPodReason},
 		},
 		{
