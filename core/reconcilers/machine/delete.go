@@ -14,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -140,6 +139,10 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 	if err != nil {
 		return ctrl.Result{}, false, err
 	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return ctrl.Result{}, false, err
+	}
 	node := &corev1.Node{}
 	if err := wc.Get(ctx, client.ObjectKey{Name: m.Status.NodeRef.Name}, node); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -171,7 +174,7 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 			continue
 		}
 		log.Info("Evicting Pod", "pod", client.ObjectKeyFromObject(pod).String())
-		err := r.evict(ctx, cfg, pod)
+		err := evict(ctx, cs, pod)
 		switch {
 		case err == nil, apierrors.IsNotFound(err):
 		case apierrors.IsTooManyRequests(err):
@@ -199,11 +202,7 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 // evict asks the eviction API to remove a Pod. Retries are off: client-go
 // would otherwise wait out the Retry-After of every refusal by a
 // PodDisruptionBudget, and the refusal is what the caller reports.
-func (r *Reconciler) evict(ctx context.Context, cfg *rest.Config, pod *corev1.Pod) error {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
+func evict(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) error {
 	eviction := &policyv1.Eviction{
 		TypeMeta:   metav1.TypeMeta{APIVersion: policyv1.SchemeGroupVersion.String(), Kind: "Eviction"},
 		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},

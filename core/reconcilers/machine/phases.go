@@ -195,32 +195,31 @@ func (r *Reconciler) reconcileNode(ctx context.Context, s *scope) (ctrl.Result, 
 // deployment's current template revision. Other Machines are up to date.
 func (r *Reconciler) reconcileUpToDate(ctx context.Context, s *scope) {
 	s.upToDate = true
-	mdName, ok := s.machine.Labels[clusterv1.MachineDeploymentNameLabel]
+	owner, ok := s.machine.Labels[clusterv1.MachineDeploymentNameLabel]
 	if !ok {
 		return
 	}
-	md := &clusterv1.MachineDeployment{}
-	owner := s.machine.Labels[clusterv1.MachineDeploymentNameLabel]
+	// The label holds the name, or its hashed form for long names: match on it.
 	mds := &clusterv1.MachineDeploymentList{}
 	if err := r.Client.List(ctx, mds, client.InNamespace(s.machine.Namespace),
 		client.MatchingLabels{clusterv1.ClusterNameLabel: s.machine.Spec.ClusterName}); err != nil {
 		return
 	}
-	found := false
+	var md *clusterv1.MachineDeployment
 	for i := range mds.Items {
 		if util.LabelValue(mds.Items[i].Name) == owner {
-			md, found = &mds.Items[i], true
+			md = &mds.Items[i]
 			break
 		}
 	}
-	if !found {
+	if md == nil {
 		return
 	}
 	want := mdutil.TemplateHash(md, s.now)
 	if got := s.machine.Labels[clusterv1.MachineDeploymentUniqueLabel]; got != want {
 		s.upToDate = false
 		s.upToDateReason = "NotUpToDate"
-		s.upToDateMessage = fmt.Sprintf("MachineDeployment %s has a newer template (revision %s, this Machine has %s)", mdName, want, got)
+		s.upToDateMessage = fmt.Sprintf("MachineDeployment %s has a newer template (revision %s, this Machine has %s)", md.Name, want, got)
 	}
 }
 

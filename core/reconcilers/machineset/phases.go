@@ -20,7 +20,6 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/conditions"
-	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/mdutil"
 	"github.com/podcluster/podcluster/internal/util"
 )
@@ -435,6 +434,5 @@ func (r *Reconciler) clone(ctx context.Context, s *scope, m *clusterv1.Machine, 
 	a[clusterv1.TemplateClonedFromGroupKindAnnotation] = ref.GroupKind()
 	obj.SetAnnotations(a)
 	obj.SetOwnerReferences([]metav1.OwnerReference{util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true)})
-	_ = contract.IsPaused // the clone inherits nothing else from the template
 	return obj, nil
 }
