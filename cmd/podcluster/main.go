@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/podcluster/podcluster/internal/cli"
+	"github.com/podcluster/podcluster/cmd/podcluster/app"
 )
 
 func main() {
-	if err := cli.Run(os.Stdin, os.Stdout, os.Stderr, os.Args[1:]); err != nil {
+	if err := app.Run(os.Stdin, os.Stdout, os.Stderr, os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "ERROR: %v\n", err)
 		os.Exit(1)
 	}

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/internal/mdutil"
+	"github.com/podcluster/podcluster/core/mdutil"
 )
 
 // TestRollingUpdateKeepsAvailability changes the template of a

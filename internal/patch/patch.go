@@ -86,6 +86,20 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 	return errors.Join(errs...)
 }
 
+// PatchWithStatus is the deferred end of every reconcile: it computes the
+// status with setStatus, patches what changed, and when the spec patch created
+// a new generation, runs setStatus again so the status observes it (see
+// Patch). A patch error is joined to *retErr, so the reconcile's own error is
+// never lost. Use it as
+//
+//	defer helper.PatchWithStatus(ctx, obj, func() { setStatus(s) }, &retErr)
+func (h *Helper) PatchWithStatus(ctx context.Context, obj client.Object, setStatus func(), retErr *error) {
+	setStatus()
+	if err := h.Patch(ctx, obj, setStatus); err != nil {
+		*retErr = errors.Join(*retErr, err)
+	}
+}
+
 // HasChanges reports whether obj differs from the snapshot.
 func (h *Helper) HasChanges(obj client.Object) bool {
 	after, err := toMap(obj)

@@ -23,12 +23,12 @@ import (
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
-	"github.com/podcluster/podcluster/internal/cli/streams"
-	"github.com/podcluster/podcluster/internal/cli/up"
-	"github.com/podcluster/podcluster/internal/manifest"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
+	"github.com/podcluster/podcluster/cmd/podcluster/app/up"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
 	"github.com/podcluster/podcluster/internal/scheme"
-	"github.com/podcluster/podcluster/internal/sim"
-	"github.com/podcluster/podcluster/internal/tools"
+	"github.com/podcluster/podcluster/test/sim"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 )
 
 var (

@@ -8,8 +8,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
 	"github.com/podcluster/podcluster/config/release"
-	"github.com/podcluster/podcluster/internal/manifest"
 )
 
 // TestRenderedRBACHasNoWildcards: every role podcluster installs names its

@@ -38,7 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/podcluster/podcluster/internal/scheme"
-	"github.com/podcluster/podcluster/internal/tools"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 )
 
 // Environment is a running API server with a client for it.

@@ -14,7 +14,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,6 +26,7 @@ import (
 	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/external"
 	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
 )
@@ -120,12 +120,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err := r.getDescendants(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
-	defer func() {
-		setStatus(s)
-		if err := helper.Patch(ctx, cluster); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, err})
-		}
-	}()
+	defer helper.PatchWithStatus(ctx, cluster, func() { setStatus(s) }, &retErr)
 
 	if s.paused = util.IsPaused(cluster, cluster); s.paused {
 		return ctrl.Result{}, nil
@@ -135,21 +130,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 	controllerutil.AddFinalizer(cluster, clusterv1.ClusterFinalizer)
 
-	var errs []error
-	for _, phase := range []func(context.Context, *scope) (ctrl.Result, error){
+	// Independent: a missing control plane must not hide what the
+	// infrastructure reports, and the reverse.
+	return phase.All(ctx, s,
 		r.reconcileInfrastructure,
 		r.reconcileControlPlane,
 		r.reconcileKubeconfig,
-	} {
-		phaseRes, err := phase(ctx, s)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if phaseRes.RequeueAfter > 0 && (res.RequeueAfter == 0 || phaseRes.RequeueAfter < res.RequeueAfter) {
-			res.RequeueAfter = phaseRes.RequeueAfter
-		}
-	}
-	return res, kerrors.NewAggregate(errs)
+	)
 }
 
 // getDescendants lists the cluster's MachineDeployments, MachineSets and Machines.

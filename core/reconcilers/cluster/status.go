@@ -7,10 +7,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/core/reconcilers/machineset"
+	"github.com/podcluster/podcluster/core/machinecount"
+	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/contract"
-	"github.com/podcluster/podcluster/internal/mdutil"
 )
 
 // setStatus computes the Cluster's status from what the reconcile observed. Pure.
@@ -155,7 +155,7 @@ func setReplicas(s *scope) {
 			cp.Versions = v
 		}
 	} else if !c.Spec.ControlPlaneRef.IsDefined() {
-		counts := machineset.Count(s.controlPlaneMachines())
+		counts := machinecount.Count(s.controlPlaneMachines())
 		cp.DesiredReplicas = &counts.Replicas
 		cp.Replicas, cp.ReadyReplicas, cp.AvailableReplicas, cp.UpToDateReplicas = &counts.Replicas, &counts.Ready, &counts.Available, &counts.UpToDate
 		cp.Versions = counts.Versions
@@ -177,7 +177,7 @@ func setReplicas(s *scope) {
 			desired++ // a stand-alone worker Machine counts as wanted
 		}
 	}
-	counts := machineset.Count(workers)
+	counts := machinecount.Count(workers)
 	c.Status.Workers = &clusterv1.WorkersStatus{ReplicaCounts: clusterv1.ReplicaCounts{
 		DesiredReplicas: &desired, Replicas: &counts.Replicas, ReadyReplicas: &counts.Ready,
 		AvailableReplicas: &counts.Available, UpToDateReplicas: &counts.UpToDate, Versions: counts.Versions,

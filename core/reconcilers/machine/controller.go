@@ -17,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,6 +32,7 @@ import (
 	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/external"
 	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
 )
@@ -113,15 +113,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Deferred calls run last-in first-out: the status (which may ask for a
+	// requeue through s.requeueAfter, for example to time out a drain) is
+	// computed and patched first, then its requeue joins the result.
 	defer func() {
-		setStatus(s)
-		if s.requeueAfter > 0 && (res.RequeueAfter == 0 || s.requeueAfter < res.RequeueAfter) && retErr == nil {
-			res.RequeueAfter = s.requeueAfter
-		}
-		if err := helper.Patch(ctx, m, func() { setStatus(s) }); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, err})
+		if retErr == nil {
+			res = phase.Soonest(res, ctrl.Result{RequeueAfter: s.requeueAfter})
 		}
 	}()
+	defer helper.PatchWithStatus(ctx, m, func() { setStatus(s) }, &retErr)
 
 	if s.paused = util.IsPaused(cluster, m); s.paused {
 		return ctrl.Result{}, nil
@@ -140,26 +140,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 
 	// Independent observations: run them all, then aggregate errors.
 	s.observed = true
-	var errs []error
-	for _, phase := range []func(context.Context, *scope) (ctrl.Result, error){
+	return phase.All(ctx, s,
 		r.reconcileBootstrap,
 		r.reconcileInfrastructure,
 		r.reconcileNode,
-	} {
-		phaseRes, err := phase(ctx, s)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		res = lowestRequeue(res, phaseRes)
-	}
-	return res, kerrors.NewAggregate(errs)
-}
-
-func lowestRequeue(a, b ctrl.Result) ctrl.Result {
-	if b.RequeueAfter > 0 && (a.RequeueAfter == 0 || b.RequeueAfter < a.RequeueAfter) {
-		a.RequeueAfter = b.RequeueAfter
-	}
-	return a
+	)
 }
 
 // clusterToMachines requeues every Machine of a Cluster.

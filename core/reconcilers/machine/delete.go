@@ -2,15 +2,12 @@ package machine
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -19,17 +16,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/core/drain"
 	"github.com/podcluster/podcluster/internal/remote"
 )
 
-// Deleting reasons.
-const (
-	ReasonWaitingForPreDrainHook     = "WaitingForPreDrainHook"
-	ReasonDrainingNode               = "DrainingNode"
-	ReasonWaitingForPreTerminateHook = "WaitingForPreTerminateHook"
-	ReasonWaitingForInfraDeletion    = "WaitingForInfrastructureDeletion"
-	ReasonDeletingNode               = "DeletingNode"
-)
 
 // reconcileDelete takes the Machine apart in order. Each step returns early
 // while it waits; the next reconcile continues where it left off.
@@ -45,7 +35,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		if m.Status.Deletion.WaitForPreDrainHookStartTime.IsZero() {
 			m.Status.Deletion.WaitForPreDrainHookStartTime = now
 		}
-		s.deletingReason, s.deletingMessage = ReasonWaitingForPreDrainHook, "waiting for pre-drain hooks: "+strings.Join(hooks, ", ")
+		s.deletingReason, s.deletingMessage = clusterv1.MachineDeletingWaitingForPreDrainHookReason, "waiting for pre-drain hooks: "+strings.Join(hooks, ", ")
 		return ctrl.Result{}, nil // removing the annotation is an event
 	}
 
@@ -62,7 +52,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		if m.Status.Deletion.WaitForPreTerminateHookStartTime.IsZero() {
 			m.Status.Deletion.WaitForPreTerminateHookStartTime = now
 		}
-		s.deletingReason, s.deletingMessage = ReasonWaitingForPreTerminateHook, "waiting for pre-terminate hooks: "+strings.Join(hooks, ", ")
+		s.deletingReason, s.deletingMessage = clusterv1.MachineDeletingWaitingForPreTerminateHookReason, "waiting for pre-terminate hooks: "+strings.Join(hooks, ", ")
 		return ctrl.Result{}, nil
 	}
 
@@ -71,7 +61,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		return ctrl.Result{}, err
 	}
 	if !gone {
-		s.deletingReason, s.deletingMessage = ReasonWaitingForInfraDeletion, "waiting for the infrastructure and bootstrap objects to be deleted"
+		s.deletingReason, s.deletingMessage = clusterv1.MachineDeletingWaitingForInfrastructureDeletionReason, "waiting for the infrastructure and bootstrap objects to be deleted"
 		return ctrl.Result{}, nil // their deletion is an event
 	}
 
@@ -98,7 +88,9 @@ func hooksWithPrefix(m *clusterv1.Machine, prefix string) []string {
 
 // drain cordons the Node and evicts its Pods through the eviction API, which
 // respects PodDisruptionBudgets. It reports done once no evictable Pod is
-// left, when the drain timeout passed, or when draining is excluded.
+// left, when the drain timeout passed, or when draining is excluded. The
+// mechanism is core/drain; this is the policy: when to give up and what the
+// Deleting condition tells the user meanwhile.
 func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, error) {
 	m := s.machine
 	log := ctrl.LoggerFrom(ctx).WithValues("node", m.Status.NodeRef.Name)
@@ -109,130 +101,78 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 		m.Status.Deletion.NodeDrainStartTime = metav1.NewTime(s.now)
 	}
 	elapsed := s.now.Sub(m.Status.Deletion.NodeDrainStartTime.Time)
-	var timeout time.Duration
-	if t := m.Spec.Deletion.NodeDrainTimeoutSeconds; t != nil && *t > 0 {
-		timeout = time.Duration(*t) * time.Second
-	}
+	timeout := drainTimeout(m)
 	if timeout > 0 && elapsed >= timeout {
 		log.Info("Drain timeout passed; deleting the Machine without a complete drain", "timeout", timeout)
 		return ctrl.Result{}, true, nil
 	}
 
-	wc, err := r.ClusterCache.Client(ctx, remote.ClusterKey(m.Namespace, m.Spec.ClusterName))
+	key := remote.ClusterKey(m.Namespace, m.Spec.ClusterName)
+	wc, err := r.ClusterCache.Client(ctx, key)
 	if err != nil {
-		limit := timeout
-		if limit == 0 {
-			limit = unreachableDrainTimeout
-		}
-		if elapsed >= limit {
-			log.Info("Workload cluster unreachable; skipping the drain", "after", limit)
-			s.deletingReason, s.deletingMessage = ReasonDrainingNode, fmt.Sprintf("drain skipped: the workload cluster was unreachable for %s", limit.Round(time.Second))
-			return ctrl.Result{}, true, nil
-		}
-		s.deletingReason = ReasonDrainingNode
-		s.deletingMessage = fmt.Sprintf("waiting for the workload cluster to drain Node %s (the drain is skipped after %s): %v",
-			m.Status.NodeRef.Name, limit.Round(time.Second), err)
-		return ctrl.Result{RequeueAfter: waitForWorkloadCluster}, false, nil
+		return r.drainUnreachable(ctx, s, timeout, elapsed, err)
 	}
-
-	cfg, err := r.ClusterCache.RESTConfig(ctx, remote.ClusterKey(m.Namespace, m.Spec.ClusterName))
+	cfg, err := r.ClusterCache.RESTConfig(ctx, key)
 	if err != nil {
 		return ctrl.Result{}, false, err
 	}
+	// One clientset per drain pass, not per evicted Pod.
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return ctrl.Result{}, false, err
 	}
-	node := &corev1.Node{}
-	if err := wc.Get(ctx, client.ObjectKey{Name: m.Status.NodeRef.Name}, node); err != nil {
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, true, nil
-		}
-		return ctrl.Result{}, false, fmt.Errorf("reading Node %s: %w", m.Status.NodeRef.Name, err)
+	result, err := drain.Node(ctx, wc, cs, m.Status.NodeRef.Name)
+	if err != nil {
+		return ctrl.Result{}, false, err
 	}
-	if !node.Spec.Unschedulable {
-		log.Info("Cordoning Node")
-		before := node.DeepCopy()
-		node.Spec.Unschedulable = true
-		if err := wc.Patch(ctx, node, client.MergeFrom(before)); err != nil {
-			return ctrl.Result{}, false, fmt.Errorf("cordoning Node %s: %w", node.Name, err)
-		}
-	}
-
-	pods := &corev1.PodList{}
-	if err := wc.List(ctx, pods, client.MatchingFields{"spec.nodeName": node.Name}); err != nil {
-		return ctrl.Result{}, false, fmt.Errorf("listing Pods of Node %s: %w", node.Name, err)
-	}
-	var pending, blocked []string
-	for i := range pods.Items {
-		pod := &pods.Items[i]
-		if !evictable(pod) {
-			continue
-		}
-		if !pod.DeletionTimestamp.IsZero() {
-			pending = append(pending, pod.Namespace+"/"+pod.Name)
-			continue
-		}
-		log.Info("Evicting Pod", "pod", client.ObjectKeyFromObject(pod).String())
-		err := evict(ctx, cs, pod)
-		switch {
-		case err == nil, apierrors.IsNotFound(err):
-		case apierrors.IsTooManyRequests(err):
-			blocked = append(blocked, fmt.Sprintf("%s/%s (%s)", pod.Namespace, pod.Name, apiMessage(err)))
-		default:
-			return ctrl.Result{}, false, fmt.Errorf("evicting Pod %s/%s: %w", pod.Namespace, pod.Name, err)
-		}
-		pending = append(pending, pod.Namespace+"/"+pod.Name)
-	}
-	if len(pending) == 0 {
+	if result.Done() {
 		log.Info("Node drained")
 		return ctrl.Result{}, true, nil
 	}
-	msg := fmt.Sprintf("draining Node %s: %d Pods left", node.Name, len(pending))
-	if len(blocked) > 0 {
-		msg += "; evictions blocked by PodDisruptionBudgets: " + strings.Join(blocked, ", ")
+	s.deletingReason = clusterv1.MachineDeletingDrainingNodeReason
+	s.deletingMessage = drainMessage(m.Status.NodeRef.Name, result, timeout, elapsed)
+	return ctrl.Result{RequeueAfter: drainRetry}, false, nil
+}
+
+// drainTimeout is spec.deletion.nodeDrainTimeoutSeconds; zero means no limit.
+func drainTimeout(m *clusterv1.Machine) time.Duration {
+	if t := m.Spec.Deletion.NodeDrainTimeoutSeconds; t != nil && *t > 0 {
+		return time.Duration(*t) * time.Second
+	}
+	return 0
+}
+
+// drainUnreachable waits for an unreachable workload cluster, but not
+// forever: a cluster that is gone for good must not keep its Machines. The
+// limit is the drain timeout, or unreachableDrainTimeout when there is none.
+func (r *Reconciler) drainUnreachable(ctx context.Context, s *scope, timeout, elapsed time.Duration, cause error) (ctrl.Result, bool, error) {
+	m := s.machine
+	limit := timeout
+	if limit == 0 {
+		limit = unreachableDrainTimeout
+	}
+	s.deletingReason = clusterv1.MachineDeletingDrainingNodeReason
+	if elapsed >= limit {
+		ctrl.LoggerFrom(ctx).Info("Workload cluster unreachable; skipping the drain", "node", m.Status.NodeRef.Name, "after", limit)
+		s.deletingMessage = fmt.Sprintf("drain skipped: the workload cluster was unreachable for %s", limit.Round(time.Second))
+		return ctrl.Result{}, true, nil
+	}
+	s.deletingMessage = fmt.Sprintf("waiting for the workload cluster to drain Node %s (the drain is skipped after %s): %v",
+		m.Status.NodeRef.Name, limit.Round(time.Second), cause)
+	return ctrl.Result{RequeueAfter: waitForWorkloadCluster}, false, nil
+}
+
+// drainMessage tells the user what a drain in progress waits for: how many
+// Pods, which PodDisruptionBudgets refuse, and when the drain gives up.
+func drainMessage(node string, result drain.Result, timeout, elapsed time.Duration) string {
+	msg := fmt.Sprintf("draining Node %s: %d Pods left", node, len(result.Pending))
+	if len(result.Blocked) > 0 {
+		msg += "; evictions blocked by PodDisruptionBudgets: " + strings.Join(result.Blocked, ", ")
 	}
 	if timeout > 0 {
 		msg += fmt.Sprintf("; the drain gives up after %s", (timeout - elapsed).Round(time.Second))
 	}
-	s.deletingReason, s.deletingMessage = ReasonDrainingNode, msg
-	return ctrl.Result{RequeueAfter: drainRetry}, false, nil
-}
-
-// evict asks the eviction API to remove a Pod. Retries are off: client-go
-// would otherwise wait out the Retry-After of every refusal by a
-// PodDisruptionBudget, and the refusal is what the caller reports.
-func evict(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) error {
-	eviction := &policyv1.Eviction{
-		TypeMeta:   metav1.TypeMeta{APIVersion: policyv1.SchemeGroupVersion.String(), Kind: "Eviction"},
-		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
-	}
-	body, err := json.Marshal(eviction)
-	if err != nil {
-		return err
-	}
-	return cs.CoreV1().RESTClient().Post().Namespace(pod.Namespace).Resource("pods").Name(pod.Name).
-		SubResource("eviction").Body(body).SetHeader("Content-Type", "application/json").MaxRetries(0).Do(ctx).Error()
-}
-
-// evictable leaves out what a drain never evicts: mirror (static) Pods,
-// DaemonSet Pods and Pods that already finished.
-func evictable(pod *corev1.Pod) bool {
-	if _, mirror := pod.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
-		return false
-	}
-	if owner := metav1.GetControllerOf(pod); owner != nil && owner.Kind == "DaemonSet" {
-		return false
-	}
-	return pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
-}
-
-func apiMessage(err error) string {
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return status.Status().Message
-	}
-	return err.Error()
+	return msg
 }
 
 // deleteProviderObjects deletes the infrastructure machine and the bootstrap
@@ -285,6 +225,6 @@ func (r *Reconciler) deleteNode(ctx context.Context, s *scope) (ctrl.Result, err
 		ctrl.LoggerFrom(ctx).Info("Giving up deleting the Node", "node", m.Status.NodeRef.Name, "error", err.Error())
 		return ctrl.Result{}, nil
 	}
-	s.deletingReason, s.deletingMessage = ReasonDeletingNode, fmt.Sprintf("deleting Node %s: %v", m.Status.NodeRef.Name, err)
+	s.deletingReason, s.deletingMessage = clusterv1.MachineDeletingDeletingNodeReason, fmt.Sprintf("deleting Node %s: %v", m.Status.NodeRef.Name, err)
 	return ctrl.Result{RequeueAfter: waitForWorkloadCluster}, nil
 }

@@ -31,8 +31,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/internal/mdutil"
+	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/util"
 )
 
@@ -107,12 +108,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err := r.getMachines(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
-	defer func() {
-		setStatus(s)
-		if err := helper.Patch(ctx, md); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, err})
-		}
-	}()
+	defer helper.PatchWithStatus(ctx, md, func() { setStatus(s) }, &retErr)
 
 	if s.paused = util.IsPaused(cluster, md); s.paused {
 		return ctrl.Result{}, nil
@@ -136,10 +132,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return rolloutRes, err
 	}
-	if rolloutRes.RequeueAfter > 0 && (res.RequeueAfter == 0 || rolloutRes.RequeueAfter < res.RequeueAfter) {
-		res.RequeueAfter = rolloutRes.RequeueAfter
-	}
-	return res, r.cleanup(ctx, s)
+	return phase.Soonest(res, rolloutRes), r.cleanup(ctx, s)
 }
 
 func machineToMachineDeployment(_ context.Context, o client.Object) []reconcile.Request {

@@ -8,9 +8,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/core/reconcilers/machineset"
+	"github.com/podcluster/podcluster/core/machinecount"
+	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/conditions"
-	"github.com/podcluster/podcluster/internal/mdutil"
 )
 
 // setStatus computes the MachineDeployment's status from its MachineSets and
@@ -23,7 +23,7 @@ func setStatus(s *scope) {
 	if sel, err := metav1.LabelSelectorAsSelector(md.Spec.Selector.ToMetav1()); err == nil {
 		st.Selector = sel.String()
 	}
-	counts := machineset.Count(s.machines)
+	counts := machinecount.Count(s.machines)
 	st.Replicas = &counts.Replicas
 	st.ReadyReplicas = &counts.Ready
 	st.AvailableReplicas = &counts.Available
@@ -99,8 +99,8 @@ func setStatus(s *scope) {
 	} else {
 		conditions.Set(&st.Conditions, gen, conditions.False(clusterv1.ScalingDownCondition, "NotScalingDown", ""))
 	}
-	conditions.Set(&st.Conditions, gen, machineset.Aggregate(s.machines, clusterv1.ReadyCondition, clusterv1.MachineDeploymentMachinesReadyCondition, "Ready", "NotReady"))
-	conditions.Set(&st.Conditions, gen, machineset.Aggregate(s.machines, clusterv1.UpToDateCondition, clusterv1.MachineDeploymentMachinesUpToDateCondition, "UpToDate", "NotUpToDate"))
+	conditions.Set(&st.Conditions, gen, machinecount.Aggregate(s.machines, clusterv1.ReadyCondition, clusterv1.MachineDeploymentMachinesReadyCondition, "Ready", "NotReady"))
+	conditions.Set(&st.Conditions, gen, machinecount.Aggregate(s.machines, clusterv1.UpToDateCondition, clusterv1.MachineDeploymentMachinesUpToDateCondition, "UpToDate", "NotUpToDate"))
 	if md.DeletionTimestamp.IsZero() {
 		conditions.Set(&st.Conditions, gen, conditions.False(clusterv1.DeletingCondition, clusterv1.NotDeletingReason, ""))
 	} else {

@@ -31,6 +31,7 @@ import (
 	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/expectations"
 	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/util"
 )
 
@@ -83,12 +84,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	defer func() {
-		setStatus(s)
-		if err := helper.Patch(ctx, ms); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, err})
-		}
-	}()
+	defer helper.PatchWithStatus(ctx, ms, func() { setStatus(s) }, &retErr)
 
 	if err := r.getMachines(ctx, s); err != nil {
 		return ctrl.Result{}, err
@@ -105,17 +101,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		util.EnsureOwnerRef(ms, util.OwnerRef(cluster, clusterv1.GroupVersion.WithKind("Cluster"), false))
 	}
 
-	// Dependent steps: adopt, repair, remediate, then scale.
-	for _, phase := range []func(context.Context, *scope) (ctrl.Result, error){
+	// Dependent steps: adopt, repair, remediate, then scale. Scaling counts
+	// the Machines the earlier steps settled.
+	res, err = phase.Sequence(ctx, s,
 		r.adoptOrphans,
 		r.ensureProviderObjects,
 		r.remediate,
 		r.scale,
-	} {
-		phaseRes, err := phase(ctx, s)
-		if err != nil || phaseRes.RequeueAfter > 0 {
-			return phaseRes, err
-		}
+	)
+	if err != nil || res.RequeueAfter > 0 {
+		return res, err
 	}
 	return ctrl.Result{RequeueAfter: s.requeueAfter}, nil
 }

@@ -20,7 +20,7 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/conditions"
-	"github.com/podcluster/podcluster/internal/mdutil"
+	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/util"
 )
 

@@ -2,14 +2,12 @@ package machineset
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/core/machinecount"
+	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/conditions"
-	"github.com/podcluster/podcluster/internal/mdutil"
 )
 
 // setStatus computes the MachineSet's status from its Machines. Pure.
@@ -21,7 +19,7 @@ func setStatus(s *scope) {
 	if sel, err := selectorOf(ms); err == nil {
 		st.Selector = sel.String()
 	}
-	counts := Count(s.machines)
+	counts := machinecount.Count(s.machines)
 	st.Replicas = &counts.Replicas
 	st.ReadyReplicas = &counts.Ready
 	st.AvailableReplicas = &counts.Available
@@ -62,8 +60,8 @@ func setStatus(s *scope) {
 	} else {
 		conditions.Set(&st.Conditions, gen, conditions.False(clusterv1.ScalingDownCondition, "NotScalingDown", ""))
 	}
-	conditions.Set(&st.Conditions, gen, Aggregate(s.machines, clusterv1.ReadyCondition, clusterv1.MachineSetMachinesReadyCondition, "Ready", "NotReady"))
-	conditions.Set(&st.Conditions, gen, Aggregate(s.machines, clusterv1.UpToDateCondition, clusterv1.MachineSetMachinesUpToDateCondition, "UpToDate", "NotUpToDate"))
+	conditions.Set(&st.Conditions, gen, machinecount.Aggregate(s.machines, clusterv1.ReadyCondition, clusterv1.MachineSetMachinesReadyCondition, "Ready", "NotReady"))
+	conditions.Set(&st.Conditions, gen, machinecount.Aggregate(s.machines, clusterv1.UpToDateCondition, clusterv1.MachineSetMachinesUpToDateCondition, "UpToDate", "NotUpToDate"))
 	if len(s.remediating) > 0 {
 		conditions.Set(&st.Conditions, gen, conditions.True(clusterv1.RemediatingCondition, "Remediating",
 			"deleting Machines marked for remediation: "+strings.Join(s.remediating, ", ")))
@@ -76,58 +74,4 @@ func setStatus(s *scope) {
 		conditions.Set(&st.Conditions, gen, conditions.True(clusterv1.DeletingCondition, clusterv1.DeletingReason,
 			fmt.Sprintf("deleting %d Machines", counts.Replicas)))
 	}
-}
-
-// Counts are the replica counters of a group of Machines.
-type Counts struct {
-	Replicas, Active, Ready, Available, UpToDate int32
-	Versions                                     []clusterv1.StatusVersion
-}
-
-// Count counts Machines by their conditions and versions.
-func Count(machines []*clusterv1.Machine) Counts {
-	var c Counts
-	versions := map[string]int32{}
-	for _, m := range machines {
-		c.Replicas++
-		if m.DeletionTimestamp.IsZero() {
-			c.Active++
-		}
-		if conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
-			c.Ready++
-		}
-		if conditions.IsTrue(m.Status.Conditions, clusterv1.AvailableCondition) {
-			c.Available++
-		}
-		if conditions.IsTrue(m.Status.Conditions, clusterv1.UpToDateCondition) {
-			c.UpToDate++
-		}
-		if m.Spec.Version != "" {
-			versions[m.Spec.Version]++
-		}
-	}
-	for v, n := range versions {
-		c.Versions = append(c.Versions, clusterv1.StatusVersion{Version: v, Replicas: n})
-	}
-	sort.Slice(c.Versions, func(i, j int) bool { return c.Versions[i].Version < c.Versions[j].Version })
-	return c
-}
-
-// Aggregate summarises one condition over Machines: True when all are True,
-// otherwise False naming the Machines that are not.
-func Aggregate(machines []*clusterv1.Machine, from, to, goodReason, badReason string) metav1.Condition {
-	var bad []string
-	for _, m := range machines {
-		if !conditions.IsTrue(m.Status.Conditions, from) {
-			bad = append(bad, m.Name)
-		}
-	}
-	if len(bad) == 0 {
-		return conditions.True(to, goodReason, "")
-	}
-	sort.Strings(bad)
-	if len(bad) > 5 {
-		bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
-	}
-	return conditions.False(to, badReason, fmt.Sprintf("%s is not True on %s", from, strings.Join(bad, ", ")))
 }

@@ -37,7 +37,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -51,6 +50,7 @@ import (
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
 	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/util"
 )
 
@@ -139,12 +139,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	defer func() {
-		setStatus(s)
-		if err := helper.Patch(ctx, kc, func() { setStatus(s) }); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, err})
-		}
-	}()
+	defer helper.PatchWithStatus(ctx, kc, func() { setStatus(s) }, &retErr)
 
 	if s.paused = util.IsPaused(s.cluster, kc); s.paused {
 		return ctrl.Result{}, nil
@@ -163,16 +158,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err := r.reconcileNodes(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
-	for _, phase := range []func(context.Context, *scope) (ctrl.Result, error){
+	return phase.Sequence(ctx, s,
 		r.reconcileService,
 		r.reconcileEndpoint,
-	} {
-		phaseRes, err := phase(ctx, s)
-		if err != nil || phaseRes.RequeueAfter > 0 || s.service == nil {
-			return phaseRes, err
-		}
-	}
-	return ctrl.Result{}, nil
+	)
 }
 
 // clusterOwner returns the name of the Cluster that owns kc, or "".

@@ -179,6 +179,9 @@ func (r *Reconciler) createFailed(s *scope, svc *corev1.Service, err error) (ctr
 // reconcileEndpoint reads the endpoint the Service provides, fills in
 // controlPlaneEndpoint where it is unset, and compares the two.
 func (r *Reconciler) reconcileEndpoint(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if s.service == nil {
+		return ctrl.Result{}, nil // the Service's creation is an event
+	}
 	spec := &s.kc.Spec.ControlPlaneEndpoint
 	ep, why := serviceEndpoint(s.service, s.nodes, *spec)
 	if ep.Host == "" {

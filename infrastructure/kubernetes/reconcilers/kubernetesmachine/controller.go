@@ -40,7 +40,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,6 +54,7 @@ import (
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
 	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
 )
@@ -153,12 +153,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	defer func() {
-		setStatus(s)
-		if err := helper.Patch(ctx, km, func() { setStatus(s) }); err != nil {
-			retErr = kerrors.NewAggregate([]error{retErr, err})
-		}
-	}()
+	defer helper.PatchWithStatus(ctx, km, func() { setStatus(s) }, &retErr)
 
 	if s.paused = util.IsPaused(s.cluster, km); s.paused {
 		return ctrl.Result{}, nil
@@ -173,16 +168,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 
 	// Dependent steps: the Pod, then the workload Node it registers.
 	s.observed = true
-	for _, phase := range []func(context.Context, *scope) (ctrl.Result, error){
+	return phase.Sequence(ctx, s,
 		r.reconcilePod,
 		r.reconcileWorkloadNode,
-	} {
-		phaseRes, err := phase(ctx, s)
-		if err != nil || phaseRes.RequeueAfter > 0 {
-			return phaseRes, err
-		}
-	}
-	return ctrl.Result{}, nil
+	)
 }
 
 // getOwners finds the Machine that controls the KubernetesMachine and its

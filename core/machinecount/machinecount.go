@@ -1,0 +1,71 @@
+// Package machinecount counts and summarises groups of Machines. The
+// MachineSet, MachineDeployment and Cluster controllers all report replica
+// counters and aggregated conditions of the Machines they own, and they must
+// agree on what counts as ready, available and up to date, so the rules live
+// here once instead of in one reconciler that the others import.
+package machinecount
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/conditions"
+)
+
+// Counts are the replica counters of a group of Machines.
+type Counts struct {
+	Replicas, Active, Ready, Available, UpToDate int32
+	Versions                                     []clusterv1.StatusVersion
+}
+
+// Count counts Machines by their conditions and versions.
+func Count(machines []*clusterv1.Machine) Counts {
+	var c Counts
+	versions := map[string]int32{}
+	for _, m := range machines {
+		c.Replicas++
+		if m.DeletionTimestamp.IsZero() {
+			c.Active++
+		}
+		if conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
+			c.Ready++
+		}
+		if conditions.IsTrue(m.Status.Conditions, clusterv1.AvailableCondition) {
+			c.Available++
+		}
+		if conditions.IsTrue(m.Status.Conditions, clusterv1.UpToDateCondition) {
+			c.UpToDate++
+		}
+		if m.Spec.Version != "" {
+			versions[m.Spec.Version]++
+		}
+	}
+	for v, n := range versions {
+		c.Versions = append(c.Versions, clusterv1.StatusVersion{Version: v, Replicas: n})
+	}
+	sort.Slice(c.Versions, func(i, j int) bool { return c.Versions[i].Version < c.Versions[j].Version })
+	return c
+}
+
+// Aggregate summarises one condition over Machines: True when all are True,
+// otherwise False naming the Machines that are not.
+func Aggregate(machines []*clusterv1.Machine, from, to, goodReason, badReason string) metav1.Condition {
+	var bad []string
+	for _, m := range machines {
+		if !conditions.IsTrue(m.Status.Conditions, from) {
+			bad = append(bad, m.Name)
+		}
+	}
+	if len(bad) == 0 {
+		return conditions.True(to, goodReason, "")
+	}
+	sort.Strings(bad)
+	if len(bad) > 5 {
+		bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
+	}
+	return conditions.False(to, badReason, fmt.Sprintf("%s is not True on %s", from, strings.Join(bad, ", ")))
+}
