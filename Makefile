@@ -11,7 +11,11 @@ GOLANGCI_LINT := $(BIN)/golangci-lint
 
 # Two cores and 24 GiB: two packages at a time, each with its own API server.
 GO_TEST_FLAGS ?= -p 2 -timeout 45m
-GO_TEST_PKGS ?= ./...
+# The e2e and simulated-runtime packages run `podcluster up`, the providers and
+# the simulated kubelet in the test process, where their goroutines meet: they
+# run again on their own with the race detector, and not in the first run.
+GO_TEST_RACE_PKGS ?= ./test/e2e/ ./test/sim/
+GO_TEST_PKGS ?= $(filter-out %/test/e2e %/test/sim,$(shell go list ./...))
 
 .PHONY: all
 all: generate build
@@ -54,10 +58,11 @@ up: ## The main job: a local management plane with podcluster's APIs and the see
 	go run ./cmd/podcluster up --apply examples/seed
 
 .PHONY: test
-test: ## Build the tools, install test packages, and run every test against real API servers.
+test: ## Build the tools, install test packages, and run every test against real API servers (e2e and sim with -race).
 	$(ENSURE)
 	hack/ensure-test-packages.sh
 	go test $(GO_TEST_FLAGS) $(GO_TEST_PKGS)
+	go test -race $(GO_TEST_FLAGS) $(GO_TEST_RACE_PKGS)
 
 .PHONY: help
 help:

@@ -161,7 +161,7 @@ func TestDeletionWithUnreachableCluster(t *testing.T) {
 		update(g, got, func() { got.Annotations = map[string]string{"nudge": time.Now().String()} })
 		for _, cond := range got.Status.Conditions {
 			if cond.Type == clusterv1.MachineNodeReadyCondition {
-				g.Expect(cond.Reason).To(Equal("NodeInspectionFailed"))
+				g.Expect(cond.Reason).To(Equal(clusterv1.MachineNodeInspectionFailedReason))
 			}
 		}
 	}, 30*time.Second, time.Second).Should(Succeed())
@@ -200,7 +200,7 @@ func TestInfrastructureLostAfterProvisioning(t *testing.T) {
 		}
 		g.Expect(infra).NotTo(BeNil())
 		g.Expect(infra.Status).To(Equal(metav1.ConditionFalse))
-		g.Expect(infra.Reason).To(Equal("InfrastructureMachineDeleted"))
+		g.Expect(infra.Reason).To(Equal(clusterv1.MachineInfrastructureReadyDeletedReason))
 		g.Expect(infra.Message).To(ContainSubstring("KubernetesMachine m1 was deleted after it had been provisioned"))
 		g.Expect(got.Status.Deprecated.V1Beta1.FailureMessage).NotTo(BeNil())
 	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())

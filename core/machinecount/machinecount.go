@@ -27,6 +27,8 @@ func Count(machines []*clusterv1.Machine) Counts {
 	var c Counts
 	versions := map[string]int32{}
 	for _, m := range machines {
+		// Replicas counts Machines being deleted too: they still exist, and
+		// scaling down is not over until they are gone.
 		c.Replicas++
 		if m.DeletionTimestamp.IsZero() {
 			c.Active++
@@ -44,6 +46,8 @@ func Count(machines []*clusterv1.Machine) Counts {
 			versions[m.Spec.Version]++
 		}
 	}
+	// Sorted so that an unchanged set of Machines gives an unchanged status
+	// and no patch; map order would shuffle it.
 	for v, n := range versions {
 		c.Versions = append(c.Versions, clusterv1.StatusVersion{Version: v, Replicas: n})
 	}
@@ -51,8 +55,9 @@ func Count(machines []*clusterv1.Machine) Counts {
 	return c
 }
 
-// Aggregate summarises one condition over Machines: True when all are True,
-// otherwise False naming the Machines that are not.
+// Aggregate summarises one condition over Machines: True when all are True
+// (also when there are none: nothing is wrong), otherwise False naming the
+// Machines that are not. A missing condition counts as not True.
 func Aggregate(machines []*clusterv1.Machine, from, to, goodReason, badReason string) metav1.Condition {
 	var bad []string
 	for _, m := range machines {
@@ -63,6 +68,8 @@ func Aggregate(machines []*clusterv1.Machine, from, to, goodReason, badReason st
 	if len(bad) == 0 {
 		return conditions.True(to, goodReason, "")
 	}
+	// Sorted and capped at five names, so that the message stays short and
+	// stable for large groups.
 	sort.Strings(bad)
 	if len(bad) > 5 {
 		bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))

@@ -6,7 +6,7 @@
 #   hack/tools/ensure.sh [TOOL...]     build what is missing (default: all test tools)
 #   hack/tools/ensure.sh --print-dir   print the bin/ folder and build nothing
 #
-# Tools: kube-apiserver kube-controller-manager kubeadm kubectl etcd
+# Tools: kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd
 #        controller-gen golangci-lint
 #
 # The cache is $PODCLUSTER_TOOLS_CACHE, else $XDG_CACHE_HOME/podcluster/tools,
@@ -71,7 +71,7 @@ k8s_ldflags() {
 
 ensure_one() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kubeadm|kubectl)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubeadm|kubectl)
       local v
       v=$(module_version "$tools/kubernetes" k8s.io/kubernetes)
       build "$1" "$tools/kubernetes" "k8s.io/kubernetes/cmd/$1" "$v" "$(k8s_ldflags "$v")"
@@ -98,7 +98,7 @@ ensure_one() {
 
 want=("$@")
 if [[ ${#want[@]} -eq 0 ]]; then
-  want=(etcd kube-apiserver kube-controller-manager kubeadm kubectl)
+  want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl)
 fi
 
 mkdir -p "$cache"

@@ -3,6 +3,8 @@
 package conditions
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -10,11 +12,19 @@ import (
 	"github.com/podcluster/podcluster/internal/contract"
 )
 
+// now stamps transition times. Tests replace it to move time on without
+// sleeping.
+var now = time.Now
+
 // Set puts c into conds, stamped with the object's generation. The transition
 // time only changes when the status does, so an unchanged condition produces
 // no patch.
 func Set(conds *[]metav1.Condition, generation int64, c metav1.Condition) {
 	c.ObservedGeneration = generation
+	if c.LastTransitionTime.IsZero() {
+		// Used only when the status changes or the condition is new.
+		c.LastTransitionTime = metav1.NewTime(now())
+	}
 	if c.Message == "" && c.Status != metav1.ConditionTrue {
 		c.Message = c.Reason
 	}

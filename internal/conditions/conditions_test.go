@@ -9,18 +9,34 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
+// fakeClock makes now return start, and returns a function that moves it on.
+func fakeClock(t *testing.T, start time.Time) (step func(time.Duration)) {
+	t.Helper()
+	current := start
+	saved := now
+	now = func() time.Time { return current }
+	t.Cleanup(func() { now = saved })
+	return func(d time.Duration) { current = current.Add(d) }
+}
+
 func TestSetKeepsTransitionTimeWhileStatusHolds(t *testing.T) {
 	g := NewWithT(t)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	step := fakeClock(t, start)
 	var conds []metav1.Condition
 	Set(&conds, 1, False("Ready", "Waiting", ""))
-	first := conds[0].LastTransitionTime
+	g.Expect(conds[0].LastTransitionTime.Time).To(Equal(start))
 	g.Expect(conds[0].Message).To(Equal("Waiting"))
-	time.Sleep(1100 * time.Millisecond)
+
+	step(time.Minute)
 	Set(&conds, 2, False("Ready", "StillWaiting", "still"))
-	g.Expect(conds[0].LastTransitionTime).To(Equal(first))
+	g.Expect(conds[0].LastTransitionTime.Time).To(Equal(start), "same status, same transition time")
 	g.Expect(conds[0].ObservedGeneration).To(BeEquivalentTo(2))
+	g.Expect(conds[0].Reason).To(Equal("StillWaiting"))
+
+	step(time.Minute)
 	Set(&conds, 2, True("Ready", "Ready", ""))
-	g.Expect(conds[0].LastTransitionTime.After(first.Time)).To(BeTrue())
+	g.Expect(conds[0].LastTransitionTime.Time).To(Equal(start.Add(2*time.Minute)), "a new status moves the transition time")
 	g.Expect(IsTrue(conds, "Ready")).To(BeTrue())
 }
 

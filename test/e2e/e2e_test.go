@@ -5,7 +5,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -23,12 +22,12 @@ import (
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
-	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/app/up"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/internal/scheme"
 	"github.com/podcluster/podcluster/test/sim"
-	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 )
 
 var (
@@ -59,33 +58,37 @@ func run(m *testing.M) int {
 	defer func() { _ = os.RemoveAll(state) }()
 	kubeconfig = filepath.Join(state, "kubeconfig")
 
-	var logs bytes.Buffer
-	cmd := up.NewCommand(streams.IO{Out: &logs, ErrOut: &logs})
+	// up writes its output from goroutines of its own while this one waits
+	// for the ready line in it.
+	logs := newUpOutput(readyLine)
+	cmd := up.NewCommand(streams.IO{Out: logs, ErrOut: logs})
 	cmd.SetArgs([]string{"--state-dir", state})
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd.SetContext(ctx)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Execute() }()
+	done := make(chan struct{})
+	var upErr error
+	go func() {
+		defer close(done)
+		upErr = cmd.Execute()
+	}()
 	defer func() {
 		cancel()
-		if err := <-done; err != nil {
-			fmt.Fprintf(os.Stderr, "podcluster up: %v\n", err)
+		<-done
+		if upErr != nil {
+			fmt.Fprintf(os.Stderr, "podcluster up: %v\n", upErr)
 		}
 	}()
 
-	// Wait until up says the plane is ready.
-	deadline := time.Now().Add(3 * time.Minute)
-	for !strings.Contains(logs.String(), "The management plane is ready") {
-		select {
-		case err := <-done:
-			fmt.Fprintf(os.Stderr, "podcluster up stopped: %v\n%s", err, logs.String())
-			return 1
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintf(os.Stderr, "podcluster up did not get ready:\n%s", logs.String())
-			return 1
-		}
+	timeout := time.NewTimer(3 * time.Minute)
+	defer timeout.Stop()
+	select {
+	case <-logs.ready:
+	case <-done:
+		fmt.Fprintf(os.Stderr, "podcluster up stopped before the plane was ready:\n%s", logs)
+		return 1
+	case <-timeout.C:
+		fmt.Fprintf(os.Stderr, "podcluster up did not get ready:\n%s", logs)
+		return 1
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {

@@ -166,7 +166,7 @@ func registerNode(ctx context.Context, c client.Client, pod *corev1.Pod, cfg *ku
 	}
 	now := metav1.Now()
 	node.Status.Conditions = []corev1.NodeCondition{{
-		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: reasonKubeletReady,
 		Message: "kubelet is posting ready status (simulated)", LastHeartbeatTime: now, LastTransitionTime: now,
 	}}
 	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: node.Name}}

@@ -30,6 +30,25 @@ import (
 // maxTerminationMessage is the kubelet's limit on a termination message.
 const maxTerminationMessage = 4096
 
+// The reasons the kubelet gives in the Pod and Node status it reports. They
+// are the kubelet's, not podcluster's API, so they live here rather than in
+// api/; k8s.io/api does not export them.
+const (
+	// reasonContainersNotReady is the Pod's Ready and ContainersReady reason
+	// while a container is not ready.
+	reasonContainersNotReady = "ContainersNotReady"
+	// reasonPodFailed is the Pod's Ready and ContainersReady reason once it failed.
+	reasonPodFailed = "PodFailed"
+	// reasonCompleted is the terminated reason of a container that exited 0.
+	reasonCompleted = "Completed"
+	// reasonError is the terminated reason of a container that exited non-zero.
+	reasonError = "Error"
+	// reasonKubeletReady is the Node's Ready reason while the kubelet posts status.
+	reasonKubeletReady = "KubeletReady"
+	// reasonKubeletNotReady is the Node's Ready reason once it stopped.
+	reasonKubeletNotReady = "KubeletNotReady"
+)
+
 // kubeletReconciler plays the kubelet for node Pods: it moves them from
 // Pending to Running, boots them, and reports the outcome in their status.
 type kubeletReconciler struct {
@@ -163,7 +182,7 @@ func (r *kubeletReconciler) start(ctx context.Context, pod *corev1.Pod, owner st
 			Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: containerID(pod, c.Name),
 			Ready: true, Started: ptrTo(false),
 			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-				ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now, ContainerID: containerID(pod, c.Name),
+				ExitCode: 0, Reason: reasonCompleted, StartedAt: now, FinishedAt: now, ContainerID: containerID(pod, c.Name),
 			}},
 		})
 	}
@@ -177,8 +196,8 @@ func (r *kubeletReconciler) start(ctx context.Context, pod *corev1.Pod, owner st
 	}
 	setCondition(pod, corev1.PodReadyToStartContainers, corev1.ConditionTrue, "")
 	setCondition(pod, corev1.PodInitialized, corev1.ConditionTrue, "")
-	setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, "ContainersNotReady")
-	setCondition(pod, corev1.PodReady, corev1.ConditionFalse, "ContainersNotReady")
+	setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, reasonContainersNotReady)
+	setCondition(pod, corev1.PodReady, corev1.ConditionFalse, reasonContainersNotReady)
 	if err := r.client.Status().Update(ctx, pod); err != nil {
 		return fmt.Errorf("setting Pod %s/%s Running: %w", pod.Namespace, pod.Name, err)
 	}
@@ -311,14 +330,14 @@ func (r *kubeletReconciler) terminate(ctx context.Context, pod *corev1.Pod, exit
 		started = cs.State.Running.StartedAt
 	}
 	cs.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-		ExitCode: exitCode, Reason: "Error", Message: msg,
+		ExitCode: exitCode, Reason: reasonError, Message: msg,
 		StartedAt: started, FinishedAt: now, ContainerID: cs.ContainerID,
 	}}
 	cs.Ready, cs.Started = false, ptrTo(false)
 	pod.Status.Phase = corev1.PodFailed
 	setCondition(pod, corev1.PodReadyToStartContainers, corev1.ConditionFalse, "")
-	setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, "PodFailed")
-	setCondition(pod, corev1.PodReady, corev1.ConditionFalse, "PodFailed")
+	setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, reasonPodFailed)
+	setCondition(pod, corev1.PodReady, corev1.ConditionFalse, reasonPodFailed)
 	if err := r.client.Status().Update(ctx, pod); err != nil {
 		return fmt.Errorf("reporting the node container of Pod %s/%s terminated: %w", pod.Namespace, pod.Name, err)
 	}
@@ -441,7 +460,7 @@ func (r *kubeletReconciler) nodeNotReady(ctx context.Context, pod *corev1.Pod, m
 				return nil
 			}
 			node.Status.Conditions[i] = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse,
-				Reason: "KubeletNotReady", Message: msg, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}
+				Reason: reasonKubeletNotReady, Message: msg, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}
 		}
 	}
 	ctrl.LoggerFrom(ctx).Info("Injected: the Node goes NotReady", "node", name)

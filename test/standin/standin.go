@@ -60,7 +60,7 @@ func (p *Providers) Setup(mgr ctrl.Manager) error {
 }
 
 func ready() metav1.Condition {
-	return metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Ready", LastTransitionTime: metav1.Now()}
+	return metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: clusterv1.ReadyReason, LastTransitionTime: metav1.Now()}
 }
 
 func bootstrap(ctx context.Context, c client.Client, req reconcile.Request) error {

@@ -2,19 +2,23 @@ package v1beta2
 
 import clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 
+// KubeadmConfig conditions and the reasons the KubeadmConfig controller sets.
+//
+// Reason values are upstream Cluster API v1beta2's where upstream defines one for
+// the same situation, so that tools written for upstream read them unchanged.
+// The comment of every reason that upstream does not define says so.
+
 // KubeadmConfig's Ready condition and its reasons.
 const (
 	// KubeadmConfigReadyCondition is the summary condition of a KubeadmConfig: True once
-	// the data Secret is available and nothing else is wrong. The Machine mirrors it
-	// as BootstrapConfigReady.
+	// the data Secret is available. The Machine mirrors it as BootstrapConfigReady.
 	KubeadmConfigReadyCondition = clusterv1.ReadyCondition
 
 	// KubeadmConfigReadyReason is used when the KubeadmConfig is ready.
 	KubeadmConfigReadyReason = "Ready"
-	// KubeadmConfigNotReadyReason is used when the KubeadmConfig is not ready.
+	// KubeadmConfigNotReadyReason is used when the KubeadmConfig is not ready; the
+	// message is DataSecretAvailable's.
 	KubeadmConfigNotReadyReason = "NotReady"
-	// KubeadmConfigReadyUnknownReason is used when readiness cannot be determined.
-	KubeadmConfigReadyUnknownReason = "ReadyUnknown"
 )
 
 // KubeadmConfig's DataSecretAvailable condition and its reasons.
@@ -25,20 +29,21 @@ const (
 
 	// KubeadmConfigDataSecretAvailableReason is used when the data Secret exists.
 	KubeadmConfigDataSecretAvailableReason = "Available"
-	// KubeadmConfigDataSecretNotAvailableReason is used when the data Secret could not be created.
+	// KubeadmConfigDataSecretNotAvailableReason is used while the data Secret cannot be
+	// made yet: no owning Machine or Cluster, the Cluster's infrastructure or
+	// endpoint not ready, the control plane not initialized, another Machine holding
+	// the init lock, or the workload cluster unreachable. The message says which.
 	KubeadmConfigDataSecretNotAvailableReason = "NotAvailable"
-	// KubeadmConfigDataSecretWaitingForClusterInfrastructureReason is used while the
-	// Cluster's infrastructure is not provisioned yet.
-	KubeadmConfigDataSecretWaitingForClusterInfrastructureReason = "WaitingForClusterInfrastructure"
-	// KubeadmConfigDataSecretWaitingForControlPlaneInitializationReason is used while a
-	// joining machine waits for the control plane to be initialized.
-	KubeadmConfigDataSecretWaitingForControlPlaneInitializationReason = "WaitingForControlPlaneInitialization"
-	// KubeadmConfigDataSecretWaitingForOwnerReason is used while the KubeadmConfig has
-	// no owning Machine yet.
-	KubeadmConfigDataSecretWaitingForOwnerReason = "WaitingForOwner"
-	// KubeadmConfigDataSecretInternalErrorReason is used when the data Secret could not
-	// be computed because of an unexpected error.
-	KubeadmConfigDataSecretInternalErrorReason = clusterv1.InternalErrorReason
+	// KubeadmConfigDataSecretAvailableInvalidConfigurationReason is used when the
+	// spec or the Machine cannot make bootstrap data (for example a contentFrom
+	// Secret that does not exist, bad file permissions or a version that is not
+	// semver); the message names the field. Upstream defines no such reason.
+	KubeadmConfigDataSecretAvailableInvalidConfigurationReason = "InvalidConfiguration"
+	// KubeadmConfigDataSecretAvailableSpecChangedReason is used, with status True,
+	// when the spec changed after the data Secret was made: a KubeadmConfig is
+	// immutable once used, so the change is reported and never applied. Upstream
+	// defines no such reason.
+	KubeadmConfigDataSecretAvailableSpecChangedReason = "SpecChangedAfterDataCreated"
 )
 
 // KubeadmConfig's CertificatesAvailable condition and its reasons.
@@ -49,12 +54,18 @@ const (
 
 	// KubeadmConfigCertificatesAvailableReason is used when the certificates exist.
 	KubeadmConfigCertificatesAvailableReason = "Available"
-	// KubeadmConfigCertificatesNotAvailableReason is used when some certificates are missing
-	// and cannot be generated, for example a user-supplied external etcd client certificate.
+	// KubeadmConfigCertificatesNotAvailableReason is used while a joining machine waits
+	// for certificates that only the init Machine creates. Upstream defines no such
+	// reason for KubeadmConfig; the value is upstream's generic NotAvailable.
 	KubeadmConfigCertificatesNotAvailableReason = "NotAvailable"
-	// KubeadmConfigCertificatesAvailableInternalErrorReason is used when the certificates
-	// could not be read or generated because of an unexpected error.
+	// KubeadmConfigCertificatesAvailableInternalErrorReason is used when the
+	// certificates could not be read or generated because of an unexpected error.
 	KubeadmConfigCertificatesAvailableInternalErrorReason = clusterv1.InternalErrorReason
+	// KubeadmConfigCertificatesAvailableUnknownReason is used, with status Unknown,
+	// before the certificates are looked at: an earlier step still waits. Upstream
+	// defines no such reason for KubeadmConfig; the value is upstream's generic
+	// AvailableUnknown.
+	KubeadmConfigCertificatesAvailableUnknownReason = "AvailableUnknown"
 )
 
 // KubeadmConfig's Paused condition and its reasons.

@@ -42,8 +42,6 @@ const (
 	KubernetesClusterReadyWaitingForServiceReason = "WaitingForService"
 	// KubernetesClusterReadyDeletingReason is used while the KubernetesCluster is being deleted.
 	KubernetesClusterReadyDeletingReason = clusterv1.DeletingReason
-	// KubernetesClusterReadyInternalErrorReason is used when Ready could not be computed.
-	KubernetesClusterReadyInternalErrorReason = clusterv1.InternalErrorReason
 
 	// KubernetesClusterServiceReadyCondition is True once the control-plane Service
 	// exists and has an address that can be the control-plane endpoint.
@@ -62,8 +60,6 @@ const (
 	KubernetesClusterServiceReadyFailedReason = "ServiceFailed"
 	// KubernetesClusterServiceReadyDeletingReason is used while the Service is being deleted.
 	KubernetesClusterServiceReadyDeletingReason = clusterv1.DeletingReason
-	// KubernetesClusterServiceReadyInternalErrorReason is used when ServiceReady could not be computed.
-	KubernetesClusterServiceReadyInternalErrorReason = clusterv1.InternalErrorReason
 
 	// KubernetesClusterPausedCondition is True while the KubernetesCluster or its Cluster is paused.
 	KubernetesClusterPausedCondition = clusterv1.PausedCondition
@@ -84,8 +80,6 @@ const (
 	KubernetesMachineReadyNotReadyReason = "NotReady"
 	// KubernetesMachineReadyDeletingReason is used while the KubernetesMachine is being deleted.
 	KubernetesMachineReadyDeletingReason = clusterv1.DeletingReason
-	// KubernetesMachineReadyInternalErrorReason is used when Ready could not be computed.
-	KubernetesMachineReadyInternalErrorReason = clusterv1.InternalErrorReason
 
 	// KubernetesMachinePodReadyCondition is True while the node Pod is running and ready.
 	KubernetesMachinePodReadyCondition = "PodReady"
@@ -110,8 +104,6 @@ const (
 	KubernetesMachinePodReadyPodFailedReason = "PodFailed"
 	// KubernetesMachinePodReadyDeletingReason is used while the node Pod is being deleted.
 	KubernetesMachinePodReadyDeletingReason = clusterv1.DeletingReason
-	// KubernetesMachinePodReadyInternalErrorReason is used when PodReady could not be computed.
-	KubernetesMachinePodReadyInternalErrorReason = clusterv1.InternalErrorReason
 
 	// KubernetesMachineBootstrapSucceededCondition is True once the node's bootstrap
 	// data ran to completion (it wrote /run/cluster-api/bootstrap-success.complete).
@@ -136,9 +128,6 @@ const (
 	// KubernetesMachinePodReadyInvalidSpecReason is used when no node Pod can be
 	// built from the spec (for example no image for the Machine's version).
 	KubernetesMachinePodReadyInvalidSpecReason = "InvalidSpec"
-	// KubernetesMachineBootstrapSucceededInternalErrorReason is used when
-	// BootstrapSucceeded could not be computed.
-	KubernetesMachineBootstrapSucceededInternalErrorReason = clusterv1.InternalErrorReason
 
 	// KubernetesMachinePausedCondition is True while the KubernetesMachine or its Cluster is paused.
 	KubernetesMachinePausedCondition = clusterv1.PausedCondition

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/internal/kubeadmtest"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/kubeadmtypes"
 )
 
@@ -137,8 +138,6 @@ func fullNodeInput(t *testing.T) Input {
 }
 
 func TestGoldenCloudConfigs(t *testing.T) {
-	cloudInit := cloudInitBinary(t)
-	kubeadm := kubeadmBinary(t)
 	tests := []struct {
 		name   string
 		render func(Input) ([]byte, error)
@@ -170,19 +169,15 @@ func TestGoldenCloudConfigs(t *testing.T) {
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(string(got)).To(Equal(string(want)), "golden %s is stale; rerun with -update", golden)
 
-			out, err := exec.Command(cloudInit, "schema", "--config-file", golden).CombinedOutput()
-			g.Expect(err).NotTo(HaveOccurred(), "cloud-init schema %s:\n%s", golden, out)
-			g.Expect(string(out)).NotTo(Or(ContainSubstring("Invalid"), ContainSubstring("Error")), "cloud-init schema %s", golden)
+			kubeadmtest.ValidateCloudConfig(t, golden)
 
-			// The kubeadm configuration the cloud-config writes passes kubeadm too.
+			// The kubeadm configuration is written last, so no user file can
+			// replace it, and it passes kubeadm too.
 			var cfg cloudConfig
 			g.Expect(yaml.Unmarshal(got, &cfg)).To(Succeed())
 			last := cfg.WriteFiles[len(cfg.WriteFiles)-1]
 			g.Expect(last.Path).To(HavePrefix("/run/kubeadm/"))
-			file := filepath.Join(t.TempDir(), "kubeadm.yaml")
-			g.Expect(os.WriteFile(file, []byte(last.Content), 0o600)).To(Succeed())
-			out, err = exec.Command(kubeadm, "config", "validate", "--config", file).CombinedOutput()
-			g.Expect(err).NotTo(HaveOccurred(), "kubeadm config validate:\n%s", out)
+			kubeadmtest.ValidateKubeadmConfig(t, []byte(last.Content))
 		})
 	}
 }
@@ -359,46 +354,6 @@ func TestCertificatesDir(t *testing.T) {
 		"/srv/pki/sa.pub 0640", "/srv/pki/sa.key 0600",
 		"/run/kubeadm/kubeadm-join-config.yaml 0640",
 	}))
-}
-
-// cloudInitBinary finds cloud-init; a missing one fails the test, because its
-// schema check is part of what the tests prove.
-func cloudInitBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("cloud-init")
-	if err != nil {
-		t.Fatal("cloud-init is not installed; run hack/ensure-test-packages.sh")
-	}
-	return bin
-}
-
-// kubeadmBinary returns bin/kubeadm of the repository, building it with
-// hack/tools/ensure.sh when it is missing.
-func kubeadmBinary(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.HasPrefix(string(data), "module github.com/podcluster/podcluster\n") {
-			break
-		}
-		if parent := filepath.Dir(dir); parent != dir {
-			dir = parent
-			continue
-		}
-		t.Fatal("no podcluster go.mod above the working directory")
-	}
-	bin := filepath.Join(dir, "bin", "kubeadm")
-	if _, err := os.Stat(bin); err != nil {
-		out, err := exec.Command(filepath.Join(dir, "hack", "tools", "ensure.sh"), "kubeadm").CombinedOutput()
-		if err != nil {
-			t.Fatalf("building kubeadm with hack/tools/ensure.sh: %v\n%s", err, out)
-		}
-	}
-	return bin
 }
 
 // TestSentinelOnlyAfterSuccess runs the rendered runcmd the way cloud-init does

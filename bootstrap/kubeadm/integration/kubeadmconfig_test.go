@@ -14,6 +14,8 @@ import (
 
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/initlock"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/internal/kubeadmtest"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/kubeadmtypes"
 )
 
@@ -59,7 +61,7 @@ func TestInitAndJoins(t *testing.T) {
 		"clusterName: flows", "enable-hostpath-provisioner", "eviction-hard"} {
 		g.Expect(initYAML).To(ContainSubstring(want))
 	}
-	kubeadmValidate(t, g, initYAML)
+	kubeadmtest.ValidateKubeadmConfig(t, []byte(initYAML))
 	for _, suffix := range []string{"ca", "etcd", "proxy", "sa"} {
 		s := &corev1.Secret{}
 		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "flows-" + suffix}, s)).To(Succeed())
@@ -67,25 +69,29 @@ func TestInitAndJoins(t *testing.T) {
 		g.Expect(s.Data).To(HaveKey("tls.key"))
 		g.Expect(s.Labels).To(HaveKeyWithValue(clusterv1.ClusterNameLabel, "flows"))
 	}
-	g.Eventually(func() *metav1.Condition { return condition(g, initConfig, "Ready") }, 10*time.Second).Should(
-		HaveField("Status", metav1.ConditionTrue))
+	g.Eventually(func() *metav1.Condition { return condition(g, initConfig, bootstrapv1.KubeadmConfigReadyCondition) }, 10*time.Second).Should(
+		And(HaveField("Status", metav1.ConditionTrue), HaveField("Reason", bootstrapv1.KubeadmConfigReadyReason)))
+	g.Expect(condition(g, initConfig, bootstrapv1.KubeadmConfigDataSecretAvailableCondition)).To(
+		HaveField("Reason", bootstrapv1.KubeadmConfigDataSecretAvailableReason))
+	g.Expect(condition(g, initConfig, bootstrapv1.KubeadmConfigCertificatesAvailableCondition)).To(
+		HaveField("Reason", bootstrapv1.KubeadmConfigCertificatesAvailableReason))
 
 	// A worker waits until the control plane is initialized.
 	worker := newMachine(g, c, "w0", false, "v1.37.2", seedSpec())
-	g.Eventually(func() string {
-		cond := condition(g, worker, "DataSecretAvailable")
-		if cond == nil {
-			return ""
-		}
-		return cond.Message
-	}, 10*time.Second).Should(ContainSubstring("waiting for the control plane to be initialized"))
+	g.Eventually(func() *metav1.Condition {
+		return condition(g, worker, bootstrapv1.KubeadmConfigDataSecretAvailableCondition)
+	}, 10*time.Second).Should(And(
+		HaveField("Reason", bootstrapv1.KubeadmConfigDataSecretNotAvailableReason),
+		HaveField("Message", ContainSubstring("waiting for the control plane to be initialized"))))
+	g.Expect(condition(g, worker, bootstrapv1.KubeadmConfigReadyCondition)).To(
+		HaveField("Reason", bootstrapv1.KubeadmConfigNotReadyReason))
 	setInitialized(g, c)
 
 	workerData := dataOf(g, worker)
 	g.Expect(workerData).To(ContainSubstring("kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml"))
 	g.Expect(writtenFile(g, workerData, "/etc/kubernetes/pki/ca.key")).To(BeEmpty(), "workers never get CA keys")
 	joinYAML := writtenFile(g, workerData, "/run/kubeadm/kubeadm-join-config.yaml")
-	kubeadmValidate(t, g, joinYAML)
+	kubeadmtest.ValidateKubeadmConfig(t, []byte(joinYAML))
 	ca := &corev1.Secret{}
 	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "flows-ca"}, ca)).To(Succeed())
 	hash, err := kubeadmtypes.CACertHash(ca.Data["tls.crt"])
@@ -117,14 +123,21 @@ func TestInitAndJoins(t *testing.T) {
 	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "w0"}, m)).To(Succeed())
 	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: "w0"}
 	g.Expect(env.Client.Status().Update(ctx, m)).To(Succeed())
-	time.Sleep(time.Second)
-	settled := &corev1.Secret{}
-	g.Expect(workload.Client.Get(ctx, client.ObjectKeyFromObject(tokenSecret), settled)).To(Succeed())
-	g.Consistently(func() string {
+	// While the controller refreshes, the token never gets within a third of
+	// its TTL of expiring; so the token expiring proves the refreshes stopped.
+	// No token cleaner runs in envtest, so the expired Secret stays to be read.
+	expiration := func() time.Time {
 		s := &corev1.Secret{}
 		g.Expect(workload.Client.Get(ctx, client.ObjectKeyFromObject(tokenSecret), s)).To(Succeed())
-		return string(s.Data["expiration"])
-	}, 5*time.Second, 500*time.Millisecond).Should(Equal(string(settled.Data["expiration"])))
+		t, err := time.Parse(time.RFC3339, string(s.Data["expiration"]))
+		g.Expect(err).NotTo(HaveOccurred())
+		return t
+	}
+	g.Eventually(func() bool { return time.Now().After(expiration()) }, 3*tokenTTL, 250*time.Millisecond).Should(BeTrue(),
+		"the token expires once the Machine has a Node")
+	// And it stays expired: a refresh would move an expired token's expiration at once.
+	expired := expiration()
+	g.Consistently(expiration, tokenTTL/2, 250*time.Millisecond).Should(Equal(expired))
 
 	// A second control-plane Machine joins as a control plane, with the certificates.
 	cpJoin := newMachine(g, c, "cp1", true, "v1.37.2", seedSpec())
@@ -133,7 +146,7 @@ func TestInitAndJoins(t *testing.T) {
 	g.Expect(writtenFile(g, cpData, "/etc/kubernetes/pki/ca.key")).To(Equal(string(ca.Data["tls.key"])))
 	cpJoinYAML := writtenFile(g, cpData, "/run/kubeadm/kubeadm-join-config.yaml")
 	g.Expect(cpJoinYAML).To(ContainSubstring("controlPlane:"))
-	kubeadmValidate(t, g, cpJoinYAML)
+	kubeadmtest.ValidateKubeadmConfig(t, []byte(cpJoinYAML))
 }
 
 func tokenIn(joinYAML string) string {
@@ -165,12 +178,12 @@ func TestExactlyOneInit(t *testing.T) {
 	g.Eventually(func() int { return countSecrets(g, ns, configs) }, 30*time.Second, 100*time.Millisecond).Should(Equal(1))
 	g.Consistently(func() int { return countSecrets(g, ns, configs) }, 3*time.Second, 200*time.Millisecond).Should(Equal(1))
 	lock := &corev1.ConfigMap{}
-	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "race-lock"}, lock)).To(Succeed())
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: initlock.Name("race")}, lock)).To(Succeed())
 	loser := configs[0]
-	if lock.Data["machine"] == "cp-a" {
+	if lock.Data[initlock.HolderKey] == "cp-a" {
 		loser = configs[1]
 	}
-	g.Expect(condition(g, loser, "DataSecretAvailable").Message).To(ContainSubstring("to initialize the control plane"))
+	g.Expect(condition(g, loser, bootstrapv1.KubeadmConfigDataSecretAvailableCondition).Message).To(ContainSubstring("to initialize the control plane"))
 }
 
 func countSecrets(g Gomega, ns string, configs []*bootstrapv1.KubeadmConfig) int {
@@ -189,8 +202,8 @@ func TestLockHolderDisappears(t *testing.T) {
 	ctx := context.Background()
 	ns := env.NewNamespace(t)
 	c := newCluster(g, ns, "takeover")
-	g.Expect(env.Client.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "takeover-lock"},
-		Data: map[string]string{"machine": "vanished"}})).To(Succeed())
+	g.Expect(env.Client.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: initlock.Name("takeover")},
+		Data: map[string]string{initlock.HolderKey: "vanished"}})).To(Succeed())
 	config := newMachine(g, c, "cp", true, "v1.37.2", seedSpec())
 	g.Expect(dataOf(g, config)).To(ContainSubstring("kubeadm init"))
 }
@@ -250,9 +263,9 @@ func TestBadInputIsReportedAndWritesNothing(t *testing.T) {
 		spec.Files = tc.files
 		config := newMachine(g, c, tc.name, false, tc.version, spec)
 		g.Eventually(func(g Gomega) {
-			cond := condition(g, config, "DataSecretAvailable")
+			cond := condition(g, config, bootstrapv1.KubeadmConfigDataSecretAvailableCondition)
 			g.Expect(cond).NotTo(BeNil())
-			g.Expect(cond.Reason).To(Equal("InvalidConfiguration"))
+			g.Expect(cond.Reason).To(Equal(bootstrapv1.KubeadmConfigDataSecretAvailableInvalidConfigurationReason))
 			g.Expect(cond.Message).To(ContainSubstring(tc.want))
 		}, 20*time.Second, 200*time.Millisecond).Should(Succeed(), tc.name)
 		g.Expect(countSecrets(g, ns, []*bootstrapv1.KubeadmConfig{config})).To(Equal(0), tc.name)
@@ -275,11 +288,11 @@ func TestSpecChangeAfterUseIsReported(t *testing.T) {
 		return env.Client.Update(ctx, config)
 	}, 20*time.Second, 50*time.Millisecond).Should(Succeed())
 	g.Eventually(func() string {
-		cond := condition(g, config, "DataSecretAvailable")
+		cond := condition(g, config, bootstrapv1.KubeadmConfigDataSecretAvailableCondition)
 		if cond == nil {
 			return ""
 		}
 		return cond.Reason
-	}, 20*time.Second, 200*time.Millisecond).Should(Equal("SpecChangedAfterDataCreated"))
+	}, 20*time.Second, 200*time.Millisecond).Should(Equal(bootstrapv1.KubeadmConfigDataSecretAvailableSpecChangedReason))
 	g.Expect(dataOf(g, config)).To(Equal(data), "the data is not regenerated")
 }

@@ -9,8 +9,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -206,16 +204,6 @@ func writtenFile(g Gomega, cloudConfig, path string) string {
 		}
 	}
 	return ""
-}
-
-// kubeadmValidate runs the real kubeadm config validate on a kubeadm config.
-func kubeadmValidate(t *testing.T, g Gomega, config string) {
-	kubeadm, err := testenv.Tool("kubeadm")
-	g.Expect(err).NotTo(HaveOccurred())
-	file := filepath.Join(t.TempDir(), "kubeadm.yaml")
-	g.Expect(os.WriteFile(file, []byte(config), 0o600)).To(Succeed())
-	out, err := exec.Command(kubeadm, "config", "validate", "--config", file).CombinedOutput()
-	g.Expect(err).NotTo(HaveOccurred(), "kubeadm config validate:\n%s\n%s", out, config)
 }
 
 // userCACert is the certificate of the last CA userCA made.

@@ -1,10 +1,8 @@
 package kubeadmtypes
 
 import (
-	"bytes"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/internal/kubeadmtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -115,7 +114,6 @@ func fullInitSpec() (bootstrapv1.ClusterConfiguration, bootstrapv1.InitConfigura
 }
 
 func TestGoldenKubeadmConfigs(t *testing.T) {
-	kubeadm := kubeadmBinary(t)
 	initData := func(cc bootstrapv1.ClusterConfiguration, ic bootstrapv1.InitConfiguration, comps ComponentConfigs) func() ([]byte, error) {
 		return func() ([]byte, error) {
 			c, err := ClusterConfigurationFromSpec(cc, seedInputs)
@@ -174,8 +172,7 @@ func TestGoldenKubeadmConfigs(t *testing.T) {
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(string(got)).To(Equal(string(want)), "golden %s is stale; rerun with -update", golden)
 
-			out, err := exec.Command(kubeadm, "config", "validate", "--config", golden).CombinedOutput()
-			g.Expect(err).NotTo(HaveOccurred(), "kubeadm config validate %s:\n%s", golden, out)
+			kubeadmtest.ValidateKubeadmConfig(t, want)
 		})
 	}
 }
@@ -285,33 +282,4 @@ func TestBootstrapTokenTimes(t *testing.T) {
 	g.Expect(ic.BootstrapTokens[0].TTL).To(Equal(&metav1.Duration{}), "a zero TTL means never expires and must be kept")
 	g.Expect(ic.BootstrapTokens[1].TTL).To(BeNil())
 	g.Expect(ic.BootstrapTokens[1].Expires.Equal(&expires)).To(BeTrue())
-}
-
-// kubeadmBinary returns bin/kubeadm of the repository, building it with
-// hack/tools/ensure.sh when it is missing.
-func kubeadmBinary(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(data, []byte("module github.com/podcluster/podcluster\n")) {
-			break
-		}
-		if parent := filepath.Dir(dir); parent != dir {
-			dir = parent
-			continue
-		}
-		t.Fatal("no podcluster go.mod above the working directory")
-	}
-	bin := filepath.Join(dir, "bin", "kubeadm")
-	if _, err := os.Stat(bin); err != nil {
-		out, err := exec.Command(filepath.Join(dir, "hack", "tools", "ensure.sh"), "kubeadm").CombinedOutput()
-		if err != nil {
-			t.Fatalf("building kubeadm with hack/tools/ensure.sh: %v\n%s", err, out)
-		}
-	}
-	return bin
 }

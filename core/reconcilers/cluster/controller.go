@@ -81,7 +81,8 @@ func objectToCluster(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
 }
 
-// scope carries what one reconcile observed.
+// scope carries what one reconcile observed. setStatus reads only this, so
+// the status is a pure function of one reconcile's observations.
 type scope struct {
 	cluster *clusterv1.Cluster
 	now     time.Time
@@ -97,10 +98,12 @@ type scope struct {
 	machineDeployments []*clusterv1.MachineDeployment
 	machineSets        []*clusterv1.MachineSet
 	machines           []*clusterv1.Machine
-	// kubeconfigMessage explains why the kubeconfig is not written yet.
+	// kubeconfigMessage explains why the kubeconfig is not written yet, set
+	// by reconcileKubeconfig.
 	kubeconfigMessage string
-	// deletingMessage says what deletion waits for.
-	deletingMessage string
+	// deletingReason and deletingMessage say which deletion step waits and
+	// for what, set by reconcileDelete.
+	deletingReason, deletingMessage string
 }
 
 // Reconcile brings one Cluster closer to its desired state.
@@ -108,6 +111,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	cluster := &clusterv1.Cluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cluster); err != nil {
 		if apierrors.IsNotFound(err) {
+			// Also reached when the Cluster went without our reconcileDelete
+			// (its finalizer removed by hand): no connection may linger.
 			r.ClusterCache.Drop(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -117,6 +122,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Listed before the status is deferred: replica counts and deletion read
+	// them, and a failed list must leave the last counts, not patch zeros.
 	if err := r.getDescendants(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -128,6 +135,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if !cluster.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
 	}
+	// Persisted by the deferred patch; from then on a deletion waits for
+	// reconcileDelete's ordered teardown.
 	controllerutil.AddFinalizer(cluster, clusterv1.ClusterFinalizer)
 
 	// Independent: a missing control plane must not hide what the
@@ -139,7 +148,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	)
 }
 
-// getDescendants lists the cluster's MachineDeployments, MachineSets and Machines.
+// getDescendants lists the cluster's MachineDeployments, MachineSets and
+// Machines by the cluster-name label, from the cache: every controller of
+// the core provider sets that label on what it creates.
 func (r *Reconciler) getDescendants(ctx context.Context, s *scope) error {
 	c := s.cluster
 	sel := []client.ListOption{client.InNamespace(c.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}}
@@ -167,7 +178,8 @@ func (r *Reconciler) getDescendants(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// getExternal reads a provider object and starts watching its kind.
+// getExternal reads a provider object and starts watching its kind: the
+// kinds are known only from the references, not when the controller starts.
 func (r *Reconciler) getExternal(ctx context.Context, ref clusterv1.ContractVersionedObjectReference, ns string) (*unstructured.Unstructured, error) {
 	return r.external.Get(ctx, r.Resolver, r.Client, ref, ns)
 }

@@ -21,9 +21,11 @@ import (
 	"github.com/podcluster/podcluster/internal/util"
 )
 
+// isTrue reads the contract's optional booleans: unset means not yet.
 var isTrue = func(b *bool) bool { return b != nil && *b }
 
-// adopt makes the Cluster the controller owner of a provider object.
+// adopt makes the Cluster the controller owner of a provider object, so that
+// the object's events requeue the Cluster and garbage collection follows it.
 func (r *Reconciler) adopt(ctx context.Context, s *scope, obj *unstructured.Unstructured) error {
 	return util.Adopt(ctx, r.Client, obj, s.cluster, clusterv1.GroupVersion.WithKind("Cluster"), s.cluster.Name)
 }
@@ -37,6 +39,8 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	}
 	obj, err := r.getExternal(ctx, c.Spec.InfrastructureRef, c.Namespace)
 	if apierrors.IsNotFound(err) {
+		// Often just not created yet (one apply of many objects): reported in
+		// the status rather than returned, so it does not back off.
 		s.infraMissing = true
 		return ctrl.Result{}, nil
 	}
@@ -51,10 +55,14 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Provisioned only ever turns true: the contract says a provider that
+	// reports it once has done its job, whatever it reports afterwards.
 	if provisioned {
 		t := true
 		c.Status.Initialization.InfrastructureProvisioned = &t
 	}
+	// The endpoint is copied once; a user-set endpoint wins over the
+	// provider's, and a copied one never changes under running Machines.
 	if !c.Spec.ControlPlaneEndpoint.IsValid() {
 		ep, err := contract.ControlPlaneEndpoint(obj)
 		if err != nil {
@@ -69,6 +77,8 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Sorted and nil when empty, so that an unchanged list never shows up
+	// as a diff in the status patch.
 	sort.Slice(fds, func(i, j int) bool { return fds[i].Name < fds[j].Name })
 	if len(fds) == 0 {
 		fds = nil
@@ -82,6 +92,8 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 func (r *Reconciler) reconcileControlPlane(ctx context.Context, s *scope) (ctrl.Result, error) {
 	c := s.cluster
 	if !c.Spec.ControlPlaneRef.IsDefined() {
+		// Without a provider, the first control-plane Machine with a Node
+		// proves that an API server answered the kubelet.
 		for _, m := range s.controlPlaneMachines() {
 			if m.Status.NodeRef.Name != "" {
 				t := true
@@ -93,6 +105,7 @@ func (r *Reconciler) reconcileControlPlane(ctx context.Context, s *scope) (ctrl.
 	}
 	obj, err := r.getExternal(ctx, c.Spec.ControlPlaneRef, c.Namespace)
 	if apierrors.IsNotFound(err) {
+		// As for the infrastructure: reported, not returned as an error.
 		s.controlPlaneMissing = true
 		return ctrl.Result{}, nil
 	}
@@ -107,6 +120,8 @@ func (r *Reconciler) reconcileControlPlane(ctx context.Context, s *scope) (ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Like InfrastructureProvisioned, initialization never goes back: the
+	// cluster's workers may already have joined.
 	if initialized {
 		t := true
 		c.Status.Initialization.ControlPlaneInitialized = &t
@@ -114,6 +129,9 @@ func (r *Reconciler) reconcileControlPlane(ctx context.Context, s *scope) (ctrl.
 	return ctrl.Result{}, nil
 }
 
+// controlPlaneMachines are the Cluster's Machines with the control-plane
+// label. The label, not an owner, decides: stand-alone control-plane Machines
+// have no owner but the Cluster.
 func (s *scope) controlPlaneMachines() []*clusterv1.Machine {
 	var out []*clusterv1.Machine
 	for _, m := range s.machines {
@@ -124,6 +142,7 @@ func (s *scope) controlPlaneMachines() []*clusterv1.Machine {
 	return out
 }
 
+// workerMachines are all the other Machines of the Cluster.
 func (s *scope) workerMachines() []*clusterv1.Machine {
 	var out []*clusterv1.Machine
 	for _, m := range s.machines {
@@ -138,9 +157,12 @@ func (s *scope) workerMachines() []*clusterv1.Machine {
 // no control-plane provider does: an admin kubeconfig for the endpoint.
 func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Result, error) {
 	c := s.cluster
+	// A control-plane provider writes its own kubeconfig, with its own
+	// rotation rules; a second writer would fight it.
 	if c.Spec.ControlPlaneRef.IsDefined() {
 		return ctrl.Result{}, nil
 	}
+	// The endpoint is the kubeconfig's server: without it there is nothing to write.
 	if !c.Spec.ControlPlaneEndpoint.IsValid() {
 		s.kubeconfigMessage = "waiting for the control plane endpoint"
 		return ctrl.Result{}, nil
@@ -148,6 +170,8 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 	existing := &corev1.Secret{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: remote.KubeconfigSecretName(c.Name)}, existing)
 	if err == nil {
+		// Written once and never rewritten: users and tools may hold the
+		// file, and the CA it is signed by does not change.
 		return ctrl.Result{}, nil
 	}
 	if !apierrors.IsNotFound(err) {
@@ -156,6 +180,8 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 	caSecret := &corev1.Secret{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Name + "-ca"}, caSecret); err != nil {
 		if apierrors.IsNotFound(err) {
+			// The CA comes from a bootstrap provider whose Secrets we do not
+			// watch, so polling is the only way to notice it.
 			s.kubeconfigMessage = fmt.Sprintf("waiting for the cluster CA Secret %s-ca", c.Name)
 			return ctrl.Result{RequeueAfter: waitForCA}, nil
 		}
@@ -170,6 +196,8 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Owned by the Cluster as controller, so that garbage collection removes
+	// it with the Cluster and no other controller adopts it.
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            remote.KubeconfigSecretName(c.Name),
@@ -181,12 +209,16 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 		Data: map[string][]byte{"value": data},
 	}
 	ctrl.LoggerFrom(ctx).Info("Writing the cluster's kubeconfig Secret", "secret", secret.Name)
+	// AlreadyExists means a concurrent writer (or a stale cache) got there
+	// first; its Secret is as good as ours.
 	if err := r.Client.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
 		return ctrl.Result{}, fmt.Errorf("creating Secret %s: %w", secret.Name, err)
 	}
 	return ctrl.Result{}, nil
 }
 
+// netJoin is net.JoinHostPort for an int32 port: IPv6 literals need brackets
+// in a URL.
 func netJoin(host string, port int32) string {
 	for _, ch := range host {
 		if ch == ':' { // IPv6 literal
@@ -203,6 +235,8 @@ func netJoin(host string, port int32) string {
 func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
 	c := s.cluster
 	log := ctrl.LoggerFrom(ctx)
+	// deleteAll skips objects already going, so that each reconcile while a
+	// step waits costs reads, not repeated deletes.
 	deleteAll := func(objs []client.Object) error {
 		for _, o := range objs {
 			if o.GetDeletionTimestamp().IsZero() {
@@ -216,7 +250,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	}
 
 	// 1. Workers: everything not owned by a MachineDeployment or MachineSet
-	// that is going anyway is deleted directly.
+	// that is going anyway is deleted directly. Workers go first so that
+	// they drain against a control plane that still answers.
 	var workers []client.Object
 	for _, md := range s.machineDeployments {
 		workers = append(workers, md)
@@ -232,6 +267,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		_, isCP := m.Labels[clusterv1.MachineControlPlaneLabel]
 		switch {
 		case owner != nil && owner.Kind == "MachineSet":
+			// Its MachineSet deletes it.
 		case isCP && c.Spec.ControlPlaneRef.IsDefined():
 			// The control-plane provider deletes its Machines.
 		case isCP:
@@ -240,16 +276,20 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 			workers = append(workers, m)
 		}
 	}
+	// Owned worker Machines still count: the step waits until their owners
+	// have deleted them, not just until the owners are asked to.
 	if len(workers) > 0 || len(s.workerMachines()) > 0 {
+		s.deletingReason = clusterv1.ClusterDeletingWaitingForWorkersDeletionReason
 		s.deletingMessage = fmt.Sprintf("waiting for %d MachineDeployments, %d MachineSets and %d worker Machines to be deleted",
 			len(s.machineDeployments), len(s.machineSets), len(s.workerMachines()))
 		return ctrl.Result{}, deleteAll(workers)
 	}
 
-	// 2. The control plane.
+	// 2. The control plane, once nothing needs its API server any more.
 	if c.Spec.ControlPlaneRef.IsDefined() {
 		obj, err := r.getExternal(ctx, c.Spec.ControlPlaneRef, c.Namespace)
 		if err == nil {
+			s.deletingReason = clusterv1.ClusterDeletingWaitingForControlPlaneDeletionReason
 			s.deletingMessage = fmt.Sprintf("waiting for %s %s to be deleted", obj.GetKind(), obj.GetName())
 			return ctrl.Result{}, deleteAll([]client.Object{obj})
 		}
@@ -257,15 +297,20 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 			return ctrl.Result{}, err
 		}
 	}
+	// Control-plane Machines a provider owns are counted too: the provider
+	// may still be deleting them after its own object is gone.
 	if len(cpMachines) > 0 || len(s.controlPlaneMachines()) > 0 {
+		s.deletingReason = clusterv1.ClusterDeletingWaitingForControlPlaneDeletionReason
 		s.deletingMessage = fmt.Sprintf("waiting for %d control-plane Machines to be deleted", len(s.controlPlaneMachines()))
 		return ctrl.Result{}, deleteAll(cpMachines)
 	}
 
-	// 3. The infrastructure.
+	// 3. The infrastructure last: it carries the endpoint (and, for the
+	// Kubernetes provider, the Service) everything above talked through.
 	if c.Spec.InfrastructureRef.IsDefined() {
 		obj, err := r.getExternal(ctx, c.Spec.InfrastructureRef, c.Namespace)
 		if err == nil {
+			s.deletingReason = clusterv1.ClusterDeletingWaitingForInfrastructureDeletionReason
 			s.deletingMessage = fmt.Sprintf("waiting for %s %s to be deleted", obj.GetKind(), obj.GetName())
 			return ctrl.Result{}, deleteAll([]client.Object{obj})
 		}
@@ -275,6 +320,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	}
 
 	log.Info("Cluster deleted; removing finalizer")
+	// Drop the cached client now: its kubeconfig Secret goes with the Cluster
+	// and a later Cluster of the same name must not reuse the connection.
 	r.ClusterCache.Drop(client.ObjectKeyFromObject(c))
 	controllerutil.RemoveFinalizer(c, clusterv1.ClusterFinalizer)
 	return ctrl.Result{}, nil

@@ -20,68 +20,89 @@ func setStatus(s *scope) {
 	st := &c.Status
 	st.ObservedGeneration = gen
 	if s.paused {
-		conditions.Set(&st.Conditions, gen, conditions.True(clusterv1.PausedCondition, clusterv1.PausedReason, "reconciliation is paused"))
+		// A paused reconcile observed nothing: every other condition keeps
+		// what the last unpaused reconcile reported.
+		conditions.Set(&st.Conditions, gen, conditions.True(clusterv1.PausedCondition, clusterv1.ClusterPausedReason, "reconciliation is paused"))
 		return
 	}
-	conditions.Set(&st.Conditions, gen, conditions.False(clusterv1.PausedCondition, clusterv1.NotPausedReason, ""))
+	conditions.Set(&st.Conditions, gen, conditions.False(clusterv1.PausedCondition, clusterv1.ClusterNotPausedReason, ""))
 
 	setReplicas(s)
 	conditions.Set(&st.Conditions, gen, infrastructureReady(s))
-	if isTrue(st.Initialization.ControlPlaneInitialized) {
-		conditions.Set(&st.Conditions, gen, conditions.True(clusterv1.ClusterControlPlaneInitializedCondition, "Initialized", ""))
-	} else {
-		msg := "waiting for the first control-plane Machine to get a Node"
-		if c.Spec.ControlPlaneRef.IsDefined() {
-			msg = fmt.Sprintf("waiting for %s %s to report status.initialization.controlPlaneInitialized", c.Spec.ControlPlaneRef.Kind, c.Spec.ControlPlaneRef.Name)
-		}
-		conditions.Set(&st.Conditions, gen, conditions.False(clusterv1.ClusterControlPlaneInitializedCondition, "NotInitialized", msg))
-	}
+	conditions.Set(&st.Conditions, gen, controlPlaneInitialized(c))
 	conditions.Set(&st.Conditions, gen, controlPlaneAvailable(s))
 	conditions.Set(&st.Conditions, gen, workersAvailable(s))
-	if c.DeletionTimestamp.IsZero() {
-		conditions.Set(&st.Conditions, gen, conditions.False(clusterv1.DeletingCondition, clusterv1.NotDeletingReason, ""))
-	} else {
-		conditions.Set(&st.Conditions, gen, conditions.True(clusterv1.DeletingCondition, clusterv1.DeletingReason, s.deletingMessage))
-	}
+	conditions.Set(&st.Conditions, gen, deleting(s))
+	// Available reads the conditions above from the status, so it comes last.
 	conditions.Set(&st.Conditions, gen, available(c))
 	st.Phase = string(phaseOf(s))
 }
 
+// infrastructureReady mirrors the infrastructure object's Ready condition.
 func infrastructureReady(s *scope) metav1.Condition {
 	c := s.cluster
+	ref := c.Spec.InfrastructureRef
 	switch {
-	case !c.Spec.InfrastructureRef.IsDefined():
-		return conditions.True(clusterv1.ClusterInfrastructureReadyCondition, "NoInfrastructure", "")
+	case !ref.IsDefined():
+		// Nothing to wait for: without this, such a Cluster could never be Available.
+		return conditions.True(clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterInfrastructureReadyNoInfrastructureReason, "")
 	case s.infraMissing:
-		return conditions.False(clusterv1.ClusterInfrastructureReadyCondition, "InfrastructureDoesNotExist",
-			fmt.Sprintf("%s %s does not exist", c.Spec.InfrastructureRef.Kind, c.Spec.InfrastructureRef.Name))
+		return conditions.False(clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterInfrastructureReadyDoesNotExistReason,
+			fmt.Sprintf("%s %s does not exist", ref.Kind, ref.Name))
 	}
-	return conditions.Mirror(s.infra, clusterv1.ReadyCondition, clusterv1.ClusterInfrastructureReadyCondition, "NotReady",
-		fmt.Sprintf("%s %s does not report a Ready condition yet", c.Spec.InfrastructureRef.Kind, c.Spec.InfrastructureRef.Name))
+	// Unknown, not False, until the provider speaks: a new object is not a failure.
+	return conditions.Mirror(s.infra, clusterv1.ReadyCondition, clusterv1.ClusterInfrastructureReadyCondition,
+		clusterv1.ClusterInfrastructureReadyNotReadyReason,
+		fmt.Sprintf("%s %s does not report a Ready condition yet", ref.Kind, ref.Name))
 }
 
+// controlPlaneInitialized follows status.initialization.controlPlaneInitialized,
+// which reconcileControlPlane only ever sets to true.
+func controlPlaneInitialized(c *clusterv1.Cluster) metav1.Condition {
+	if isTrue(c.Status.Initialization.ControlPlaneInitialized) {
+		return conditions.True(clusterv1.ClusterControlPlaneInitializedCondition, clusterv1.ClusterControlPlaneInitializedReason, "")
+	}
+	// The message names whoever the Cluster waits for, so a user knows where to look.
+	msg := "waiting for the first control-plane Machine to get a Node"
+	if ref := c.Spec.ControlPlaneRef; ref.IsDefined() {
+		msg = fmt.Sprintf("waiting for %s %s to report status.initialization.controlPlaneInitialized", ref.Kind, ref.Name)
+	}
+	return conditions.False(clusterv1.ClusterControlPlaneInitializedCondition, clusterv1.ClusterControlPlaneInitializedNotInitializedReason, msg)
+}
+
+// controlPlaneAvailable mirrors the control-plane object's Available
+// condition or, without a control-plane provider, asks whether any
+// control-plane Machine is Available.
 func controlPlaneAvailable(s *scope) metav1.Condition {
 	c := s.cluster
-	if c.Spec.ControlPlaneRef.IsDefined() {
+	if ref := c.Spec.ControlPlaneRef; ref.IsDefined() {
 		if s.controlPlaneMissing {
-			return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, "ControlPlaneDoesNotExist",
-				fmt.Sprintf("%s %s does not exist", c.Spec.ControlPlaneRef.Kind, c.Spec.ControlPlaneRef.Name))
+			return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableDoesNotExistReason,
+				fmt.Sprintf("%s %s does not exist", ref.Kind, ref.Name))
 		}
-		return conditions.Mirror(s.controlPlane, clusterv1.AvailableCondition, clusterv1.ClusterControlPlaneAvailableCondition, "NotAvailable",
-			fmt.Sprintf("%s %s does not report an Available condition yet", c.Spec.ControlPlaneRef.Kind, c.Spec.ControlPlaneRef.Name))
+		return conditions.Mirror(s.controlPlane, clusterv1.AvailableCondition, clusterv1.ClusterControlPlaneAvailableCondition,
+			clusterv1.ClusterControlPlaneAvailableNotAvailableReason,
+			fmt.Sprintf("%s %s does not report an Available condition yet", ref.Kind, ref.Name))
 	}
+	// One Available Machine is enough: stand-alone control planes have no
+	// quorum rule the core provider could know about.
 	cp := s.controlPlaneMachines()
 	for _, m := range cp {
 		if conditions.IsTrue(m.Status.Conditions, clusterv1.AvailableCondition) {
-			return conditions.True(clusterv1.ClusterControlPlaneAvailableCondition, "Available", "")
+			return conditions.True(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableReason, "")
 		}
 	}
 	if len(cp) == 0 {
-		return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, "NoControlPlaneMachines", "the cluster has no control-plane Machine")
+		return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableNoControlPlaneMachinesReason,
+			"the cluster has no control-plane Machine")
 	}
-	return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, "NotAvailable", "no control-plane Machine is Available yet")
+	return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableNotAvailableReason,
+		"no control-plane Machine is Available yet")
 }
 
+// workersAvailable summarises the MachineDeployments' Available conditions.
+// Stand-alone MachineSets and Machines are left out, as upstream does: they
+// have no availability rule of their own.
 func workersAvailable(s *scope) metav1.Condition {
 	var bad []string
 	for _, md := range s.machineDeployments {
@@ -90,18 +111,35 @@ func workersAvailable(s *scope) metav1.Condition {
 		}
 	}
 	if len(bad) > 0 {
-		return conditions.False(clusterv1.ClusterWorkersAvailableCondition, "NotAvailable", strings.Join(bad, ", ")+" not Available")
+		return conditions.False(clusterv1.ClusterWorkersAvailableCondition, clusterv1.ClusterWorkersAvailableNotAvailableReason,
+			strings.Join(bad, ", ")+" not Available")
 	}
+	// A cluster without workers is a valid (control-plane only) cluster.
 	if len(s.machineDeployments) == 0 {
-		return conditions.True(clusterv1.ClusterWorkersAvailableCondition, "NoWorkers", "")
+		return conditions.True(clusterv1.ClusterWorkersAvailableCondition, clusterv1.ClusterWorkersAvailableNoWorkersReason, "")
 	}
-	return conditions.True(clusterv1.ClusterWorkersAvailableCondition, "Available", "")
+	return conditions.True(clusterv1.ClusterWorkersAvailableCondition, clusterv1.ClusterWorkersAvailableReason, "")
+}
+
+// deleting reports which deletion step the Cluster waits for.
+func deleting(s *scope) metav1.Condition {
+	if s.cluster.DeletionTimestamp.IsZero() {
+		return conditions.False(clusterv1.DeletingCondition, clusterv1.ClusterNotDeletingReason, "")
+	}
+	// No step set a reason on the reconcile that removes the finalizer.
+	reason := s.deletingReason
+	if reason == "" {
+		reason = clusterv1.ClusterDeletingReason
+	}
+	return conditions.True(clusterv1.DeletingCondition, reason, s.deletingMessage)
 }
 
 // available summarises infrastructure, control plane, workers, deletion and
 // the availability gates.
 func available(c *clusterv1.Cluster) metav1.Condition {
 	var bad []string
+	// A condition that is missing counts as bad: a gate nobody reports on
+	// must hold the Cluster back rather than be skipped.
 	check := func(t string, want metav1.ConditionStatus) {
 		cond := conditions.Get(c.Status.Conditions, t)
 		if cond == nil || cond.Status != want {
@@ -124,11 +162,13 @@ func available(c *clusterv1.Cluster) metav1.Condition {
 		check(gate.ConditionType, want)
 	}
 	if len(bad) == 0 {
-		return conditions.True(clusterv1.AvailableCondition, "Available", "")
+		return conditions.True(clusterv1.AvailableCondition, clusterv1.ClusterAvailableReason, "")
 	}
-	return conditions.False(clusterv1.AvailableCondition, "NotAvailable", strings.Join(bad, "; "))
+	return conditions.False(clusterv1.AvailableCondition, clusterv1.ClusterAvailableNotAvailableReason, strings.Join(bad, "; "))
 }
 
+// phaseOf follows upstream's Cluster phases. Provisioned needs the endpoint
+// too: Machines cannot join a cluster they cannot reach.
 func phaseOf(s *scope) clusterv1.ClusterPhase {
 	c := s.cluster
 	switch {
@@ -144,9 +184,18 @@ func phaseOf(s *scope) clusterv1.ClusterPhase {
 
 // setReplicas aggregates control-plane and worker replica counts.
 func setReplicas(s *scope) {
-	c := s.cluster
+	s.cluster.Status.ControlPlane = controlPlaneReplicas(s)
+	s.cluster.Status.Workers = workerReplicas(s)
+}
+
+// controlPlaneReplicas copies the control-plane object's counters, or counts
+// the control-plane Machines when there is no control-plane provider.
+func controlPlaneReplicas(s *scope) *clusterv1.ClusterControlPlaneStatus {
 	cp := &clusterv1.ClusterControlPlaneStatus{}
-	if s.controlPlane != nil {
+	switch {
+	case s.controlPlane != nil:
+		// The contract makes these fields optional: a provider without a
+		// notion of replicas leaves the counters empty rather than zero.
 		if r, err := contract.ReplicasOf(s.controlPlane); err == nil {
 			cp.DesiredReplicas, cp.Replicas, cp.ReadyReplicas, cp.AvailableReplicas, cp.UpToDateReplicas =
 				r.Desired, r.Current, r.Ready, r.Available, r.UpToDate
@@ -154,18 +203,26 @@ func setReplicas(s *scope) {
 		if v, err := contract.Versions(s.controlPlane); err == nil && len(v) > 0 {
 			cp.Versions = v
 		}
-	} else if !c.Spec.ControlPlaneRef.IsDefined() {
+	case !s.cluster.Spec.ControlPlaneRef.IsDefined():
+		// Each stand-alone control-plane Machine is one wanted replica.
 		counts := machinecount.Count(s.controlPlaneMachines())
 		cp.DesiredReplicas = &counts.Replicas
 		cp.Replicas, cp.ReadyReplicas, cp.AvailableReplicas, cp.UpToDateReplicas = &counts.Replicas, &counts.Ready, &counts.Available, &counts.UpToDate
 		cp.Versions = counts.Versions
 	}
-	c.Status.ControlPlane = cp
+	// A referenced but missing control-plane object reports no counters at all.
+	return cp
+}
 
+// workerReplicas adds up what the worker owners want and counts the worker
+// Machines that exist.
+func workerReplicas(s *scope) *clusterv1.WorkersStatus {
 	var desired int32
 	for _, md := range s.machineDeployments {
 		desired += mdutil.Replicas(md.Spec.Replicas)
 	}
+	// A MachineDeployment's MachineSets are counted through the deployment;
+	// counting them too would count each worker twice.
 	for _, ms := range s.machineSets {
 		if owner := metav1.GetControllerOf(ms); owner == nil || owner.Kind != "MachineDeployment" {
 			desired += mdutil.Replicas(ms.Spec.Replicas)
@@ -178,7 +235,7 @@ func setReplicas(s *scope) {
 		}
 	}
 	counts := machinecount.Count(workers)
-	c.Status.Workers = &clusterv1.WorkersStatus{ReplicaCounts: clusterv1.ReplicaCounts{
+	return &clusterv1.WorkersStatus{ReplicaCounts: clusterv1.ReplicaCounts{
 		DesiredReplicas: &desired, Replicas: &counts.Replicas, ReadyReplicas: &counts.Ready,
 		AvailableReplicas: &counts.Available, UpToDateReplicas: &counts.UpToDate, Versions: counts.Versions,
 	}}

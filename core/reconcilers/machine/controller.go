@@ -133,7 +133,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		// Patched together with everything else this reconcile changes.
 		ctrl.LoggerFrom(ctx).V(1).Info("Adding finalizer")
 	}
+	// The label is how the Cluster controller lists a cluster's Machines.
 	util.SetLabel(m, clusterv1.ClusterNameLabel, m.Spec.ClusterName)
+	// A stand-alone Machine gets its Cluster as a plain owner, so that it is
+	// garbage collected with it; an owned Machine has its controller already.
 	if util.ControllerOf(m) == nil && cluster != nil {
 		util.EnsureOwnerRef(m, util.OwnerRef(cluster, clusterv1.GroupVersion.WithKind("Cluster"), false))
 	}

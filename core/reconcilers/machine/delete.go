@@ -20,7 +20,6 @@ import (
 	"github.com/podcluster/podcluster/internal/remote"
 )
 
-
 // reconcileDelete takes the Machine apart in order. Each step returns early
 // while it waits; the next reconcile continues where it left off.
 func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
@@ -29,8 +28,12 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	if m.Status.Deletion == nil {
 		m.Status.Deletion = &clusterv1.MachineDeletionStatus{}
 	}
+	// The start times are written once, on the first reconcile that waits,
+	// so that they tell the user how long each step has been blocking.
 	now := metav1.NewTime(s.now)
 
+	// Pre-drain hooks run first: their owners (for example a control-plane
+	// provider removing an etcd member) need the Node still serving.
 	if hooks := hooksWithPrefix(m, clusterv1.PreDrainDeleteHookAnnotationPrefix); len(hooks) > 0 {
 		if m.Status.Deletion.WaitForPreDrainHookStartTime.IsZero() {
 			m.Status.Deletion.WaitForPreDrainHookStartTime = now
@@ -48,12 +51,14 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		}
 	}
 
+	// Pre-terminate hooks run after the drain and before the infrastructure
+	// goes: the workloads are off, but the machine still exists.
 	if hooks := hooksWithPrefix(m, clusterv1.PreTerminateDeleteHookAnnotationPrefix); len(hooks) > 0 {
 		if m.Status.Deletion.WaitForPreTerminateHookStartTime.IsZero() {
 			m.Status.Deletion.WaitForPreTerminateHookStartTime = now
 		}
 		s.deletingReason, s.deletingMessage = clusterv1.MachineDeletingWaitingForPreTerminateHookReason, "waiting for pre-terminate hooks: "+strings.Join(hooks, ", ")
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, nil // as above, the annotation's removal is an event
 	}
 
 	gone, err := r.deleteProviderObjects(ctx, s)
@@ -65,6 +70,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		return ctrl.Result{}, nil // their deletion is an event
 	}
 
+	// The Node goes last: while the infrastructure machine still ran, its
+	// kubelet would have registered the Node again.
 	if m.Status.NodeRef.Name != "" && !clusterGoing {
 		if res, err := r.deleteNode(ctx, s); err != nil || res.RequeueAfter > 0 {
 			return res, err
@@ -75,6 +82,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	return ctrl.Result{}, nil
 }
 
+// hooksWithPrefix lists the hook annotations of one kind, sorted so that the
+// Deleting message does not change from one reconcile to the next.
 func hooksWithPrefix(m *clusterv1.Machine, prefix string) []string {
 	var hooks []string
 	for k := range m.Annotations {
@@ -94,6 +103,7 @@ func hooksWithPrefix(m *clusterv1.Machine, prefix string) []string {
 func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, error) {
 	m := s.machine
 	log := ctrl.LoggerFrom(ctx).WithValues("node", m.Status.NodeRef.Name)
+	// The annotation's value does not matter, as upstream: present means skip.
 	if _, ok := m.Annotations[clusterv1.ExcludeNodeDrainingAnnotation]; ok {
 		return ctrl.Result{}, true, nil
 	}
@@ -110,6 +120,8 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 	key := remote.ClusterKey(m.Namespace, m.Spec.ClusterName)
 	wc, err := r.ClusterCache.Client(ctx, key)
 	if err != nil {
+		// Any error here means we cannot reach the Node; the timeout policy
+		// for that lives in drainUnreachable.
 		return r.drainUnreachable(ctx, s, timeout, elapsed, err)
 	}
 	cfg, err := r.ClusterCache.RESTConfig(ctx, key)
@@ -121,6 +133,8 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 	if err != nil {
 		return ctrl.Result{}, false, err
 	}
+	// Each pass evicts what it can and reports the rest; nothing blocks
+	// the worker while Pods terminate.
 	result, err := drain.Node(ctx, wc, cs, m.Status.NodeRef.Name)
 	if err != nil {
 		return ctrl.Result{}, false, err
@@ -131,6 +145,7 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 	}
 	s.deletingReason = clusterv1.MachineDeletingDrainingNodeReason
 	s.deletingMessage = drainMessage(m.Status.NodeRef.Name, result, timeout, elapsed)
+	// Polled: Pods leaving a workload Node raise no event on the Machine.
 	return ctrl.Result{RequeueAfter: drainRetry}, false, nil
 }
 
@@ -183,6 +198,8 @@ func (r *Reconciler) deleteProviderObjects(ctx context.Context, s *scope) (bool,
 	if m.Spec.Bootstrap.ConfigRef.IsDefined() {
 		refs = append(refs, m.Spec.Bootstrap.ConfigRef)
 	}
+	// Both are deleted at once: neither depends on the other, and waiting
+	// for one before the other would only slow deletion down.
 	gone := true
 	for _, ref := range refs {
 		obj, err := r.getExternal(ctx, ref, m.Namespace)
@@ -193,6 +210,7 @@ func (r *Reconciler) deleteProviderObjects(ctx context.Context, s *scope) (bool,
 			return false, err
 		}
 		gone = false
+		// Already going: its provider's finalizer decides when, we only wait.
 		if obj.GetDeletionTimestamp().IsZero() {
 			ctrl.LoggerFrom(ctx).Info("Deleting provider object", "kind", ref.Kind, "name", ref.Name)
 			if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
@@ -211,6 +229,8 @@ func (r *Reconciler) deleteNode(ctx context.Context, s *scope) (ctrl.Result, err
 	if t := m.Spec.Deletion.NodeDeletionTimeoutSeconds; t != nil {
 		timeout = time.Duration(*t) * time.Second
 	}
+	// An unreachable cluster and a failed delete are treated alike: both
+	// retry until the timeout, then give up.
 	var err error
 	if wc, cerr := r.ClusterCache.Client(ctx, remote.ClusterKey(m.Namespace, m.Spec.ClusterName)); cerr == nil {
 		ctrl.LoggerFrom(ctx).Info("Deleting Node", "node", m.Status.NodeRef.Name)
@@ -221,6 +241,8 @@ func (r *Reconciler) deleteNode(ctx context.Context, s *scope) (ctrl.Result, err
 	if err == nil {
 		return ctrl.Result{}, nil
 	}
+	// Measured from the Machine's deletion, as upstream does: a Node that
+	// cannot be deleted must not keep the Machine forever.
 	if timeout > 0 && s.now.Sub(m.DeletionTimestamp.Time) > timeout {
 		ctrl.LoggerFrom(ctx).Info("Giving up deleting the Node", "node", m.Status.NodeRef.Name, "error", err.Error())
 		return ctrl.Result{}, nil

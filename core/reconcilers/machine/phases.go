@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/core/mdutil"
+	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
 )
@@ -66,6 +66,8 @@ func (r *Reconciler) reconcileBootstrap(ctx context.Context, s *scope) (ctrl.Res
 	}
 	obj, err := r.getExternal(ctx, ref, m.Namespace)
 	if apierrors.IsNotFound(err) {
+		// Reported in BootstrapConfigReady, not returned: a config created
+		// after its Machine is normal and must not back off.
 		s.bootstrapMissing = true
 		return ctrl.Result{}, nil // its creation is an event
 	}
@@ -73,6 +75,8 @@ func (r *Reconciler) reconcileBootstrap(ctx context.Context, s *scope) (ctrl.Res
 		return ctrl.Result{}, err
 	}
 	s.bootstrap = obj
+	// Adopted before it is read further, so that its later changes reach
+	// this Machine through the owner-based watch.
 	if err := r.adopt(ctx, s, obj); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -85,9 +89,13 @@ func (r *Reconciler) reconcileBootstrap(ctx context.Context, s *scope) (ctrl.Res
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		// A provider that breaks the contract this way is a bug to surface,
+		// not a state to wait out.
 		if name == "" {
 			return ctrl.Result{}, fmt.Errorf("%s %s reports its data Secret created but names none", ref.Kind, ref.Name)
 		}
+		// Copied into the spec because the infrastructure provider reads the
+		// Secret's name from the Machine, never from the bootstrap config.
 		m.Spec.Bootstrap.DataSecretName = &name
 		t := true
 		m.Status.Initialization.BootstrapDataSecretCreated = &t
@@ -120,6 +128,8 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Addresses and the failure domain are copied before provisioning
+	// finishes: they help a user find a machine that never comes up.
 	addresses, err := contract.Addresses(obj)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -128,6 +138,8 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	if fd, err := contract.InfraMachineFailureDomain(obj); err != nil {
 		return ctrl.Result{}, err
 	} else if fd != "" {
+		// An empty value does not erase a domain reported earlier: a Machine
+		// never moves between failure domains.
 		m.Status.FailureDomain = fd
 	}
 	if !provisioned {
@@ -137,6 +149,8 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Without a providerID no Node can ever be matched: a contract breach
+	// worth an error and backoff, not a silent wait.
 	if providerID == "" {
 		return ctrl.Result{}, fmt.Errorf("%s %s is provisioned but has no spec.providerID", obj.GetKind(), obj.GetName())
 	}
@@ -147,7 +161,8 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	return ctrl.Result{}, nil
 }
 
-// adopt makes the Machine the controller owner of a provider object.
+// adopt makes the Machine the controller owner of a provider object, so its
+// events requeue the Machine and garbage collection follows the Machine.
 func (r *Reconciler) adopt(ctx context.Context, s *scope, obj *unstructured.Unstructured) error {
 	return util.Adopt(ctx, r.Client, obj, s.machine, clusterv1.GroupVersion.WithKind("Machine"), s.machine.Spec.ClusterName)
 }
@@ -155,13 +170,19 @@ func (r *Reconciler) adopt(ctx context.Context, s *scope, obj *unstructured.Unst
 // reconcileNode finds the Node by providerID, syncs labels, annotations and
 // taints to it, and works out whether the Machine is up to date.
 func (r *Reconciler) reconcileNode(ctx context.Context, s *scope) (ctrl.Result, error) {
+	// UpToDate needs no workload cluster, so it is decided before the
+	// early returns below.
 	r.reconcileUpToDate(ctx, s)
 	m := s.machine
+	// Nothing to match a Node by yet; the providerID's arrival is an event
+	// (the infrastructure machine's change).
 	if m.Spec.ProviderID == "" || s.cluster == nil {
 		return ctrl.Result{}, nil
 	}
 	wc, err := r.ClusterCache.Client(ctx, remote.ClusterKey(m.Namespace, m.Spec.ClusterName))
 	if err != nil {
+		// Not connected yet is expected early in a cluster's life: report it
+		// and look again, rather than back off exponentially.
 		if isNotConnected(err) {
 			s.nodeReadError = err.Error()
 			return ctrl.Result{RequeueAfter: waitForWorkloadCluster}, nil
@@ -170,6 +191,8 @@ func (r *Reconciler) reconcileNode(ctx context.Context, s *scope) (ctrl.Result, 
 	}
 	node, err := nodeByProviderID(ctx, wc, m.Spec.ProviderID)
 	if err != nil {
+		// The same for a failed list: the workload API server may be
+		// restarting, which says nothing about this Machine.
 		s.nodeReadError = err.Error()
 		return ctrl.Result{RequeueAfter: waitForWorkloadCluster}, nil
 	}
@@ -182,6 +205,8 @@ func (r *Reconciler) reconcileNode(ctx context.Context, s *scope) (ctrl.Result, 
 		return ctrl.Result{}, nil // the Node's creation is an event
 	}
 	s.node = node
+	// nodeRef is kept once set: it is how a deleted Node is told apart from
+	// one that never came.
 	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: node.Name}
 	info := node.Status.NodeInfo
 	m.Status.NodeInfo = &info
@@ -194,6 +219,8 @@ func (r *Reconciler) reconcileNode(ctx context.Context, s *scope) (ctrl.Result, 
 // reconcileUpToDate compares a MachineDeployment's Machine with the
 // deployment's current template revision. Other Machines are up to date.
 func (r *Reconciler) reconcileUpToDate(ctx context.Context, s *scope) {
+	// Up to date unless proven otherwise: a failed lookup must not report
+	// Machines as outdated.
 	s.upToDate = true
 	owner, ok := s.machine.Labels[clusterv1.MachineDeploymentNameLabel]
 	if !ok {
@@ -215,14 +242,18 @@ func (r *Reconciler) reconcileUpToDate(ctx context.Context, s *scope) {
 	if md == nil {
 		return
 	}
+	// The same hash function the MachineDeployment names its MachineSets
+	// with, so both controllers agree on what "current" is.
 	want := mdutil.TemplateHash(md, s.now)
 	if got := s.machine.Labels[clusterv1.MachineDeploymentUniqueLabel]; got != want {
 		s.upToDate = false
-		s.upToDateReason = "NotUpToDate"
+		s.upToDateReason = clusterv1.MachineUpToDateNotUpToDateReason
 		s.upToDateMessage = fmt.Sprintf("MachineDeployment %s has a newer template (revision %s, this Machine has %s)", md.Name, want, got)
 	}
 }
 
+// nodeByProviderID finds the Node by spec.providerID. A list, not a Get:
+// the Node's name is the kubelet's choice and need not match the Machine's.
 func nodeByProviderID(ctx context.Context, c client.Client, providerID string) (*corev1.Node, error) {
 	nodes := &corev1.NodeList{}
 	if err := c.List(ctx, nodes); err != nil {
@@ -243,6 +274,8 @@ func syncedLabel(key string) bool {
 		return false
 	}
 	for _, domain := range []string{"node-role.kubernetes.io", "node-restriction.kubernetes.io", "node.cluster.x-k8s.io"} {
+		// node-role.kubernetes.io is matched exactly, as upstream does; the
+		// other two domains include their subdomains.
 		if prefix == domain || (domain != "node-role.kubernetes.io" && strings.HasSuffix(prefix, "."+domain)) {
 			return true
 		}
@@ -260,6 +293,8 @@ func syncedAnnotation(key string) bool {
 // with one merge patch, and only when something differs.
 func (r *Reconciler) syncNode(ctx context.Context, wc client.Client, s *scope) error {
 	m, node := s.machine, s.node
+	// Patched against a copy: a merge patch of just the difference does not
+	// fight the kubelet, which owns the rest of the Node.
 	before := node.DeepCopy()
 	if node.Labels == nil {
 		node.Labels = map[string]string{}
@@ -276,9 +311,12 @@ func (r *Reconciler) syncNode(ctx context.Context, wc client.Client, s *scope) e
 			want[k] = v
 		}
 	}
+	// Lets workloads avoid machines the infrastructure may take away.
 	if interruptible(s) {
 		want[clusterv1.InterruptibleLabel] = ""
 	}
+	// The annotation remembers which labels we wrote, so that labels
+	// others put on the Node are never removed.
 	for _, k := range strings.Split(node.Annotations[clusterv1.LabelsFromMachineAnnotation], ",") {
 		if _, ok := want[k]; !ok && k != "" {
 			delete(node.Labels, k)
@@ -301,7 +339,8 @@ func (r *Reconciler) syncNode(ctx context.Context, wc client.Client, s *scope) e
 	sort.Strings(annotationKeys)
 	setOrDelete(node.Annotations, clusterv1.AnnotationsFromMachineAnnotation, strings.Join(annotationKeys, ","))
 
-	// Links back to the Machine.
+	// Links back to the Machine, for tools (the autoscaler among them) that
+	// start from a Node.
 	node.Annotations[clusterv1.ClusterNameAnnotation] = m.Spec.ClusterName
 	node.Annotations[clusterv1.ClusterNamespaceAnnotation] = m.Namespace
 	node.Annotations[clusterv1.MachineAnnotation] = m.Name
@@ -325,6 +364,8 @@ func (r *Reconciler) syncNode(ctx context.Context, wc client.Client, s *scope) e
 	node.Annotations[clusterv1.TaintsFromMachineAnnotation] = strings.Join(taintKeys, ",")
 	node.Spec.Taints = removeTaint(node.Spec.Taints, clusterv1.NodeUninitializedTaintKey)
 
+	// Most reconciles change nothing; skipping the empty patch keeps the
+	// workload API server's load flat.
 	if equalNode(before, node) {
 		return nil
 	}
@@ -334,6 +375,8 @@ func (r *Reconciler) syncNode(ctx context.Context, wc client.Client, s *scope) e
 	return nil
 }
 
+// interruptible reads status.interruptible of the infrastructure machine; a
+// malformed value counts as false, which only skips a label.
 func interruptible(s *scope) bool {
 	if s.infra == nil {
 		return false
@@ -342,6 +385,8 @@ func interruptible(s *scope) bool {
 	return v
 }
 
+// setOrDelete drops an annotation rather than leave it empty, so that a
+// Node the Machine no longer syncs anything to carries no trace.
 func setOrDelete(m map[string]string, key, value string) {
 	if value == "" {
 		delete(m, key)
@@ -350,6 +395,8 @@ func setOrDelete(m map[string]string, key, value string) {
 	m[key] = value
 }
 
+// ensureTaint adds a taint or updates its value; key and effect identify a
+// taint, as the API server does.
 func ensureTaint(taints []corev1.Taint, t corev1.Taint) []corev1.Taint {
 	for i := range taints {
 		if taints[i].Key == t.Key && taints[i].Effect == t.Effect {
@@ -360,6 +407,8 @@ func ensureTaint(taints []corev1.Taint, t corev1.Taint) []corev1.Taint {
 	return append(taints, t)
 }
 
+// removeTaint removes every taint with the key, whatever its effect, so
+// that no variant of a taint we own is left behind.
 func removeTaint(taints []corev1.Taint, key string) []corev1.Taint {
 	out := taints[:0:0]
 	for _, t := range taints {
@@ -370,6 +419,7 @@ func removeTaint(taints []corev1.Taint, key string) []corev1.Taint {
 	return out
 }
 
+// equalNode compares only what syncNode writes.
 func equalNode(a, b *corev1.Node) bool {
 	return mapsEqual(a.Labels, b.Labels) && mapsEqual(a.Annotations, b.Annotations) && taintsEqual(a.Spec.Taints, b.Spec.Taints)
 }

@@ -89,6 +89,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	cluster, err := util.GetCluster(ctx, r.Client, md.Namespace, md.Spec.ClusterName)
 	switch {
 	case apierrors.IsNotFound(err):
+		// Without its Cluster a deployment waits (the Cluster's creation
+		// requeues it); a deleted one still cleans up.
 		if md.DeletionTimestamp.IsZero() {
 			return ctrl.Result{}, nil
 		}
@@ -101,7 +103,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// The hash includes rollout.after once it has passed, so one clock
+	// reading (s.now) decides the revision for the whole reconcile.
 	s.hash = mdutil.TemplateHash(md, s.now)
+	// Both lists come before the status is deferred: a failed list must
+	// leave the last counters rather than patch zeros.
 	if err := r.getMachineSets(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -118,6 +124,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 	controllerutil.AddFinalizer(md, clusterv1.MachineDeploymentFinalizer)
 	util.SetLabel(md, clusterv1.ClusterNameLabel, md.Spec.ClusterName)
+	// A plain owner reference, not a controller one: the Cluster does not
+	// reconcile the deployment, it only takes it along when deleted.
 	if cluster != nil {
 		util.EnsureOwnerRef(md, util.OwnerRef(cluster, clusterv1.GroupVersion.WithKind("Cluster"), false))
 	}
@@ -132,9 +140,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return rolloutRes, err
 	}
+	// Cleanup runs last: a set the rollout just scaled to zero still reports
+	// its Machines in status, so it goes on a later reconcile, once they have.
 	return phase.Soonest(res, rolloutRes), r.cleanup(ctx, s)
 }
 
+// machineToMachineDeployment requeues a Machine's deployment by its label;
+// Machines are owned by MachineSets, so Owns cannot see them.
 func machineToMachineDeployment(_ context.Context, o client.Object) []reconcile.Request {
 	name, ok := o.GetLabels()[clusterv1.MachineDeploymentNameLabel]
 	if !ok {
@@ -153,19 +165,26 @@ func (r *Reconciler) getMachineSets(ctx context.Context, s *scope) error {
 	}
 	for i := range list.Items {
 		ms := &list.Items[i]
+		// The label can be forged or stale; the controller UID cannot.
 		if owner := util.ControllerOf(ms); owner == nil || owner.UID != s.md.UID {
 			continue
 		}
+		// A current-revision set being deleted counts as old: it can take no
+		// replicas, and its replacement (same name) is created once it is gone.
 		if ms.Labels[clusterv1.MachineDeploymentUniqueLabel] == s.hash && ms.DeletionTimestamp.IsZero() {
 			s.newMS = ms
 		} else {
 			s.oldMSs = append(s.oldMSs, ms)
 		}
 	}
+	// Oldest first: the rolling update scales down the oldest revisions
+	// before newer ones.
 	sort.Slice(s.oldMSs, func(i, j int) bool { return revision(s.oldMSs[i]) < revision(s.oldMSs[j]) })
 	return nil
 }
 
+// getMachines lists the deployment's Machines by label, for the status and
+// for OnDelete, which needs to see Machines the user deleted.
 func (r *Reconciler) getMachines(ctx context.Context, s *scope) error {
 	list := &clusterv1.MachineList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(s.md.Namespace),
@@ -178,6 +197,8 @@ func (r *Reconciler) getMachines(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// revision reads the revision annotation; a missing or mangled one sorts as
+// revision 0, the oldest, which is the safe side to scale down first.
 func revision(ms *clusterv1.MachineSet) int64 {
 	v, _ := strconv.ParseInt(ms.Annotations[clusterv1.RevisionAnnotation], 10, 64)
 	return v
@@ -189,6 +210,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 	if s.newMS != nil {
 		all = append(all, s.newMS)
 	}
+	// All at once: each MachineSet deletes its own Machines, and nothing
+	// is gained by deleting revisions one after another.
 	var errs []error
 	for _, ms := range all {
 		if ms.DeletionTimestamp.IsZero() {
@@ -198,6 +221,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 			}
 		}
 	}
+	// The finalizer goes only once the cache shows no MachineSet left, so
+	// no MachineSet is orphaned by the deployment's deletion.
 	if len(all) == 0 {
 		controllerutil.RemoveFinalizer(s.md, clusterv1.MachineDeploymentFinalizer)
 	}
@@ -207,6 +232,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 // cleanup deletes old MachineSets that reached zero Machines.
 func (r *Reconciler) cleanup(ctx context.Context, s *scope) error {
 	for _, ms := range s.oldMSs {
+		// Both spec and status must be zero, so that a set is removed only
+		// once it has no Machines left to account for.
 		if !ms.DeletionTimestamp.IsZero() || mdutil.Replicas(ms.Spec.Replicas) != 0 || statusReplicas(ms) != 0 {
 			continue
 		}
@@ -218,6 +245,8 @@ func (r *Reconciler) cleanup(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// statusReplicas reads status.replicas; unset (a set never reconciled) is
+// zero Machines.
 func statusReplicas(ms *clusterv1.MachineSet) int32 {
 	if ms.Status.Replicas == nil {
 		return 0
@@ -232,6 +261,8 @@ func newMachineSet(s *scope, replicas int32, surge int32) *clusterv1.MachineSet 
 	if tmpl.ObjectMeta.Labels == nil {
 		tmpl.ObjectMeta.Labels = map[string]string{}
 	}
+	// The hash label goes on the template and into the selector, so that
+	// each revision's MachineSet selects only its own Machines.
 	tmpl.ObjectMeta.Labels[clusterv1.MachineDeploymentUniqueLabel] = s.hash
 	tmpl.ObjectMeta.Labels[clusterv1.MachineDeploymentNameLabel] = util.LabelValue(md.Name)
 	tmpl.ObjectMeta.Labels[clusterv1.ClusterNameLabel] = md.Spec.ClusterName
@@ -241,11 +272,15 @@ func newMachineSet(s *scope, replicas int32, surge int32) *clusterv1.MachineSet 
 	}
 	sel.MatchLabels[clusterv1.MachineDeploymentUniqueLabel] = clusterv1.LabelValue(s.hash)
 
+	// One past the highest revision: revision order is creation order,
+	// which the rollout's oldest-first scale-down relies on.
 	var rev int64
 	for _, old := range s.oldMSs {
 		rev = max(rev, revision(old))
 	}
 	desired := mdutil.Replicas(md.Spec.Replicas)
+	// Deterministic, so that a crash after Create never makes a second set
+	// for one revision; truncated to 63 characters, keeping the hash.
 	name := md.Name + "-" + s.hash
 	if len(name) > 63 {
 		name = md.Name[:63-len(s.hash)-1] + "-" + s.hash

@@ -19,6 +19,7 @@ func (r *Reconciler) rollout(ctx context.Context, s *scope) (ctrl.Result, error)
 	md := s.md
 	desired := mdutil.Replicas(md.Spec.Replicas)
 	onDelete := md.Spec.Rollout.Strategy.Type == clusterv1.OnDeleteMachineDeploymentStrategyType
+	// OnDelete never surges nor takes Machines away, so its limits stay zero.
 	var surge, unavailable int32
 	if !onDelete {
 		var err error
@@ -36,6 +37,8 @@ func (r *Reconciler) rollout(ctx context.Context, s *scope) (ctrl.Result, error)
 
 	old := s.activeOld()
 	if s.newMS == nil {
+		// The first revision starts at full size: there is nothing to keep
+		// available while it grows.
 		initial := desired
 		if len(old) > 0 {
 			initial = 0 // RollingUpdate scales it up within maxSurge below
@@ -44,6 +47,8 @@ func (r *Reconciler) rollout(ctx context.Context, s *scope) (ctrl.Result, error)
 			}
 		}
 		ms := newMachineSet(s, initial, surge)
+		// Only the create this reconcile: the scaling below must not count
+		// from a cache that has not seen the new set yet.
 		ctrl.LoggerFrom(ctx).Info("Creating MachineSet for the new template revision", "machineSet", ms.Name, "replicas", initial)
 		if err := r.Client.Create(ctx, ms); err != nil {
 			return ctrl.Result{}, fmt.Errorf("creating MachineSet %s: %w", ms.Name, err)
@@ -51,6 +56,8 @@ func (r *Reconciler) rollout(ctx context.Context, s *scope) (ctrl.Result, error)
 		s.newMS = ms
 		return ctrl.Result{}, nil // its status is an event
 	}
+	// Synced on every reconcile, not only at creation: these fields change
+	// without making a new revision.
 	if err := r.syncNewMachineSet(ctx, s, desired, surge); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -60,6 +67,7 @@ func (r *Reconciler) rollout(ctx context.Context, s *scope) (ctrl.Result, error)
 	return ctrl.Result{}, r.rolloutRolling(ctx, s, desired, surge, unavailable)
 }
 
+// all are every revision's MachineSets, the new one last.
 func (s *scope) all() []*clusterv1.MachineSet {
 	out := append([]*clusterv1.MachineSet(nil), s.oldMSs...)
 	if s.newMS != nil {
@@ -68,6 +76,8 @@ func (s *scope) all() []*clusterv1.MachineSet {
 	return out
 }
 
+// activeOld are the old revisions not being deleted: the ones the rollout
+// can still scale.
 func (s *scope) activeOld() []*clusterv1.MachineSet {
 	var out []*clusterv1.MachineSet
 	for _, ms := range s.oldMSs {
@@ -78,6 +88,8 @@ func (s *scope) activeOld() []*clusterv1.MachineSet {
 	return out
 }
 
+// sumSpec adds up spec.replicas: what the sets are asked for, whatever they
+// have yet.
 func sumSpec(sets []*clusterv1.MachineSet) int32 {
 	var n int32
 	for _, ms := range sets {
@@ -106,12 +118,16 @@ func available(ms *clusterv1.MachineSet) int32 {
 func (r *Reconciler) rolloutRolling(ctx context.Context, s *scope, desired, surge, unavailable int32) error {
 	old := s.activeOld()
 	newReplicas := mdutil.Replicas(s.newMS.Spec.Replicas)
+	// No rollout in progress: a plain scale of the one set, which needs
+	// neither limit.
 	if len(old) == 0 {
 		if newReplicas != desired {
 			return r.scaleMachineSet(ctx, s.newMS, desired)
 		}
 		return nil
 	}
+	// size counts Machines a set has or is about to have, so a set the
+	// cache shows as shrunk but still has Machines does not free surge room.
 	var total int32
 	for _, ms := range s.all() {
 		total += size(ms)
@@ -124,6 +140,8 @@ func (r *Reconciler) rolloutRolling(ctx context.Context, s *scope, desired, surg
 			}
 		}
 	case newReplicas > desired:
+		// The deployment was scaled down mid-rollout: the new set never
+		// needs more than spec.replicas, whatever the old ones hold.
 		if err := r.scaleMachineSet(ctx, s.newMS, desired); err != nil {
 			return err
 		}
@@ -133,6 +151,8 @@ func (r *Reconciler) rolloutRolling(ctx context.Context, s *scope, desired, surg
 	for _, ms := range s.all() {
 		avail += available(ms)
 	}
+	// budget is how many available Machines may go while at least
+	// desired-maxUnavailable stay.
 	budget := avail - (desired - unavailable)
 	for _, ms := range old {
 		replicas := mdutil.Replicas(ms.Spec.Replicas)
@@ -155,12 +175,16 @@ func (r *Reconciler) rolloutOnDelete(ctx context.Context, s *scope, desired int3
 	var oldTotal int32
 	for _, ms := range s.activeOld() {
 		replicas := mdutil.Replicas(ms.Spec.Replicas)
+		// Counted from the Machines, not the set's status, so a deletion the
+		// user just made is seen before the set reports it.
 		var alive int32
 		for _, m := range s.machines {
 			if m.Labels[clusterv1.MachineSetNameLabel] == util.LabelValue(ms.Name) && m.DeletionTimestamp.IsZero() {
 				alive++
 			}
 		}
+		// Shrinking the old set stops it from replacing the deleted Machine
+		// with another of the old revision.
 		if alive < replicas {
 			if err := r.scaleMachineSet(ctx, ms, alive); err != nil {
 				return err
@@ -169,6 +193,8 @@ func (r *Reconciler) rolloutOnDelete(ctx context.Context, s *scope, desired int3
 		}
 		oldTotal += replicas
 	}
+	// The new set takes exactly the room the old ones left, so the total
+	// never exceeds spec.replicas.
 	if target := max(0, desired-oldTotal); mdutil.Replicas(s.newMS.Spec.Replicas) != target {
 		return r.scaleMachineSet(ctx, s.newMS, target)
 	}
@@ -187,6 +213,8 @@ func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, s
 	}
 	ms.Annotations[clusterv1.DesiredReplicasAnnotation] = strconv.Itoa(int(desired))
 	ms.Annotations[clusterv1.MaxReplicasAnnotation] = strconv.Itoa(int(desired + surge))
+	// Most reconciles change nothing here; an empty patch would still
+	// cost a request.
 	if equalSync(before, ms) {
 		return nil
 	}
@@ -196,12 +224,15 @@ func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, s
 	return nil
 }
 
+// equalSync compares only the fields syncNewMachineSet writes.
 func equalSync(a, b *clusterv1.MachineSet) bool {
 	return a.Spec.Deletion == b.Spec.Deletion && a.Spec.MachineNaming == b.Spec.MachineNaming &&
 		a.Annotations[clusterv1.DesiredReplicasAnnotation] == b.Annotations[clusterv1.DesiredReplicasAnnotation] &&
 		a.Annotations[clusterv1.MaxReplicasAnnotation] == b.Annotations[clusterv1.MaxReplicasAnnotation]
 }
 
+// scaleMachineSet patches spec.replicas only, and changes ms in place so
+// that the rest of this reconcile sees the new size.
 func (r *Reconciler) scaleMachineSet(ctx context.Context, ms *clusterv1.MachineSet, replicas int32) error {
 	if mdutil.Replicas(ms.Spec.Replicas) == replicas {
 		return nil

@@ -71,6 +71,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	cluster, err := util.GetCluster(ctx, r.Client, ms.Namespace, ms.Spec.ClusterName)
 	switch {
 	case apierrors.IsNotFound(err):
+		// Without its Cluster a set waits (the Cluster's creation requeues
+		// it); a deleted set still cleans up.
 		if ms.DeletionTimestamp.IsZero() {
 			return ctrl.Result{}, nil
 		}
@@ -84,11 +86,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	defer helper.PatchWithStatus(ctx, ms, func() { setStatus(s) }, &retErr)
-
+	// Listed before the deferred status, so a failed list patches no zero
+	// counters, and before the pause check, so a paused set still reports
+	// the counters of the Machines it has.
 	if err := r.getMachines(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
+	defer helper.PatchWithStatus(ctx, ms, func() { setStatus(s) }, &retErr)
 	if s.paused = util.IsPaused(cluster, ms); s.paused {
 		return ctrl.Result{}, nil
 	}
@@ -97,6 +101,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 	controllerutil.AddFinalizer(ms, clusterv1.MachineSetFinalizer)
 	util.SetLabel(ms, clusterv1.ClusterNameLabel, ms.Spec.ClusterName)
+	// Only a stand-alone set gets the Cluster as owner; a deployment's set
+	// has its MachineDeployment as controller.
 	if util.ControllerOf(ms) == nil && cluster != nil {
 		util.EnsureOwnerRef(ms, util.OwnerRef(cluster, clusterv1.GroupVersion.WithKind("Cluster"), false))
 	}
@@ -109,6 +115,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		r.remediate,
 		r.scale,
 	)
+	// A phase's own requeue (the cache not caught up) comes first; the
+	// clones window is a later, softer deadline.
 	if err != nil || res.RequeueAfter > 0 {
 		return res, err
 	}
@@ -116,7 +124,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 }
 
 // machineToMachineSets requeues the MachineSets whose selector matches an
-// orphaned Machine, so they can adopt it.
+// orphaned Machine, so they can adopt it. Owned Machines reach their set
+// through Owns.
 func (r *Reconciler) machineToMachineSets(ctx context.Context, o client.Object) []reconcile.Request {
 	m, ok := o.(*clusterv1.Machine)
 	if !ok || util.ControllerOf(m) != nil {
@@ -137,6 +146,8 @@ func (r *Reconciler) machineToMachineSets(ctx context.Context, o client.Object) 
 
 // reconcileDelete deletes every Machine of the set and waits until they are gone.
 func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result, error) {
+	// Every Machine is asked to go at once: each drains on its own, and
+	// the set's deletion waits for the slowest anyway.
 	var errs []error
 	for _, m := range s.machines {
 		if !m.DeletionTimestamp.IsZero() {
@@ -147,6 +158,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 			errs = append(errs, fmt.Errorf("deleting Machine %s: %w", m.Name, err))
 		}
 	}
+	// The finalizer goes only when the cache shows no Machine left, so a
+	// Machine is never orphaned by its set's deletion.
 	if len(s.machines) == 0 {
 		controllerutil.RemoveFinalizer(s.ms, clusterv1.MachineSetFinalizer)
 	}

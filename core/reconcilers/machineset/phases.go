@@ -19,8 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/core/mdutil"
+	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/util"
 )
 
@@ -49,13 +49,18 @@ type scope struct {
 	requeueAfter time.Duration
 }
 
+// selectorOf converts spec.selector. An invalid selector fails adoption, but
+// the status keeps its last status.selector: the counters are still true.
 func selectorOf(ms *clusterv1.MachineSet) (labels.Selector, error) {
 	return metav1.LabelSelectorAsSelector(ms.Spec.Selector.ToMetav1())
 }
 
+// labelSet lets the map functions match labels without importing labels.
 func labelSet(l map[string]string) labels.Set { return labels.Set(l) }
 
-// getMachines lists the Machines the set owns (from the cache).
+// getMachines lists the Machines the set owns (from the cache). Ownership is
+// by controller UID, not by name or selector: Machines of an earlier set of
+// the same name are not ours, and garbage collection removes them.
 func (r *Reconciler) getMachines(ctx context.Context, s *scope) error {
 	list := &clusterv1.MachineList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(s.ms.Namespace),
@@ -78,16 +83,22 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, s *scope) (ctrl.Result, e
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("spec.selector: %w", err)
 	}
+	// The whole namespace, not the cluster's label: an orphan created by
+	// hand may lack the label, which the Machine controller adds later.
 	list := &clusterv1.MachineList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(s.ms.Namespace)); err != nil {
 		return ctrl.Result{}, err
 	}
 	for i := range list.Items {
 		m := &list.Items[i]
+		// A Machine being deleted is left alone: adopting it gains nothing and
+		// gives the set one more Machine to wait for.
 		if util.ControllerOf(m) != nil || !m.DeletionTimestamp.IsZero() || m.Spec.ClusterName != s.ms.Spec.ClusterName || !sel.Matches(labels.Set(m.Labels)) {
 			continue
 		}
 		ctrl.LoggerFrom(ctx).Info("Adopting orphaned Machine", "machine", m.Name)
+		// A merge patch of the owner references and the label only, so that
+		// concurrent changes to other fields are not overwritten.
 		before := m.DeepCopy()
 		refs := m.OwnerReferences[:0:0]
 		for _, ref := range m.OwnerReferences {
@@ -112,6 +123,8 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, s *scope) (ctrl.Result, e
 func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.Result, error) {
 	var res ctrl.Result
 	for _, m := range s.machines {
+		// A clone that goes missing after provisioning is a failure the
+		// Machine reports; cloning it again would hide it.
 		if !m.DeletionTimestamp.IsZero() || (m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned) {
 			continue
 		}
@@ -140,6 +153,8 @@ const clonesWindow = 10 * time.Second
 // (OwnerRemediated=False); scaling replaces them.
 func (r *Reconciler) remediate(ctx context.Context, s *scope) (ctrl.Result, error) {
 	for _, m := range s.machines {
+		// OwnerRemediated=False is the MachineHealthCheck's request to the
+		// owner; a Machine already being deleted needs nothing more.
 		c := conditions.Get(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition)
 		if c == nil || c.Status != metav1.ConditionFalse || !m.DeletionTimestamp.IsZero() {
 			continue
@@ -173,6 +188,8 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: waitForCache}, nil
 	}
 
+	// Machines being deleted do not count: they are replaced right away
+	// rather than after their drain.
 	var active []*clusterv1.Machine
 	for _, m := range s.machines {
 		if m.DeletionTimestamp.IsZero() {
@@ -196,6 +213,8 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		for range diff {
 			name, err := r.createMachine(ctx, s)
 			if err != nil {
+				// Expect what was created before the failure, so that the
+				// retry does not count from a cache that misses them.
 				r.expectations.Expect(s.key, names...)
 				return ctrl.Result{}, err
 			}
@@ -207,6 +226,8 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		s.scaleMessage = fmt.Sprintf("scaling down from %d to %d replicas", len(active), want)
 		ctrl.LoggerFrom(ctx).Info("Scaling down", "from", len(active), "to", want)
 		victims := deletionOrder(active, ms.Spec.Deletion.Order)[:-diff]
+		// Deletes are expected under a "-" prefix so that a Machine deleted
+		// and one of the same name created are told apart.
 		var names []string
 		for _, m := range victims {
 			ctrl.LoggerFrom(ctx).Info("Deleting Machine", "machine", m.Name)
@@ -228,6 +249,8 @@ func (r *Reconciler) oldOnDeleteRevision(ctx context.Context, s *scope) bool {
 	if owner == nil || owner.Kind != "MachineDeployment" {
 		return false
 	}
+	// On a failed read the set scales up as usual: a surplus Machine is
+	// easier to recover from than a missing one.
 	md := &clusterv1.MachineDeployment{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.ms.Namespace, Name: owner.Name}, md); err != nil {
 		return false
@@ -252,6 +275,8 @@ func deletionOrder(machines []*clusterv1.Machine, order clusterv1.MachineSetDele
 		}
 		return 3
 	}
+	// One random key per Machine, drawn up front: a comparator that drew
+	// anew on every call would not be a consistent order for the sort.
 	random := map[string]int{}
 	for _, m := range out {
 		random[m.Name] = rand.Int() //nolint:gosec // choosing victims, not secrets
@@ -274,6 +299,7 @@ func deletionOrder(machines []*clusterv1.Machine, order clusterv1.MachineSetDele
 		default:
 			return random[out[i].Name] < random[out[j].Name]
 		}
+		// Equal creation times: the name makes the order deterministic.
 		return out[i].Name < out[j].Name
 	})
 	return out
@@ -286,9 +312,13 @@ func machineName(ms *clusterv1.MachineSet) (string, error) {
 	if text == "" {
 		text = "{{ .machineSet.name }}-{{ .random }}"
 	}
+	// Without the random part, the second Machine would collide with the
+	// first and the set could never scale past one.
 	if !strings.Contains(text, "{{ .random }}") && !strings.Contains(text, "{{.random}}") {
 		return "", fmt.Errorf("spec.machineNaming.template %q must contain {{ .random }}", text)
 	}
+	// missingkey=error turns a typo in the template into an error rather
+	// than a name with "<no value>" in it.
 	tmpl, err := template.New("name").Option("missingkey=error").Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
@@ -316,6 +346,8 @@ func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error
 	ms := s.ms
 	name, err := machineName(ms)
 	if err != nil {
+		// Kept for ScalingUp: the user must fix the template, and the error
+		// alone would only show in the logs.
 		s.templateErr = err.Error()
 		return "", err
 	}
@@ -331,12 +363,17 @@ func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error
 		},
 		Spec: *tmpl.Spec.DeepCopy(),
 	}
+	// The providerID belongs to one machine, never to a template.
 	m.Spec.ClusterName = ms.Spec.ClusterName
 	m.Spec.ProviderID = ""
+	// The clones take the Machine's name, so the references are known before
+	// the clones exist and a crash in between is repaired by name.
 	infraKind := strings.TrimSuffix(tmpl.Spec.InfrastructureRef.Kind, "Template")
 	m.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: tmpl.Spec.InfrastructureRef.APIGroup, Kind: infraKind, Name: name}
 	if ref := tmpl.Spec.Bootstrap.ConfigRef; ref.IsDefined() {
 		m.Spec.Bootstrap.ConfigRef = clusterv1.ContractVersionedObjectReference{APIGroup: ref.APIGroup, Kind: strings.TrimSuffix(ref.Kind, "Template"), Name: name}
+		// The config will name its own Secret; a template's name would be
+		// some other Machine's data.
 		m.Spec.Bootstrap.DataSecretName = nil
 	}
 	ctrl.LoggerFrom(ctx).Info("Creating Machine", "machine", name)
@@ -351,6 +388,8 @@ func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error
 	return name, nil
 }
 
+// machineLabels are the template's labels plus the ones the core provider
+// finds Machines by. Ours are written last so a template cannot override them.
 func machineLabels(ms *clusterv1.MachineSet) map[string]string {
 	l := copyMap(ms.Spec.Template.ObjectMeta.Labels)
 	l[clusterv1.ClusterNameLabel] = ms.Spec.ClusterName
@@ -361,6 +400,8 @@ func machineLabels(ms *clusterv1.MachineSet) map[string]string {
 	return l
 }
 
+// copyMap copies so that a Machine's labels never alias the template's. The
+// room for three more is for the labels machineLabels adds.
 func copyMap(in map[string]string) map[string]string {
 	out := make(map[string]string, len(in)+3)
 	for k, v := range in {
@@ -385,6 +426,8 @@ func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Ma
 	}
 	for _, p := range pairs {
 		if onlyMissing {
+			// Any answer but NotFound leaves the clone alone: creating over
+			// a read error could only fail or duplicate.
 			if _, err := r.Resolver.Get(ctx, r.Client, p.target, m.Namespace); err == nil || !apierrors.IsNotFound(err) {
 				continue
 			}
@@ -395,6 +438,8 @@ func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Ma
 			s.templateErr = err.Error()
 			return err
 		}
+		// AlreadyExists is success: the clone's name is the Machine's, so an
+		// existing one is ours from an earlier attempt.
 		if err := r.Client.Create(ctx, clone); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating %s %s: %w", clone.GetKind(), clone.GetName(), err)
 		}
@@ -416,6 +461,8 @@ func (r *Reconciler) clone(ctx context.Context, s *scope, m *clusterv1.Machine, 
 	tmplAnnotations, _, _ := unstructured.NestedStringMap(tmpl.Object, "spec", "template", "metadata", "annotations")
 
 	obj := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	// An empty template spec still gets a spec object: a provider's CRD may
+	// require one, and an empty object costs nothing.
 	if spec == nil {
 		obj.Object["spec"] = map[string]any{}
 	}
@@ -429,6 +476,8 @@ func (r *Reconciler) clone(ctx context.Context, s *scope, m *clusterv1.Machine, 
 		l[k] = v
 	}
 	obj.SetLabels(l)
+	// The cloned-from annotations record the template a clone came from, as
+	// upstream does, for tools that compare a clone with its template.
 	a := copyMap(tmplAnnotations)
 	a[clusterv1.TemplateClonedFromNameAnnotation] = ref.Name
 	a[clusterv1.TemplateClonedFromGroupKindAnnotation] = ref.GroupKind()

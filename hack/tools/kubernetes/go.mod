@@ -1,5 +1,5 @@
 // Module that pins and builds the Kubernetes binaries used by tests and by
-// `podcluster up`: kube-apiserver, kube-controller-manager, kubeadm, kubectl.
+// `podcluster up`: kube-apiserver, kube-controller-manager, kube-scheduler, kubeadm, kubectl.
 // k8s.io/kubernetes requires its staging modules at v0.0.0, so each one is
 // replaced by its published v0.x twin. These replace lines live here, never in
 // the project's own go.mod, because replace lines are not inherited.
@@ -44,6 +44,7 @@ replace (
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
+	k8s.io/kubernetes/cmd/kube-scheduler
 	k8s.io/kubernetes/cmd/kubeadm
 	k8s.io/kubernetes/cmd/kubectl
 )

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/bootstrapdata"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/cloudinit"
 	"github.com/podcluster/podcluster/internal/pki"
 	"github.com/podcluster/podcluster/internal/util"
@@ -28,6 +29,8 @@ type certSpec struct {
 	sa         bool // a service-account key pair, not a CA
 }
 
+// clusterCerts are the key pairs every control-plane machine must share:
+// kubeadm creates everything else on the machine, signed by these CAs.
 var clusterCerts = []certSpec{
 	{suffix: "ca", commonName: "kubernetes"},
 	{suffix: "etcd", commonName: "etcd-ca"},
@@ -40,11 +43,13 @@ var clusterCerts = []certSpec{
 // is: a user may bring their own CA. Created Secrets are owned by the Cluster,
 // so they live as long as it does. A worker needs only the CA certificate, for
 // the discovery hash.
-func (r *Reconciler) certificates(ctx context.Context, s *scope, role Role) (cloudinit.Certificates, error) {
+func (r *Reconciler) certificates(ctx context.Context, s *scope, role bootstrapdata.Role) (cloudinit.Certificates, error) {
 	var out cloudinit.Certificates
-	create := role == RoleInit
+	// Only the init Machine creates: a join that found a CA missing and made
+	// its own would split the cluster in two trust domains.
+	create := role == bootstrapdata.RoleInit
 	for _, spec := range clusterCerts {
-		if role == RoleWorkerJoin && spec.suffix != "ca" {
+		if role == bootstrapdata.RoleWorkerJoin && spec.suffix != "ca" {
 			continue
 		}
 		name := s.cluster.Name + "-" + spec.suffix
@@ -61,7 +66,7 @@ func (r *Reconciler) certificates(ctx context.Context, s *scope, role Role) (clo
 		switch spec.suffix {
 		case "ca":
 			out.CA = pair
-			if role == RoleWorkerJoin {
+			if role == bootstrapdata.RoleWorkerJoin {
 				out.CA.Key = nil // never handed to a worker
 			}
 		case "etcd":
@@ -89,6 +94,9 @@ func (r *Reconciler) readCert(ctx context.Context, ns, name string) (cloudinit.K
 	return cloudinit.KeyPair{Cert: cert, Key: key}, nil
 }
 
+// createCert generates one key pair and stores it in the Secret name. The
+// name is deterministic, so a creation that lost a race reads the winner's
+// pair instead of overwriting it.
 func (r *Reconciler) createCert(ctx context.Context, s *scope, name string, spec certSpec) (cloudinit.KeyPair, error) {
 	var pair cloudinit.KeyPair
 	if spec.sa {
@@ -98,6 +106,7 @@ func (r *Reconciler) createCert(ctx context.Context, s *scope, name string, spec
 		}
 		pair = cloudinit.KeyPair{Cert: pub, Key: priv}
 	} else {
+		// The user's choice of algorithm applies to the CAs we create.
 		alg := pki.Algorithm(s.config.Spec.ClusterConfiguration.EncryptionAlgorithm)
 		ca, err := pki.NewCA(spec.commonName, alg, pki.CAValidity)
 		if err != nil {
@@ -122,58 +131,4 @@ func (r *Reconciler) createCert(ctx context.Context, s *scope, name string, spec
 		return pair, fmt.Errorf("creating Secret %s: %w", name, err)
 	}
 	return pair, nil
-}
-
-// lockName is the init lock of a cluster.
-func lockName(cluster string) string { return cluster + "-lock" }
-
-// acquireInitLock lets exactly one Machine of the cluster run kubeadm init. It
-// returns whether m holds the lock and, if not, who does.
-func (r *Reconciler) acquireInitLock(ctx context.Context, c *clusterv1.Cluster, m *clusterv1.Machine) (bool, string, error) {
-	for range 3 {
-		lock := &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{
-				Name: lockName(c.Name), Namespace: c.Namespace,
-				Labels:          map[string]string{clusterv1.ClusterNameLabel: c.Name},
-				OwnerReferences: []metav1.OwnerReference{util.OwnerRef(c, clusterv1.GroupVersion.WithKind("Cluster"), false)},
-			},
-			Data: map[string]string{"machine": m.Name},
-		}
-		err := r.Client.Create(ctx, lock)
-		if err == nil {
-			ctrl.LoggerFrom(ctx).Info("Took the init lock", "machine", m.Name)
-			return true, m.Name, nil
-		}
-		if !apierrors.IsAlreadyExists(err) {
-			return false, "", fmt.Errorf("creating init lock: %w", err)
-		}
-		existing := &corev1.ConfigMap{}
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(lock), existing); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue // released meanwhile: try again
-			}
-			return false, "", err
-		}
-		holder := existing.Data["machine"]
-		if holder == m.Name {
-			return true, holder, nil
-		}
-		err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: holder}, &clusterv1.Machine{})
-		if !apierrors.IsNotFound(err) {
-			return false, holder, client.IgnoreNotFound(err)
-		}
-		// The holder is gone: take the lock over, if nobody else did.
-		ctrl.LoggerFrom(ctx).Info("Releasing the init lock of a Machine that no longer exists", "holder", holder)
-		uid := existing.UID
-		if err := r.Client.Delete(ctx, existing, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
-			return false, holder, err
-		}
-	}
-	return false, "", errors.New("init lock changed hands repeatedly; retrying")
-}
-
-// releaseInitLock deletes the lock once the control plane is initialized.
-func (r *Reconciler) releaseInitLock(ctx context.Context, c *clusterv1.Cluster) error {
-	lock := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: lockName(c.Name), Namespace: c.Namespace}}
-	return client.IgnoreNotFound(r.Client.Delete(ctx, lock))
 }

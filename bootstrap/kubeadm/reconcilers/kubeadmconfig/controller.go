@@ -3,14 +3,12 @@
 // infrastructure is provisioned it picks the Machine's role (kubeadm init for
 // the first control-plane Machine, control-plane join or worker join once the
 // control plane is initialized), makes sure the cluster certificates exist,
-// creates a bootstrap token in the workload cluster for joins, renders the
-// kubeadm configuration into a cloud-config and writes the data Secret.
+// creates a bootstrap token in the workload cluster for joins, and writes the
+// cloud-config that package bootstrapdata renders into the data Secret.
 //
-// Only one Machine of a cluster ever runs kubeadm init: the right to do so is a
-// ConfigMap "<cluster>-lock" that names its holder. The API server creates it
-// atomically, it survives restarts, and it is taken over when its holder
-// Machine no longer exists. It is deleted once the control plane is
-// initialized.
+// Only one Machine of a cluster ever runs kubeadm init: the one holding the
+// cluster's init lock (package initlock). The lock is released once the
+// control plane is initialized.
 //
 // Data is generated once. A KubeadmConfig is immutable once used, as upstream
 // treats it: later spec changes are reported in the DataSecretAvailable
@@ -38,25 +36,39 @@ import (
 	"github.com/podcluster/podcluster/internal/util"
 )
 
-// Defaults.
+// DefaultTokenTTL is how long a join token lives without a refresh: long
+// enough for a slow machine to boot, short enough that a leaked token soon
+// stops working.
+const DefaultTokenTTL = 15 * time.Minute
+
+// Requeue intervals, for what no watch reports. Watches on the config, its
+// Machine, its Cluster and its data Secret wake the controller for the rest.
 const (
-	// DefaultTokenTTL is how long a join token lives without a refresh.
-	DefaultTokenTTL = 15 * time.Minute
 	// waitForLock is how soon a control-plane Machine that lost the init race
 	// looks again (the winner's progress also wakes it through the Cluster).
 	waitForLock = 10 * time.Second
+	// waitForSecret is how soon a config looks again for a Secret its files
+	// or users refer to: those Secrets are not watched.
+	waitForSecret = 10 * time.Second
+	// waitForCertificates is how soon a join looks again for the cluster
+	// certificates that the init Machine's reconcile creates.
+	waitForCertificates = 10 * time.Second
 	// waitForWorkload is how soon a join looks again for an unreachable workload cluster.
 	waitForWorkload = 10 * time.Second
 )
 
 // Reconciler reconciles KubeadmConfigs.
 type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
 	// APIReader reads without the cache where a stale read could break the
 	// init lock or duplicate certificates.
-	APIReader    client.Reader
+	APIReader client.Reader
+	// ClusterCache reaches workload clusters, where join tokens live.
 	ClusterCache *remote.ClusterCache
-	WatchFilter  string
+	// WatchFilter, when set, limits the controller to objects labelled
+	// cluster.x-k8s.io/watch-filter=<WatchFilter>.
+	WatchFilter string
 	// TokenTTL is the lifetime of join tokens; DefaultTokenTTL when zero.
 	TokenTTL time.Duration
 }
@@ -67,6 +79,9 @@ func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, optio
 		r.TokenTTL = DefaultTokenTTL
 	}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
+	// The Machine decides a config's role and when its token may expire (its
+	// nodeRef); the Cluster is what a config without data waits for (its
+	// infrastructure, endpoint and control-plane initialization).
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&bootstrapv1.KubeadmConfig{}, builder.WithPredicates(filter)).
 		Owns(&corev1.Secret{}, builder.WithPredicates(filter)).
@@ -77,6 +92,8 @@ func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, optio
 		Complete(r)
 }
 
+// machineToConfig wakes the config a Machine names as its bootstrap config.
+// Machines bootstrapped by another provider name no KubeadmConfig: skip them.
 func machineToConfig(_ context.Context, o client.Object) []reconcile.Request {
 	m, ok := o.(*clusterv1.Machine)
 	if !ok {
@@ -95,10 +112,12 @@ func (r *Reconciler) clusterToConfigs(ctx context.Context, o client.Object) []re
 	list := &bootstrapv1.KubeadmConfigList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()),
 		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
-		return nil
+		return nil // a map function cannot retry; the next Cluster event will
 	}
 	var reqs []reconcile.Request
 	for i := range list.Items {
+		// Configs with data only refresh tokens on their own requeues:
+		// waking them for every Cluster status write would be wasted work.
 		if list.Items[i].Status.Initialization.DataSecretCreated == nil {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
@@ -112,11 +131,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err := r.Client.Get(ctx, req.NamespacedName, config); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// One clock reading per reconcile, so that every token time agrees.
 	s := &scope{config: config, now: time.Now()}
 	helper, err := patch.NewHelper(config, r.Client)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// The status comes from what this reconcile observed, even when it
+	// failed half-way, and goes out in one patch with the label below.
 	defer helper.PatchWithStatus(ctx, config, func() { setStatus(s) }, &retErr)
 
 	if err := r.getOwners(ctx, s); err != nil {
@@ -125,6 +147,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if s.machine == nil || s.cluster == nil {
 		return ctrl.Result{}, nil // the owner reference or the Cluster appearing is an event
 	}
+	// The label is how clusterToConfigs finds a cluster's configs.
 	util.SetLabel(config, clusterv1.ClusterNameLabel, s.cluster.Name)
 	if s.paused = util.IsPaused(s.cluster, config); s.paused {
 		return ctrl.Result{}, nil
@@ -132,15 +155,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if !config.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // no finalizer: the data Secret goes with its owner
 	}
+	// Data is made once; afterwards only its join token needs care.
 	if config.Status.Initialization.DataSecretCreated != nil && *config.Status.Initialization.DataSecretCreated {
 		return r.reconcileExisting(ctx, s)
 	}
 	return r.reconcileData(ctx, s)
 }
 
-// getOwners finds the Machine that owns the config and its Cluster.
+// getOwners finds the Machine that owns the config and its Cluster. A missing
+// one is a wait, not an error: owners are set and created after the config,
+// and each of them appearing is an event that wakes the config.
 func (r *Reconciler) getOwners(ctx context.Context, s *scope) error {
 	owner := metav1.GetControllerOf(s.config)
+	// Only a Machine gives the role (control-plane label), the version and
+	// the Cluster; a config owned by anything else cannot make data.
 	if owner == nil || owner.Kind != "Machine" {
 		s.waiting = "waiting for a Machine to own this KubeadmConfig"
 		return nil

@@ -15,20 +15,12 @@ import (
 
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/bootstrapdata"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/cloudinit"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/initlock"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/kubeadmtypes"
 	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
-)
-
-// Role is what a Machine's bootstrap data does.
-type Role string
-
-// Roles.
-const (
-	RoleInit             Role = "init"
-	RoleControlPlaneJoin Role = "control-plane-join"
-	RoleWorkerJoin       Role = "worker-join"
 )
 
 // Annotations on the data Secret.
@@ -39,180 +31,214 @@ const (
 	ConfigGenerationAnnotation = "bootstrap.cluster.x-k8s.io/config-generation"
 )
 
-// scope carries what one reconcile observed.
+// scope carries what one reconcile observed. setStatus reads only this.
 type scope struct {
-	config  *bootstrapv1.KubeadmConfig
+	config *bootstrapv1.KubeadmConfig
+	// Set by getOwners; nil while the owner reference, the Machine or the Cluster is missing.
 	machine *clusterv1.Machine
 	cluster *clusterv1.Cluster
-	now     time.Time
-	paused  bool
+	// now is the reconcile's clock, for token expirations.
+	now    time.Time
+	paused bool
 
-	// waiting says what the config waits for; empty when nothing.
+	// waiting says what the config waits for; empty when nothing. Set by
+	// getOwners, reconcileData and the token steps.
 	waiting string
-	// invalid is a user error that stops data generation (bad input).
+	// invalid is a user error that stops data generation until the input
+	// changes. Set by reconcileData.
 	invalid string
-	// certsReady is set once the cluster certificates exist.
-	certsReady bool
-	certsError string
-	// staleSpec is set when the spec changed after the data was generated.
+
+	// Set by reconcileData's certificate step, or by reconcileExisting
+	// (whose data could only be made with the certificates).
+	certsReady   bool
+	certsWaiting string // a join waits for the certificates of the init Machine
+	certsError   string // reading or creating the certificates failed
+
+	// staleSpec is set by reconcileExisting when the spec changed after the
+	// data was generated.
 	staleSpec bool
 }
 
-// reconcileData generates the bootstrap data for the first time.
+// reconcileData generates the bootstrap data for the first time. Each step
+// needs the one before it, so the first one that waits or fails ends the
+// reconcile; nothing is written until every input is there.
 func (r *Reconciler) reconcileData(ctx context.Context, s *scope) (ctrl.Result, error) {
-	c, m, config := s.cluster, s.machine, s.config
-	if c.Status.Initialization.InfrastructureProvisioned == nil || !*c.Status.Initialization.InfrastructureProvisioned {
-		s.waiting = "waiting for the cluster infrastructure to be provisioned"
+	if !readyForData(s) {
 		return ctrl.Result{}, nil
 	}
-	if !c.Spec.ControlPlaneEndpoint.IsValid() {
-		s.waiting = "waiting for the Cluster's controlPlaneEndpoint"
-		return ctrl.Result{}, nil
+	role, res, err := r.reconcileRole(ctx, s)
+	if err != nil || role == "" {
+		return res, err
 	}
-	if err := kubeadmtypes.ValidateVersion(m.Spec.Version); err != nil {
-		s.invalid = fmt.Sprintf("Machine %s spec.version: %v", m.Name, err)
-		return ctrl.Result{}, nil
+	spec, res := r.resolveSpec(ctx, s)
+	if spec == nil {
+		return res, nil
 	}
-
-	_, controlPlane := m.Labels[clusterv1.MachineControlPlaneLabel]
-	initialized := c.Status.Initialization.ControlPlaneInitialized != nil && *c.Status.Initialization.ControlPlaneInitialized
-	var role Role
-	switch {
-	case !initialized && !controlPlane:
-		s.waiting = "waiting for the control plane to be initialized"
-		return ctrl.Result{}, nil
-	case !initialized:
-		won, holder, err := r.acquireInitLock(ctx, c, m)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if !won {
-			s.waiting = fmt.Sprintf("waiting for Machine %s to initialize the control plane", holder)
-			return ctrl.Result{RequeueAfter: waitForLock}, nil
-		}
-		role = RoleInit
-	case controlPlane:
-		role = RoleControlPlaneJoin
-	default:
-		role = RoleWorkerJoin
-	}
-	if initialized {
-		if err := r.releaseInitLock(ctx, c); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-
-	files, users, err := r.resolveSecrets(ctx, config)
-	if err != nil {
-		s.invalid = err.Error()
-		return ctrl.Result{RequeueAfter: waitForLock}, nil // a Secret created later is no event of ours: look again
-	}
-	for i, f := range files {
-		if f.Permissions != "" {
-			if _, err := cloudinit.ParsePermissions(f.Permissions); err != nil {
-				s.invalid = fmt.Sprintf("spec.files[%d] %q: permissions %q: %v", i, f.Path, f.Permissions, err)
-				return ctrl.Result{}, nil
-			}
-		}
-	}
-
 	certs, err := r.certificates(ctx, s, role)
 	if err != nil {
-		s.certsError = err.Error()
 		if errors.Is(err, errWaitForCertificates) {
-			return ctrl.Result{RequeueAfter: waitForLock}, nil
+			s.certsWaiting = err.Error()
+			return ctrl.Result{RequeueAfter: waitForCertificates}, nil
 		}
+		s.certsError = err.Error()
 		return ctrl.Result{}, err
 	}
 	s.certsReady = true
 
-	endpoint := fmt.Sprintf("%s:%d", c.Spec.ControlPlaneEndpoint.Host, c.Spec.ControlPlaneEndpoint.Port)
-	inputs := kubeadmtypes.ClusterInputs{
-		ClusterName: c.Name, ControlPlaneEndpoint: endpoint, KubernetesVersion: m.Spec.Version,
-		PodSubnet:     strings.Join(c.Spec.ClusterNetwork.Pods.CIDRBlocks, ","),
-		ServiceSubnet: strings.Join(c.Spec.ClusterNetwork.Services.CIDRBlocks, ","),
-		DNSDomain:     c.Spec.ClusterNetwork.ServiceDomain,
-	}
-	var kubeadmConfig []byte
+	in := bootstrapdata.Input{Role: role, Spec: *spec, Cluster: clusterInputs(s), Certificates: certs}
+	// The one place where the roles differ in what the controller must do:
+	// a join authenticates with a token that has to exist in the workload
+	// cluster, and pins the cluster CA by its hash. That token expires, so a
+	// join's config is looked at again in time to refresh it.
 	var tokenID string
-	switch role {
-	case RoleInit:
-		cc, err := kubeadmtypes.ClusterConfigurationFromSpec(config.Spec.ClusterConfiguration, inputs)
-		if err == nil {
-			var ic kubeadmtypes.InitConfiguration
-			if ic, err = kubeadmtypes.InitConfigurationFromSpec(config.Spec.InitConfiguration); err == nil {
-				kubeadmConfig, err = kubeadmtypes.MarshalInitData(cc, ic, kubeadmtypes.NestedNodeComponentConfigs())
-			}
-		}
-		if err != nil {
-			s.invalid = err.Error()
-			return ctrl.Result{}, nil
-		}
-	default:
+	var requeue ctrl.Result
+	if role != bootstrapdata.RoleInit {
 		token, res, err := r.createToken(ctx, s)
 		if err != nil || res.RequeueAfter > 0 {
 			return res, err
 		}
-		tokenID = strings.SplitN(token, ".", 2)[0]
+		tokenID, _, _ = strings.Cut(token, ".")
 		hash, err := kubeadmtypes.CACertHash(certs.CA.Cert)
 		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("hashing the cluster CA: %w", err)
 		}
-		jc, err := kubeadmtypes.JoinConfigurationFromSpec(config.Spec.JoinConfiguration, kubeadmtypes.JoinInputs{
-			Token: token, APIServerEndpoint: endpoint, CACertHashes: []string{hash}, ControlPlane: role == RoleControlPlaneJoin,
-		})
-		if err == nil {
-			kubeadmConfig, err = kubeadmtypes.MarshalJoinData(jc)
-		}
-		if err != nil {
-			s.invalid = err.Error()
-			return ctrl.Result{}, nil
-		}
+		in.Token, in.CACertHash = token, hash
+		requeue = ctrl.Result{RequeueAfter: r.TokenTTL / 3}
 	}
 
-	in := cloudinit.Input{
-		KubeadmConfig: kubeadmConfig, Files: files, Users: users,
-		BootCommands: config.Spec.BootCommands, PreKubeadmCommands: config.Spec.PreKubeadmCommands,
-		PostKubeadmCommands: config.Spec.PostKubeadmCommands, NTP: config.Spec.NTP,
-		DiskSetup: config.Spec.DiskSetup, Mounts: config.Spec.Mounts, Verbosity: config.Spec.Verbosity,
-		CertificatesDir: config.Spec.ClusterConfiguration.CertificatesDir,
-	}
-	var data []byte
-	switch role {
-	case RoleInit:
-		in.Certificates = certs
-		data, err = cloudinit.NewInitControlPlane(in)
-	case RoleControlPlaneJoin:
-		in.Certificates = certs
-		data, err = cloudinit.NewJoinControlPlane(in)
-	default:
-		data, err = cloudinit.NewNode(in)
-	}
+	data, err := bootstrapdata.Render(in)
 	if err != nil {
 		s.invalid = err.Error()
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, nil // only a spec change, which is an event, can fix it
 	}
 	if err := r.writeDataSecret(ctx, s, data, tokenID); err != nil {
 		return ctrl.Result{}, err
 	}
-	ctrl.LoggerFrom(ctx).Info("Bootstrap data created", "role", role, "machine", m.Name)
+	ctrl.LoggerFrom(ctx).Info("Bootstrap data created", "role", role, "machine", s.machine.Name)
 	t := true
-	config.Status.Initialization.DataSecretCreated = &t
-	config.Status.DataSecretName = config.Name
-	if role != RoleInit {
-		return ctrl.Result{RequeueAfter: r.TokenTTL / 3}, nil
+	s.config.Status.Initialization.DataSecretCreated = &t
+	s.config.Status.DataSecretName = s.config.Name
+	return requeue, nil
+}
+
+// readyForData reports whether the Cluster and the Machine can make bootstrap
+// data at all, and records what is missing when they cannot. The Cluster is
+// watched, so waiting for it needs no requeue.
+func readyForData(s *scope) bool {
+	c, m := s.cluster, s.machine
+	if c.Status.Initialization.InfrastructureProvisioned == nil || !*c.Status.Initialization.InfrastructureProvisioned {
+		s.waiting = "waiting for the cluster infrastructure to be provisioned"
+		return false
 	}
-	return ctrl.Result{}, nil
+	if !c.Spec.ControlPlaneEndpoint.IsValid() {
+		s.waiting = "waiting for the Cluster's controlPlaneEndpoint"
+		return false
+	}
+	// A bad version fails every kubeadm configuration: say so before a lock,
+	// a certificate or a token is taken for nothing.
+	if err := kubeadmtypes.ValidateVersion(m.Spec.Version); err != nil {
+		s.invalid = fmt.Sprintf("Machine %s spec.version: %v", m.Name, err)
+		return false
+	}
+	return true
+}
+
+// reconcileRole decides what the Machine's data does. Until the control
+// plane is initialized only kubeadm init can run, and only on the one
+// control-plane Machine that holds the init lock; after that every Machine
+// joins. An empty role means the config waits (s.waiting says why).
+func (r *Reconciler) reconcileRole(ctx context.Context, s *scope) (bootstrapdata.Role, ctrl.Result, error) {
+	c, m := s.cluster, s.machine
+	_, controlPlane := m.Labels[clusterv1.MachineControlPlaneLabel]
+	initialized := c.Status.Initialization.ControlPlaneInitialized != nil && *c.Status.Initialization.ControlPlaneInitialized
+	switch {
+	case !initialized && !controlPlane:
+		s.waiting = "waiting for the control plane to be initialized"
+		return "", ctrl.Result{}, nil
+	case !initialized:
+		held, holder, err := initlock.Acquire(ctx, r.lockClient(), c, m)
+		if err != nil {
+			return "", ctrl.Result{}, err
+		}
+		if !held {
+			s.waiting = fmt.Sprintf("waiting for Machine %s to initialize the control plane", holder)
+			// The holder's progress wakes us through the Cluster; the requeue
+			// notices a holder that is deleted before it initializes anything.
+			return "", ctrl.Result{RequeueAfter: waitForLock}, nil
+		}
+		return bootstrapdata.RoleInit, ctrl.Result{}, nil
+	}
+	// The lock has done its job. The init Machine's config never comes back
+	// here (its data exists), so the first join after initialization deletes
+	// the lock; for the joins after it, it is already gone.
+	if err := initlock.Release(ctx, r.Client, c); err != nil {
+		return "", ctrl.Result{}, err
+	}
+	if controlPlane {
+		return bootstrapdata.RoleControlPlaneJoin, ctrl.Result{}, nil
+	}
+	return bootstrapdata.RoleWorkerJoin, ctrl.Result{}, nil
+}
+
+// lockClient writes through the manager's client but reads around its cache:
+// a stale read could show two Machines the init lock as theirs.
+func (r *Reconciler) lockClient() initlock.Client {
+	return struct {
+		client.Reader
+		client.Writer
+	}{r.APIReader, r.Client}
+}
+
+// resolveSpec returns the spec with the Secrets of files and users read in,
+// or nil when the spec cannot make data (s.invalid says why). These checks run
+// before the certificates, so that a broken spec creates nothing.
+func (r *Reconciler) resolveSpec(ctx context.Context, s *scope) (*bootstrapv1.KubeadmConfigSpec, ctrl.Result) {
+	files, users, err := r.resolveSecrets(ctx, s.config)
+	if err != nil {
+		s.invalid = err.Error()
+		// A Secret created later is no event of ours: look again.
+		return nil, ctrl.Result{RequeueAfter: waitForSecret}
+	}
+	for i, f := range files {
+		if f.Permissions == "" {
+			continue
+		}
+		if _, err := cloudinit.ParsePermissions(f.Permissions); err != nil {
+			s.invalid = fmt.Sprintf("spec.files[%d] %q: permissions %q: %v", i, f.Path, f.Permissions, err)
+			return nil, ctrl.Result{}
+		}
+	}
+	spec := s.config.Spec.DeepCopy()
+	spec.Files, spec.Users = files, users
+	return spec, ctrl.Result{}
+}
+
+// clusterInputs are what the kubeadm configuration takes from the Cluster and
+// the Machine rather than from the spec.
+func clusterInputs(s *scope) kubeadmtypes.ClusterInputs {
+	c := s.cluster
+	return kubeadmtypes.ClusterInputs{
+		ClusterName:          c.Name,
+		ControlPlaneEndpoint: fmt.Sprintf("%s:%d", c.Spec.ControlPlaneEndpoint.Host, c.Spec.ControlPlaneEndpoint.Port),
+		KubernetesVersion:    s.machine.Spec.Version,
+		PodSubnet:            strings.Join(c.Spec.ClusterNetwork.Pods.CIDRBlocks, ","),
+		ServiceSubnet:        strings.Join(c.Spec.ClusterNetwork.Services.CIDRBlocks, ","),
+		DNSDomain:            c.Spec.ClusterNetwork.ServiceDomain,
+	}
 }
 
 // reconcileExisting keeps a join's token alive until its Machine has a Node,
 // and reports spec changes made after the data was generated.
 func (r *Reconciler) reconcileExisting(ctx context.Context, s *scope) (ctrl.Result, error) {
-	s.certsReady = true
+	s.certsReady = true // the data could not have been made without them
 	secret := &corev1.Secret{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.config.Namespace, Name: s.config.Name}, secret); err != nil {
+		// A Secret just created may not be cached yet; its event wakes us.
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The Secret records the generation it was made from: any later one is
+	// a spec change that was not applied. Secrets without it predate the
+	// annotation and are given the benefit of the doubt.
 	if gen := secret.Annotations[ConfigGenerationAnnotation]; gen != "" && gen != fmt.Sprint(s.config.Generation) {
 		s.staleSpec = true
 	}
@@ -223,6 +249,10 @@ func (r *Reconciler) reconcileExisting(ctx context.Context, s *scope) (ctrl.Resu
 	return r.refreshToken(ctx, s, tokenID)
 }
 
+// writeDataSecret creates the data Secret, named after the config and
+// controlled by it, so that it is deleted with it. One that exists already was
+// written by a reconcile that ended before its status patch; the Machine may
+// be using it, so it is kept rather than replaced.
 func (r *Reconciler) writeDataSecret(ctx context.Context, s *scope, data []byte, tokenID string) error {
 	annotations := map[string]string{ConfigGenerationAnnotation: fmt.Sprint(s.config.Generation)}
 	if tokenID != "" {
@@ -246,7 +276,8 @@ func (r *Reconciler) writeDataSecret(ctx context.Context, s *scope, data []byte,
 }
 
 // resolveSecrets returns the files and users with contentFrom and passwdFrom
-// replaced by the Secrets' contents.
+// replaced by the Secrets' contents, so that rendering needs no API calls.
+// Each error names the spec field, for the user to fix.
 func (r *Reconciler) resolveSecrets(ctx context.Context, config *bootstrapv1.KubeadmConfig) ([]bootstrapv1.File, []bootstrapv1.User, error) {
 	read := func(field, name, key string) (string, error) {
 		secret := &corev1.Secret{}
@@ -270,6 +301,7 @@ func (r *Reconciler) resolveSecrets(ctx context.Context, config *bootstrapv1.Kub
 			if err != nil {
 				return nil, nil, err
 			}
+			// Only the content reaches the machine, never a reference it cannot follow.
 			files[i].Content = v
 			files[i].ContentFrom = bootstrapv1.FileSource{}
 		}
@@ -294,6 +326,8 @@ func (r *Reconciler) resolveSecrets(ctx context.Context, config *bootstrapv1.Kub
 func (r *Reconciler) workloadClient(ctx context.Context, s *scope) (client.Client, ctrl.Result, error) {
 	wc, err := r.ClusterCache.Client(ctx, remote.ClusterKey(s.cluster.Namespace, s.cluster.Name))
 	if err != nil {
+		// Not connected is a wait, not a failure: the cluster cache
+		// reconnects on its own, and error backoff would only slow the retry.
 		if errors.Is(err, remote.ErrClusterNotConnected) {
 			s.waiting = "waiting for the workload cluster's API server: " + err.Error()
 			return nil, ctrl.Result{RequeueAfter: waitForWorkload}, nil

@@ -21,6 +21,7 @@ const (
 	tokenSecretGroup string            = "system:bootstrappers:kubeadm:default-node-token"
 )
 
+// tokenSecretName is where the API server's bootstrap authenticator looks a token up.
 func tokenSecretName(id string) string { return "bootstrap-token-" + id }
 
 // createToken creates a bootstrap token in the workload cluster's kube-system
@@ -30,6 +31,8 @@ func (r *Reconciler) createToken(ctx context.Context, s *scope) (string, ctrl.Re
 	if err != nil || res.RequeueAfter > 0 {
 		return "", res, err
 	}
+	// A fresh token per Machine: it can be revoked, or left to expire, on
+	// its own, and no two Machines share a credential.
 	token := kubeadmtypes.NewToken()
 	id, secretPart, _ := strings.Cut(token, ".")
 	secret := &corev1.Secret{
@@ -70,6 +73,9 @@ func (r *Reconciler) refreshToken(ctx context.Context, s *scope, id string) (ctr
 		}
 		return ctrl.Result{}, err
 	}
+	// Refresh once a third of the TTL is used up and look again every third:
+	// the token then never gets closer than a third of its TTL to expiring.
+	// An unreadable expiration is rewritten rather than trusted.
 	expiration, err := time.Parse(time.RFC3339, string(secret.Data["expiration"]))
 	if err != nil || expiration.Sub(s.now) < r.TokenTTL*2/3 {
 		before := secret.DeepCopy()

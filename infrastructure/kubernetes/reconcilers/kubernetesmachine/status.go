@@ -107,14 +107,13 @@ func podReadyCondition(s *scope) metav1.Condition {
 	if ready != nil && ready.Status == corev1.ConditionTrue {
 		return conditions.True(t, infrav1.KubernetesMachinePodReadyReason, "")
 	}
-	reason, msg := infrav1.KubernetesMachinePodReadyPodProvisioningReason, podWaitingMessage(pod)
-	if ready != nil && ready.Reason != "" {
-		reason = ready.Reason
-		if ready.Message != "" {
-			msg = ready.Message
-		}
+	// The kubelet's own reason (ContainersNotReady, PodFailed) is not one of
+	// ours: it only shows in the message, with the kubelet's.
+	msg := podWaitingMessage(pod)
+	if ready != nil && ready.Reason != "" && ready.Message != "" {
+		msg = ready.Reason + ": " + ready.Message
 	}
-	return conditions.False(t, reason, msg)
+	return conditions.False(t, infrav1.KubernetesMachinePodReadyPodProvisioningReason, msg)
 }
 
 // bootstrapCondition says where bootstrap is. It returns nil to leave the

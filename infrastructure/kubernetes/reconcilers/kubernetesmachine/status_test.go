@@ -148,6 +148,19 @@ func TestSetStatus(t *testing.T) {
 			boot:     cond{metav1.ConditionFalse, infrav1.KubernetesMachineBootstrapSucceededRunningReason},
 		},
 		{
+			name: "bootstrap running, the kubelet's reason stays in the message",
+			scope: scope{observed: true, pod: func() *corev1.Pod {
+				p := running(false, false)
+				p.Status.Conditions[1].Reason, p.Status.Conditions[1].Message = "ContainersNotReady", "containers with unready status: [node]"
+				return p
+			}()},
+			phase:    infrav1.KubernetesMachinePhaseProvisioning,
+			ready:    cond{metav1.ConditionFalse, infrav1.KubernetesMachineReadyNotReadyReason},
+			podReady: cond{metav1.ConditionFalse, infrav1.KubernetesMachinePodReadyPodProvisioningReason},
+			boot:     cond{metav1.ConditionFalse, infrav1.KubernetesMachineBootstrapSucceededRunningReason},
+			msgs:     map[string]string{infrav1.KubernetesMachinePodReadyCondition: "ContainersNotReady: containers with unready status: [node]"},
+		},
+		{
 			name:     "bootstrap succeeded, the workload Node has no providerID yet",
 			scope:    scope{observed: true, pod: running(true, true), nodeWait: "waiting for Node m1 to register in the workload cluster"},
 			phase:    infrav1.KubernetesMachinePhaseProvisioning,
