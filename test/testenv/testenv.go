@@ -37,8 +37,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/podcluster/podcluster/internal/scheme"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
+	"github.com/podcluster/podcluster/internal/scheme"
 )
 
 // Environment is a running API server with a client for it.

@@ -2,6 +2,12 @@ package v1beta2
 
 import clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 
+// These are the conditions and reasons of upstream's KubeadmControlPlane, with
+// upstream's values. No controller sets them yet: they are kept, unlike unused
+// reasons elsewhere, because the KubeadmControlPlane controller (the next
+// provider to land) sets exactly this set, and tools that read a
+// KubeadmControlPlane's conditions already match on these strings.
+
 // KubeadmControlPlane's Available condition and its reasons. The Cluster mirrors it as
 // ControlPlaneAvailable.
 const (

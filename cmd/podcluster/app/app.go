@@ -14,9 +14,9 @@ import (
 	"github.com/podcluster/podcluster/cmd/podcluster/app/get"
 	"github.com/podcluster/podcluster/cmd/podcluster/app/initcmd"
 	"github.com/podcluster/podcluster/cmd/podcluster/app/managercmd"
-	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/app/up"
 	"github.com/podcluster/podcluster/cmd/podcluster/app/version"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 )
 
 // Run runs podcluster with the given arguments (without the program name).

@@ -9,6 +9,7 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/conditions/conditionstest"
 )
 
 // Builders for the objects a Cluster reconcile observes.
@@ -80,10 +81,7 @@ func TestSetStatus(t *testing.T) {
 		machineDeployments: []*clusterv1.MachineDeployment{newMachineDeployment("md", 1, true)}}
 	availableMachine := cond(clusterv1.AvailableCondition, metav1.ConditionTrue, clusterv1.MachineAvailableReason)
 
-	type want struct {
-		status metav1.ConditionStatus // "" means absent
-		reason string
-	}
+	type want = conditionstest.Want
 	tests := []struct {
 		name    string
 		cluster func(*clusterv1.Cluster)
@@ -98,7 +96,7 @@ func TestSetStatus(t *testing.T) {
 			name:  "paused reports only Paused",
 			scope: scope{paused: true},
 			conds: map[string]want{
-				clusterv1.PausedCondition:                     {metav1.ConditionTrue, clusterv1.ClusterPausedReason},
+				clusterv1.PausedCondition:                     {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterPausedReason},
 				clusterv1.ClusterInfrastructureReadyCondition: {},
 				clusterv1.AvailableCondition:                  {},
 			},
@@ -107,13 +105,13 @@ func TestSetStatus(t *testing.T) {
 			name:  "no references and no Machines",
 			phase: clusterv1.ClusterPhasePending,
 			conds: map[string]want{
-				clusterv1.PausedCondition:                         {metav1.ConditionFalse, clusterv1.ClusterNotPausedReason},
-				clusterv1.ClusterInfrastructureReadyCondition:     {metav1.ConditionTrue, clusterv1.ClusterInfrastructureReadyNoInfrastructureReason},
-				clusterv1.ClusterControlPlaneInitializedCondition: {metav1.ConditionFalse, clusterv1.ClusterControlPlaneInitializedNotInitializedReason},
-				clusterv1.ClusterControlPlaneAvailableCondition:   {metav1.ConditionFalse, clusterv1.ClusterControlPlaneAvailableNoControlPlaneMachinesReason},
-				clusterv1.ClusterWorkersAvailableCondition:        {metav1.ConditionTrue, clusterv1.ClusterWorkersAvailableNoWorkersReason},
-				clusterv1.DeletingCondition:                       {metav1.ConditionFalse, clusterv1.ClusterNotDeletingReason},
-				clusterv1.AvailableCondition:                      {metav1.ConditionFalse, clusterv1.ClusterAvailableNotAvailableReason},
+				clusterv1.PausedCondition:                         {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterNotPausedReason},
+				clusterv1.ClusterInfrastructureReadyCondition:     {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterInfrastructureReadyNoInfrastructureReason},
+				clusterv1.ClusterControlPlaneInitializedCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterControlPlaneInitializedNotInitializedReason},
+				clusterv1.ClusterControlPlaneAvailableCondition:   {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterControlPlaneAvailableNoControlPlaneMachinesReason},
+				clusterv1.ClusterWorkersAvailableCondition:        {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterWorkersAvailableNoWorkersReason},
+				clusterv1.DeletingCondition:                       {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterNotDeletingReason},
+				clusterv1.AvailableCondition:                      {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterAvailableNotAvailableReason},
 			},
 			msgs: map[string]string{
 				clusterv1.ClusterControlPlaneInitializedCondition: "first control-plane Machine to get a Node",
@@ -126,10 +124,10 @@ func TestSetStatus(t *testing.T) {
 			scope:   scope{infraMissing: true, controlPlaneMissing: true},
 			phase:   clusterv1.ClusterPhaseProvisioning,
 			conds: map[string]want{
-				clusterv1.ClusterInfrastructureReadyCondition:     {metav1.ConditionFalse, clusterv1.ClusterInfrastructureReadyDoesNotExistReason},
-				clusterv1.ClusterControlPlaneAvailableCondition:   {metav1.ConditionFalse, clusterv1.ClusterControlPlaneAvailableDoesNotExistReason},
-				clusterv1.ClusterControlPlaneInitializedCondition: {metav1.ConditionFalse, clusterv1.ClusterControlPlaneInitializedNotInitializedReason},
-				clusterv1.AvailableCondition:                      {metav1.ConditionFalse, clusterv1.ClusterAvailableNotAvailableReason},
+				clusterv1.ClusterInfrastructureReadyCondition:     {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterInfrastructureReadyDoesNotExistReason},
+				clusterv1.ClusterControlPlaneAvailableCondition:   {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterControlPlaneAvailableDoesNotExistReason},
+				clusterv1.ClusterControlPlaneInitializedCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterControlPlaneInitializedNotInitializedReason},
+				clusterv1.AvailableCondition:                      {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterAvailableNotAvailableReason},
 			},
 			msgs: map[string]string{
 				clusterv1.ClusterInfrastructureReadyCondition:     "KubernetesCluster c1 does not exist",
@@ -143,8 +141,8 @@ func TestSetStatus(t *testing.T) {
 			scope:   scope{infra: providerObject("KubernetesCluster", nil), controlPlane: providerObject("KubeadmControlPlane", nil)},
 			phase:   clusterv1.ClusterPhaseProvisioning,
 			conds: map[string]want{
-				clusterv1.ClusterInfrastructureReadyCondition:   {metav1.ConditionUnknown, clusterv1.ClusterInfrastructureReadyNotReadyReason},
-				clusterv1.ClusterControlPlaneAvailableCondition: {metav1.ConditionUnknown, clusterv1.ClusterControlPlaneAvailableNotAvailableReason},
+				clusterv1.ClusterInfrastructureReadyCondition:   {Status: metav1.ConditionUnknown, Reason: clusterv1.ClusterInfrastructureReadyNotReadyReason},
+				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionUnknown, Reason: clusterv1.ClusterControlPlaneAvailableNotAvailableReason},
 			},
 			msgs: map[string]string{
 				clusterv1.ClusterInfrastructureReadyCondition:   "does not report a Ready condition yet",
@@ -160,8 +158,8 @@ func TestSetStatus(t *testing.T) {
 			},
 			phase: clusterv1.ClusterPhaseProvisioning,
 			conds: map[string]want{
-				clusterv1.ClusterInfrastructureReadyCondition:   {metav1.ConditionFalse, "WaitingForService"},
-				clusterv1.ClusterControlPlaneAvailableCondition: {metav1.ConditionFalse, "EtcdNotHealthy"},
+				clusterv1.ClusterInfrastructureReadyCondition:   {Status: metav1.ConditionFalse, Reason: "WaitingForService"},
+				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionFalse, Reason: "EtcdNotHealthy"},
 			},
 		},
 		{
@@ -170,12 +168,12 @@ func TestSetStatus(t *testing.T) {
 			scope:   healthy,
 			phase:   clusterv1.ClusterPhaseProvisioned,
 			conds: map[string]want{
-				clusterv1.ClusterInfrastructureReadyCondition:     {metav1.ConditionTrue, clusterv1.ReadyReason},
-				clusterv1.ClusterControlPlaneInitializedCondition: {metav1.ConditionTrue, clusterv1.ClusterControlPlaneInitializedReason},
-				clusterv1.ClusterControlPlaneAvailableCondition:   {metav1.ConditionTrue, clusterv1.AvailableReason},
-				clusterv1.ClusterWorkersAvailableCondition:        {metav1.ConditionTrue, clusterv1.ClusterWorkersAvailableReason},
-				clusterv1.DeletingCondition:                       {metav1.ConditionFalse, clusterv1.ClusterNotDeletingReason},
-				clusterv1.AvailableCondition:                      {metav1.ConditionTrue, clusterv1.ClusterAvailableReason},
+				clusterv1.ClusterInfrastructureReadyCondition:     {Status: metav1.ConditionTrue, Reason: clusterv1.ReadyReason},
+				clusterv1.ClusterControlPlaneInitializedCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterControlPlaneInitializedReason},
+				clusterv1.ClusterControlPlaneAvailableCondition:   {Status: metav1.ConditionTrue, Reason: clusterv1.AvailableReason},
+				clusterv1.ClusterWorkersAvailableCondition:        {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterWorkersAvailableReason},
+				clusterv1.DeletingCondition:                       {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterNotDeletingReason},
+				clusterv1.AvailableCondition:                      {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterAvailableReason},
 			},
 		},
 		{
@@ -194,8 +192,8 @@ func TestSetStatus(t *testing.T) {
 				newMachineDeployment("md-a", 1, true), newMachineDeployment("md-b", 1, false)}},
 			phase: clusterv1.ClusterPhaseProvisioned,
 			conds: map[string]want{
-				clusterv1.ClusterWorkersAvailableCondition: {metav1.ConditionFalse, clusterv1.ClusterWorkersAvailableNotAvailableReason},
-				clusterv1.AvailableCondition:               {metav1.ConditionFalse, clusterv1.ClusterAvailableNotAvailableReason},
+				clusterv1.ClusterWorkersAvailableCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterWorkersAvailableNotAvailableReason},
+				clusterv1.AvailableCondition:               {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterAvailableNotAvailableReason},
 			},
 			msgs: map[string]string{
 				clusterv1.ClusterWorkersAvailableCondition: "MachineDeployment md-b not Available",
@@ -211,9 +209,9 @@ func TestSetStatus(t *testing.T) {
 				newMachine("cp-0", true, nil), newMachine("cp-1", true, nil, availableMachine)}},
 			phase: clusterv1.ClusterPhasePending,
 			conds: map[string]want{
-				clusterv1.ClusterControlPlaneInitializedCondition: {metav1.ConditionTrue, clusterv1.ClusterControlPlaneInitializedReason},
-				clusterv1.ClusterControlPlaneAvailableCondition:   {metav1.ConditionTrue, clusterv1.ClusterControlPlaneAvailableReason},
-				clusterv1.AvailableCondition:                      {metav1.ConditionTrue, clusterv1.ClusterAvailableReason},
+				clusterv1.ClusterControlPlaneInitializedCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterControlPlaneInitializedReason},
+				clusterv1.ClusterControlPlaneAvailableCondition:   {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterControlPlaneAvailableReason},
+				clusterv1.AvailableCondition:                      {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterAvailableReason},
 			},
 		},
 		{
@@ -221,7 +219,7 @@ func TestSetStatus(t *testing.T) {
 			scope: scope{machines: []*clusterv1.Machine{newMachine("cp-0", true, nil), newMachine("w-0", false, nil, availableMachine)}},
 			phase: clusterv1.ClusterPhasePending,
 			conds: map[string]want{
-				clusterv1.ClusterControlPlaneAvailableCondition: {metav1.ConditionFalse, clusterv1.ClusterControlPlaneAvailableNotAvailableReason},
+				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterControlPlaneAvailableNotAvailableReason},
 			},
 			msgs: map[string]string{clusterv1.ClusterControlPlaneAvailableCondition: "no control-plane Machine is Available yet"},
 		},
@@ -233,7 +231,7 @@ func TestSetStatus(t *testing.T) {
 			},
 			scope: healthy,
 			phase: clusterv1.ClusterPhaseProvisioned,
-			conds: map[string]want{clusterv1.AvailableCondition: {metav1.ConditionFalse, clusterv1.ClusterAvailableNotAvailableReason}},
+			conds: map[string]want{clusterv1.AvailableCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterAvailableNotAvailableReason}},
 			msgs:  map[string]string{clusterv1.AvailableCondition: "example.com/Gate is not True"},
 		},
 		{
@@ -245,7 +243,7 @@ func TestSetStatus(t *testing.T) {
 			},
 			scope: healthy,
 			phase: clusterv1.ClusterPhaseProvisioned,
-			conds: map[string]want{clusterv1.AvailableCondition: {metav1.ConditionTrue, clusterv1.ClusterAvailableReason}},
+			conds: map[string]want{clusterv1.AvailableCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterAvailableReason}},
 		},
 		{
 			name: "deleting: the step that waits names the reason",
@@ -258,8 +256,8 @@ func TestSetStatus(t *testing.T) {
 				deletingMessage: "waiting for 1 MachineDeployments, 0 MachineSets and 0 worker Machines to be deleted"},
 			phase: clusterv1.ClusterPhaseDeleting,
 			conds: map[string]want{
-				clusterv1.DeletingCondition:  {metav1.ConditionTrue, clusterv1.ClusterDeletingWaitingForWorkersDeletionReason},
-				clusterv1.AvailableCondition: {metav1.ConditionFalse, clusterv1.ClusterAvailableNotAvailableReason},
+				clusterv1.DeletingCondition:  {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterDeletingWaitingForWorkersDeletionReason},
+				clusterv1.AvailableCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterAvailableNotAvailableReason},
 			},
 			msgs: map[string]string{
 				clusterv1.DeletingCondition:  "waiting for 1 MachineDeployments",
@@ -272,7 +270,7 @@ func TestSetStatus(t *testing.T) {
 				c.DeletionTimestamp = &now
 			},
 			phase: clusterv1.ClusterPhaseDeleting,
-			conds: map[string]want{clusterv1.DeletingCondition: {metav1.ConditionTrue, clusterv1.ClusterDeletingReason}},
+			conds: map[string]want{clusterv1.DeletingCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterDeletingReason}},
 		},
 	}
 	for _, tt := range tests {
@@ -288,22 +286,7 @@ func TestSetStatus(t *testing.T) {
 
 			g.Expect(c.Status.ObservedGeneration).To(Equal(int64(2)))
 			g.Expect(c.Status.Phase).To(Equal(string(tt.phase)))
-			for typ, w := range tt.conds {
-				got := conditions.Get(c.Status.Conditions, typ)
-				if w.status == "" {
-					g.Expect(got).To(BeNil(), "condition %s", typ)
-					continue
-				}
-				g.Expect(got).NotTo(BeNil(), "condition %s", typ)
-				g.Expect(got.Status).To(Equal(w.status), "condition %s: %s", typ, got.Message)
-				g.Expect(got.Reason).To(Equal(w.reason), "condition %s: %s", typ, got.Message)
-				g.Expect(got.ObservedGeneration).To(Equal(int64(2)), "condition %s", typ)
-			}
-			for typ, want := range tt.msgs {
-				got := conditions.Get(c.Status.Conditions, typ)
-				g.Expect(got).NotTo(BeNil(), "condition %s", typ)
-				g.Expect(got.Message).To(ContainSubstring(want), "condition %s", typ)
-			}
+			conditionstest.Expect(g, c.Status.Conditions, tt.conds, tt.msgs)
 		})
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/conditions/conditionstest"
 )
 
 // Builders for what a Machine reconcile observes.
@@ -66,10 +66,7 @@ func TestSetStatus(t *testing.T) {
 	}
 	healthy := scope{observed: true, upToDate: true, bootstrap: readyProvider("KubeadmConfig"), infra: readyProvider("KubernetesMachine"), node: readyNode}
 
-	type want struct {
-		status metav1.ConditionStatus // "" means absent
-		reason string
-	}
+	type want = conditionstest.Want
 	tests := []struct {
 		name    string
 		machine func(*clusterv1.Machine)
@@ -88,7 +85,7 @@ func TestSetStatus(t *testing.T) {
 			name:  "paused reports only Paused",
 			scope: scope{paused: true},
 			conds: map[string]want{
-				clusterv1.PausedCondition:                      {metav1.ConditionTrue, clusterv1.MachinePausedReason},
+				clusterv1.PausedCondition:                      {Status: metav1.ConditionTrue, Reason: clusterv1.MachinePausedReason},
 				clusterv1.MachineBootstrapConfigReadyCondition: {},
 				clusterv1.ReadyCondition:                       {},
 			},
@@ -98,15 +95,15 @@ func TestSetStatus(t *testing.T) {
 			scope: scope{observed: true, upToDate: true, bootstrapMissing: true, infraMissing: true},
 			phase: clusterv1.MachinePhasePending,
 			conds: map[string]want{
-				clusterv1.PausedCondition:                      {metav1.ConditionFalse, clusterv1.MachineNotPausedReason},
-				clusterv1.MachineBootstrapConfigReadyCondition: {metav1.ConditionFalse, clusterv1.MachineBootstrapConfigReadyBootstrapConfigDoesNotExistReason},
-				clusterv1.MachineInfrastructureReadyCondition:  {metav1.ConditionFalse, clusterv1.MachineInfrastructureReadyDoesNotExistReason},
-				clusterv1.MachineNodeReadyCondition:            {metav1.ConditionUnknown, clusterv1.MachineNodeWaitingForProviderIDReason},
-				clusterv1.MachineNodeHealthyCondition:          {metav1.ConditionUnknown, clusterv1.MachineNodeWaitingForProviderIDReason},
-				clusterv1.MachineUpToDateCondition:             {metav1.ConditionTrue, clusterv1.MachineUpToDateReason},
-				clusterv1.DeletingCondition:                    {metav1.ConditionFalse, clusterv1.MachineNotDeletingReason},
-				clusterv1.ReadyCondition:                       {metav1.ConditionFalse, clusterv1.MachineReadyNotReadyReason},
-				clusterv1.AvailableCondition:                   {metav1.ConditionFalse, clusterv1.MachineAvailableNotReadyReason},
+				clusterv1.PausedCondition:                      {Status: metav1.ConditionFalse, Reason: clusterv1.MachineNotPausedReason},
+				clusterv1.MachineBootstrapConfigReadyCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineBootstrapConfigReadyBootstrapConfigDoesNotExistReason},
+				clusterv1.MachineInfrastructureReadyCondition:  {Status: metav1.ConditionFalse, Reason: clusterv1.MachineInfrastructureReadyDoesNotExistReason},
+				clusterv1.MachineNodeReadyCondition:            {Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeWaitingForProviderIDReason},
+				clusterv1.MachineNodeHealthyCondition:          {Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeWaitingForProviderIDReason},
+				clusterv1.MachineUpToDateCondition:             {Status: metav1.ConditionTrue, Reason: clusterv1.MachineUpToDateReason},
+				clusterv1.DeletingCondition:                    {Status: metav1.ConditionFalse, Reason: clusterv1.MachineNotDeletingReason},
+				clusterv1.ReadyCondition:                       {Status: metav1.ConditionFalse, Reason: clusterv1.MachineReadyNotReadyReason},
+				clusterv1.AvailableCondition:                   {Status: metav1.ConditionFalse, Reason: clusterv1.MachineAvailableNotReadyReason},
 			},
 			msgs: map[string]string{
 				clusterv1.MachineBootstrapConfigReadyCondition: "KubeadmConfig m1 does not exist",
@@ -119,8 +116,8 @@ func TestSetStatus(t *testing.T) {
 			scope: scope{observed: true, upToDate: true, bootstrap: providerObject("KubeadmConfig"), infra: providerObject("KubernetesMachine")},
 			phase: clusterv1.MachinePhasePending,
 			conds: map[string]want{
-				clusterv1.MachineBootstrapConfigReadyCondition: {metav1.ConditionUnknown, clusterv1.MachineBootstrapConfigReadyNotReadyReason},
-				clusterv1.MachineInfrastructureReadyCondition:  {metav1.ConditionUnknown, clusterv1.MachineInfrastructureReadyNotReadyReason},
+				clusterv1.MachineBootstrapConfigReadyCondition: {Status: metav1.ConditionUnknown, Reason: clusterv1.MachineBootstrapConfigReadyNotReadyReason},
+				clusterv1.MachineInfrastructureReadyCondition:  {Status: metav1.ConditionUnknown, Reason: clusterv1.MachineInfrastructureReadyNotReadyReason},
 			},
 		},
 		{
@@ -130,8 +127,8 @@ func TestSetStatus(t *testing.T) {
 				metav1.Condition{Type: clusterv1.ReadyCondition, Status: metav1.ConditionFalse, Reason: "PodProvisioning", Message: "pulling image"})},
 			phase: clusterv1.MachinePhaseProvisioning,
 			conds: map[string]want{
-				clusterv1.MachineBootstrapConfigReadyCondition: {metav1.ConditionTrue, clusterv1.ReadyReason},
-				clusterv1.MachineInfrastructureReadyCondition:  {metav1.ConditionFalse, "PodProvisioning"},
+				clusterv1.MachineBootstrapConfigReadyCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.ReadyReason},
+				clusterv1.MachineInfrastructureReadyCondition:  {Status: metav1.ConditionFalse, Reason: "PodProvisioning"},
 			},
 			msgs: map[string]string{clusterv1.MachineInfrastructureReadyCondition: "pulling image"},
 		},
@@ -145,9 +142,9 @@ func TestSetStatus(t *testing.T) {
 			scope: scope{observed: true, upToDate: true, bootstrap: readyProvider("KubeadmConfig"), infra: readyProvider("KubernetesMachine")},
 			phase: clusterv1.MachinePhaseProvisioned,
 			conds: map[string]want{
-				clusterv1.MachineNodeReadyCondition:   {metav1.ConditionUnknown, clusterv1.MachineNodeDoesNotExistReason},
-				clusterv1.MachineNodeHealthyCondition: {metav1.ConditionUnknown, clusterv1.MachineNodeDoesNotExistReason},
-				clusterv1.ReadyCondition:              {metav1.ConditionFalse, clusterv1.MachineReadyNotReadyReason},
+				clusterv1.MachineNodeReadyCondition:   {Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeDoesNotExistReason},
+				clusterv1.MachineNodeHealthyCondition: {Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeDoesNotExistReason},
+				clusterv1.ReadyCondition:              {Status: metav1.ConditionFalse, Reason: clusterv1.MachineReadyNotReadyReason},
 			},
 			msgs: map[string]string{clusterv1.MachineNodeReadyCondition: "no Node with providerID kubernetes://ns/m1"},
 		},
@@ -157,10 +154,10 @@ func TestSetStatus(t *testing.T) {
 			scope:   healthy,
 			phase:   clusterv1.MachinePhaseRunning,
 			conds: map[string]want{
-				clusterv1.MachineNodeReadyCondition:   {metav1.ConditionTrue, "KubeletReady"},
-				clusterv1.MachineNodeHealthyCondition: {metav1.ConditionTrue, clusterv1.MachineNodeHealthyReason},
-				clusterv1.ReadyCondition:              {metav1.ConditionTrue, clusterv1.MachineReadyReason},
-				clusterv1.AvailableCondition:          {metav1.ConditionTrue, clusterv1.MachineAvailableReason},
+				clusterv1.MachineNodeReadyCondition:   {Status: metav1.ConditionTrue, Reason: "KubeletReady"},
+				clusterv1.MachineNodeHealthyCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineNodeHealthyReason},
+				clusterv1.ReadyCondition:              {Status: metav1.ConditionTrue, Reason: clusterv1.MachineReadyReason},
+				clusterv1.AvailableCondition:          {Status: metav1.ConditionTrue, Reason: clusterv1.MachineAvailableReason},
 			},
 		},
 		{
@@ -174,8 +171,8 @@ func TestSetStatus(t *testing.T) {
 			phase:   clusterv1.MachinePhaseRunning,
 			requeue: true,
 			conds: map[string]want{
-				clusterv1.ReadyCondition:     {metav1.ConditionTrue, clusterv1.MachineReadyReason},
-				clusterv1.AvailableCondition: {metav1.ConditionFalse, clusterv1.MachineAvailableWaitingForMinReadySecondsReason},
+				clusterv1.ReadyCondition:     {Status: metav1.ConditionTrue, Reason: clusterv1.MachineReadyReason},
+				clusterv1.AvailableCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineAvailableWaitingForMinReadySecondsReason},
 			},
 		},
 		{
@@ -184,10 +181,10 @@ func TestSetStatus(t *testing.T) {
 			scope:   scope{observed: true, upToDate: true, bootstrap: readyProvider("KubeadmConfig"), infra: readyProvider("KubernetesMachine"), nodeMissing: true},
 			phase:   clusterv1.MachinePhaseProvisioned,
 			conds: map[string]want{
-				clusterv1.MachineNodeReadyCondition:   {metav1.ConditionFalse, clusterv1.MachineNodeDeletedReason},
-				clusterv1.MachineNodeHealthyCondition: {metav1.ConditionFalse, clusterv1.MachineNodeDeletedReason},
-				clusterv1.ReadyCondition:              {metav1.ConditionFalse, clusterv1.MachineReadyNotReadyReason},
-				clusterv1.AvailableCondition:          {metav1.ConditionFalse, clusterv1.MachineAvailableNotReadyReason},
+				clusterv1.MachineNodeReadyCondition:   {Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeDeletedReason},
+				clusterv1.MachineNodeHealthyCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeDeletedReason},
+				clusterv1.ReadyCondition:              {Status: metav1.ConditionFalse, Reason: clusterv1.MachineReadyNotReadyReason},
+				clusterv1.AvailableCondition:          {Status: metav1.ConditionFalse, Reason: clusterv1.MachineAvailableNotReadyReason},
 			},
 			msgs: map[string]string{clusterv1.MachineNodeHealthyCondition: "Node n1 was deleted"},
 		},
@@ -202,8 +199,8 @@ func TestSetStatus(t *testing.T) {
 				nodeReadError: "cluster ns/c1 is not connected"},
 			phase: clusterv1.MachinePhaseRunning,
 			conds: map[string]want{
-				clusterv1.MachineNodeReadyCondition:   {metav1.ConditionUnknown, clusterv1.MachineNodeInspectionFailedReason},
-				clusterv1.MachineNodeHealthyCondition: {metav1.ConditionUnknown, clusterv1.MachineNodeInspectionFailedReason},
+				clusterv1.MachineNodeReadyCondition:   {Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeInspectionFailedReason},
+				clusterv1.MachineNodeHealthyCondition: {Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeInspectionFailedReason},
 			},
 			msgs: map[string]string{clusterv1.MachineNodeReadyCondition: "not connected"},
 		},
@@ -213,8 +210,8 @@ func TestSetStatus(t *testing.T) {
 			scope:   scope{observed: true, upToDate: true, bootstrap: readyProvider("KubeadmConfig"), infraDeleted: true, node: readyNode},
 			phase:   clusterv1.MachinePhaseFailed,
 			conds: map[string]want{
-				clusterv1.MachineInfrastructureReadyCondition: {metav1.ConditionFalse, clusterv1.MachineInfrastructureReadyDeletedReason},
-				clusterv1.ReadyCondition:                      {metav1.ConditionFalse, clusterv1.MachineReadyNotReadyReason},
+				clusterv1.MachineInfrastructureReadyCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineInfrastructureReadyDeletedReason},
+				clusterv1.ReadyCondition:                      {Status: metav1.ConditionFalse, Reason: clusterv1.MachineReadyNotReadyReason},
 			},
 			msgs:          map[string]string{clusterv1.MachineInfrastructureReadyCondition: "must be replaced"},
 			failureReason: clusterv1.MachineInvalidConfigurationFailureReason,
@@ -226,9 +223,9 @@ func TestSetStatus(t *testing.T) {
 				upToDateReason: clusterv1.MachineUpToDateNotUpToDateReason, upToDateMessage: "MachineDeployment md has a newer template"},
 			phase: clusterv1.MachinePhaseRunning,
 			conds: map[string]want{
-				clusterv1.MachineUpToDateCondition: {metav1.ConditionFalse, clusterv1.MachineUpToDateNotUpToDateReason},
+				clusterv1.MachineUpToDateCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineUpToDateNotUpToDateReason},
 				// UpToDate is not part of Ready.
-				clusterv1.ReadyCondition: {metav1.ConditionTrue, clusterv1.MachineReadyReason},
+				clusterv1.ReadyCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineReadyReason},
 			},
 			msgs: map[string]string{clusterv1.MachineUpToDateCondition: "newer template"},
 		},
@@ -241,10 +238,10 @@ func TestSetStatus(t *testing.T) {
 			scope: scope{deletingReason: clusterv1.MachineDeletingDrainingNodeReason, deletingMessage: "draining Node n1: 3 Pods left"},
 			phase: clusterv1.MachinePhaseDeleting,
 			conds: map[string]want{
-				clusterv1.DeletingCondition:                    {metav1.ConditionTrue, clusterv1.MachineDeletingDrainingNodeReason},
+				clusterv1.DeletingCondition:                    {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeletingDrainingNodeReason},
 				clusterv1.MachineBootstrapConfigReadyCondition: {},
-				clusterv1.ReadyCondition:                       {metav1.ConditionFalse, clusterv1.MachineReadyNotReadyReason},
-				clusterv1.AvailableCondition:                   {metav1.ConditionFalse, clusterv1.MachineAvailableNotReadyReason},
+				clusterv1.ReadyCondition:                       {Status: metav1.ConditionFalse, Reason: clusterv1.MachineReadyNotReadyReason},
+				clusterv1.AvailableCondition:                   {Status: metav1.ConditionFalse, Reason: clusterv1.MachineAvailableNotReadyReason},
 			},
 			msgs: map[string]string{clusterv1.DeletingCondition: "3 Pods left"},
 		},
@@ -254,7 +251,7 @@ func TestSetStatus(t *testing.T) {
 				m.DeletionTimestamp = &now
 			},
 			phase: clusterv1.MachinePhaseDeleting,
-			conds: map[string]want{clusterv1.DeletingCondition: {metav1.ConditionTrue, clusterv1.MachineDeletingReason}},
+			conds: map[string]want{clusterv1.DeletingCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeletingReason}},
 		},
 	}
 	for _, tt := range tests {
@@ -273,21 +270,7 @@ func TestSetStatus(t *testing.T) {
 			g.Expect(m.Status.ObservedGeneration).To(Equal(int64(2)))
 			g.Expect(m.Status.Phase).To(Equal(string(tt.phase)))
 			g.Expect(s.requeueAfter > 0).To(Equal(tt.requeue), "requeueAfter %s", s.requeueAfter)
-			for typ, w := range tt.conds {
-				got := conditions.Get(m.Status.Conditions, typ)
-				if w.status == "" {
-					g.Expect(got).To(BeNil(), "condition %s", typ)
-					continue
-				}
-				g.Expect(got).NotTo(BeNil(), "condition %s", typ)
-				g.Expect(got.Status).To(Equal(w.status), "condition %s: %s", typ, got.Message)
-				g.Expect(got.Reason).To(Equal(w.reason), "condition %s: %s", typ, got.Message)
-			}
-			for typ, want := range tt.msgs {
-				got := conditions.Get(m.Status.Conditions, typ)
-				g.Expect(got).NotTo(BeNil(), "condition %s", typ)
-				g.Expect(got.Message).To(ContainSubstring(want), "condition %s", typ)
-			}
+			conditionstest.Expect(g, m.Status.Conditions, tt.conds, tt.msgs)
 			if tt.failureReason == "" {
 				g.Expect(m.Status.Deprecated == nil || m.Status.Deprecated.V1Beta1 == nil || m.Status.Deprecated.V1Beta1.FailureReason == nil).To(BeTrue())
 			} else {
@@ -368,10 +351,7 @@ func TestInfrastructureCondition(t *testing.T) {
 }
 
 func TestNodeConditions(t *testing.T) {
-	type cond struct {
-		status metav1.ConditionStatus
-		reason string
-	}
+	type cond = conditionstest.Want
 	const providerID = "kubernetes://ns/m1"
 	tests := []struct {
 		name       string
@@ -385,65 +365,65 @@ func TestNodeConditions(t *testing.T) {
 	}{
 		{
 			name:    "no providerID yet",
-			ready:   cond{metav1.ConditionUnknown, clusterv1.MachineNodeWaitingForProviderIDReason},
-			healthy: cond{metav1.ConditionUnknown, clusterv1.MachineNodeWaitingForProviderIDReason},
+			ready:   cond{Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeWaitingForProviderIDReason},
+			healthy: cond{Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeWaitingForProviderIDReason},
 		},
 		{
 			name:       "the workload cluster cannot be read, whatever else is known",
 			providerID: providerID, nodeRef: "n1",
 			scope:   scope{nodeReadError: "timeout", nodeMissing: true},
-			ready:   cond{metav1.ConditionUnknown, clusterv1.MachineNodeInspectionFailedReason},
-			healthy: cond{metav1.ConditionUnknown, clusterv1.MachineNodeInspectionFailedReason},
+			ready:   cond{Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeInspectionFailedReason},
+			healthy: cond{Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeInspectionFailedReason},
 		},
 		{
 			name:       "no Node with the providerID yet",
 			providerID: providerID,
 			scope:      scope{nodeMissing: true},
-			ready:      cond{metav1.ConditionUnknown, clusterv1.MachineNodeDoesNotExistReason},
-			healthy:    cond{metav1.ConditionUnknown, clusterv1.MachineNodeDoesNotExistReason},
+			ready:      cond{Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeDoesNotExistReason},
+			healthy:    cond{Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeDoesNotExistReason},
 		},
 		{
 			name:       "the Node was deleted",
 			providerID: providerID, nodeRef: "n1",
 			scope:   scope{nodeMissing: true},
-			ready:   cond{metav1.ConditionFalse, clusterv1.MachineNodeDeletedReason},
-			healthy: cond{metav1.ConditionFalse, clusterv1.MachineNodeDeletedReason},
+			ready:   cond{Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeDeletedReason},
+			healthy: cond{Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeDeletedReason},
 		},
 		{
 			name:       "Ready with the kubelet's reason",
 			providerID: providerID,
 			scope:      scope{node: nodeWith(nodeCond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady"))},
-			ready:      cond{metav1.ConditionTrue, "KubeletReady"},
-			healthy:    cond{metav1.ConditionTrue, clusterv1.MachineNodeHealthyReason},
+			ready:      cond{Status: metav1.ConditionTrue, Reason: "KubeletReady"},
+			healthy:    cond{Status: metav1.ConditionTrue, Reason: clusterv1.MachineNodeHealthyReason},
 		},
 		{
 			name:       "Ready without a reason",
 			providerID: providerID,
 			scope:      scope{node: nodeWith(nodeCond(corev1.NodeReady, corev1.ConditionTrue, ""))},
-			ready:      cond{metav1.ConditionTrue, clusterv1.MachineNodeReadyReason},
-			healthy:    cond{metav1.ConditionTrue, clusterv1.MachineNodeHealthyReason},
+			ready:      cond{Status: metav1.ConditionTrue, Reason: clusterv1.MachineNodeReadyReason},
+			healthy:    cond{Status: metav1.ConditionTrue, Reason: clusterv1.MachineNodeHealthyReason},
 		},
 		{
 			name:       "not Ready without a reason",
 			providerID: providerID,
 			scope:      scope{node: nodeWith(nodeCond(corev1.NodeReady, corev1.ConditionFalse, ""))},
-			ready:      cond{metav1.ConditionFalse, clusterv1.MachineNodeReadyNotReadyReason},
-			healthy:    cond{metav1.ConditionFalse, clusterv1.MachineNodeHealthyNotHealthyReason},
+			ready:      cond{Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeReadyNotReadyReason},
+			healthy:    cond{Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeHealthyNotHealthyReason},
 			healthyMsg: "Node is not Ready",
 		},
 		{
 			name:       "Ready Unknown without a reason",
 			providerID: providerID,
 			scope:      scope{node: nodeWith(nodeCond(corev1.NodeReady, corev1.ConditionUnknown, ""))},
-			ready:      cond{metav1.ConditionUnknown, clusterv1.MachineNodeReadyUnknownReason},
-			healthy:    cond{metav1.ConditionFalse, clusterv1.MachineNodeHealthyNotHealthyReason},
+			ready:      cond{Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeReadyUnknownReason},
+			healthy:    cond{Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeHealthyNotHealthyReason},
 		},
 		{
 			name:       "no Ready condition posted yet",
 			providerID: providerID,
 			scope:      scope{node: nodeWith()},
-			ready:      cond{metav1.ConditionUnknown, clusterv1.MachineNodeReadyUnknownReason},
-			healthy:    cond{metav1.ConditionFalse, clusterv1.MachineNodeHealthyNotHealthyReason},
+			ready:      cond{Status: metav1.ConditionUnknown, Reason: clusterv1.MachineNodeReadyUnknownReason},
+			healthy:    cond{Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeHealthyNotHealthyReason},
 		},
 		{
 			name:       "Ready under pressure",
@@ -451,8 +431,8 @@ func TestNodeConditions(t *testing.T) {
 			scope: scope{node: nodeWith(nodeCond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady"),
 				nodeCond(corev1.NodeMemoryPressure, corev1.ConditionTrue, ""), nodeCond(corev1.NodeDiskPressure, corev1.ConditionFalse, ""),
 				nodeCond(corev1.NodePIDPressure, corev1.ConditionTrue, ""))},
-			ready:      cond{metav1.ConditionTrue, "KubeletReady"},
-			healthy:    cond{metav1.ConditionFalse, clusterv1.MachineNodeHealthyNotHealthyReason},
+			ready:      cond{Status: metav1.ConditionTrue, Reason: "KubeletReady"},
+			healthy:    cond{Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeHealthyNotHealthyReason},
 			healthyMsg: "Node has MemoryPressure, PIDPressure",
 		},
 	}
@@ -465,8 +445,8 @@ func TestNodeConditions(t *testing.T) {
 			ready, healthy := nodeConditions(&s)
 			g.Expect(ready.Type).To(Equal(clusterv1.MachineNodeReadyCondition))
 			g.Expect(healthy.Type).To(Equal(clusterv1.MachineNodeHealthyCondition))
-			g.Expect(cond{ready.Status, ready.Reason}).To(Equal(tt.ready), "NodeReady: %s", ready.Message)
-			g.Expect(cond{healthy.Status, healthy.Reason}).To(Equal(tt.healthy), "NodeHealthy: %s", healthy.Message)
+			g.Expect(cond{Status: ready.Status, Reason: ready.Reason}).To(Equal(tt.ready), "NodeReady: %s", ready.Message)
+			g.Expect(cond{Status: healthy.Status, Reason: healthy.Reason}).To(Equal(tt.healthy), "NodeHealthy: %s", healthy.Message)
 			g.Expect(healthy.Message).To(ContainSubstring(tt.healthyMsg))
 		})
 	}

@@ -9,7 +9,7 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/core/machinecount"
-	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/conditions/conditionstest"
 )
 
 // Builders for what a MachineDeployment reconcile observes.
@@ -53,10 +53,7 @@ func TestSetStatus(t *testing.T) {
 	gone := machineSet("md-old-gone", 0, 0)
 	gone.DeletionTimestamp = &now
 
-	type want struct {
-		status metav1.ConditionStatus
-		reason string
-	}
+	type want = conditionstest.Want
 	tests := []struct {
 		name     string
 		replicas int32
@@ -78,14 +75,14 @@ func TestSetStatus(t *testing.T) {
 			phase:    clusterv1.MachineDeploymentPhaseRunning,
 			counts:   [4]int32{2, 2, 2, 2},
 			conds: map[string]want{
-				clusterv1.PausedCondition:                            {metav1.ConditionFalse, clusterv1.MachineDeploymentNotPausedReason},
-				clusterv1.AvailableCondition:                         {metav1.ConditionTrue, clusterv1.MachineDeploymentAvailableReason},
-				clusterv1.RollingOutCondition:                        {metav1.ConditionFalse, clusterv1.MachineDeploymentRollingOutNotRollingOutReason},
-				clusterv1.ScalingUpCondition:                         {metav1.ConditionFalse, clusterv1.MachineDeploymentScalingUpNotScalingUpReason},
-				clusterv1.ScalingDownCondition:                       {metav1.ConditionFalse, clusterv1.MachineDeploymentScalingDownNotScalingDownReason},
-				clusterv1.MachineDeploymentMachinesReadyCondition:    {metav1.ConditionTrue, clusterv1.MachineDeploymentMachinesReadyReason},
-				clusterv1.MachineDeploymentMachinesUpToDateCondition: {metav1.ConditionTrue, clusterv1.MachineDeploymentMachinesUpToDateReason},
-				clusterv1.DeletingCondition:                          {metav1.ConditionFalse, clusterv1.MachineDeploymentNotDeletingReason},
+				clusterv1.PausedCondition:                            {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentNotPausedReason},
+				clusterv1.AvailableCondition:                         {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentAvailableReason},
+				clusterv1.RollingOutCondition:                        {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentRollingOutNotRollingOutReason},
+				clusterv1.ScalingUpCondition:                         {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentScalingUpNotScalingUpReason},
+				clusterv1.ScalingDownCondition:                       {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentScalingDownNotScalingDownReason},
+				clusterv1.MachineDeploymentMachinesReadyCondition:    {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentMachinesReadyReason},
+				clusterv1.MachineDeploymentMachinesUpToDateCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentMachinesUpToDateReason},
+				clusterv1.DeletingCondition:                          {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentNotDeletingReason},
 			},
 		},
 		{
@@ -97,10 +94,10 @@ func TestSetStatus(t *testing.T) {
 			unavailable: 3,
 			conds: map[string]want{
 				// maxUnavailable defaults to 0: all three are needed.
-				clusterv1.AvailableCondition:                         {metav1.ConditionFalse, clusterv1.MachineDeploymentAvailableNotAvailableReason},
-				clusterv1.ScalingUpCondition:                         {metav1.ConditionTrue, clusterv1.MachineDeploymentScalingUpReason},
-				clusterv1.MachineDeploymentMachinesReadyCondition:    {metav1.ConditionFalse, clusterv1.MachineDeploymentMachinesReadyNotReadyReason},
-				clusterv1.MachineDeploymentMachinesUpToDateCondition: {metav1.ConditionFalse, clusterv1.MachineDeploymentMachinesUpToDateNotUpToDateReason},
+				clusterv1.AvailableCondition:                         {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentAvailableNotAvailableReason},
+				clusterv1.ScalingUpCondition:                         {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentScalingUpReason},
+				clusterv1.MachineDeploymentMachinesReadyCondition:    {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentMachinesReadyNotReadyReason},
+				clusterv1.MachineDeploymentMachinesUpToDateCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentMachinesUpToDateNotUpToDateReason},
 			},
 			msgs: map[string]string{
 				clusterv1.AvailableCondition: "0 of 3 Machines are available; at least 3 are needed",
@@ -115,9 +112,9 @@ func TestSetStatus(t *testing.T) {
 			phase:  clusterv1.MachineDeploymentPhaseScalingDown,
 			counts: [4]int32{3, 2, 2, 2},
 			conds: map[string]want{
-				clusterv1.AvailableCondition:   {metav1.ConditionTrue, clusterv1.MachineDeploymentAvailableReason},
-				clusterv1.RollingOutCondition:  {metav1.ConditionTrue, clusterv1.MachineDeploymentRollingOutReason},
-				clusterv1.ScalingDownCondition: {metav1.ConditionFalse, clusterv1.MachineDeploymentScalingDownNotScalingDownReason},
+				clusterv1.AvailableCondition:   {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentAvailableReason},
+				clusterv1.RollingOutCondition:  {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentRollingOutReason},
+				clusterv1.ScalingDownCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentScalingDownNotScalingDownReason},
 			},
 			msgs: map[string]string{clusterv1.RollingOutCondition: "older revisions: md-old (2)"},
 		},
@@ -128,7 +125,7 @@ func TestSetStatus(t *testing.T) {
 			phase:    clusterv1.MachineDeploymentPhaseScalingDown,
 			counts:   [4]int32{2, 2, 2, 2},
 			conds: map[string]want{
-				clusterv1.ScalingDownCondition: {metav1.ConditionTrue, clusterv1.MachineDeploymentScalingDownReason},
+				clusterv1.ScalingDownCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentScalingDownReason},
 			},
 			msgs: map[string]string{clusterv1.ScalingDownCondition: "scaling down from 2 to 1 replicas"},
 		},
@@ -140,8 +137,8 @@ func TestSetStatus(t *testing.T) {
 			phase:    clusterv1.MachineDeploymentPhaseRunning,
 			counts:   [4]int32{2, 2, 2, 2},
 			conds: map[string]want{
-				clusterv1.PausedCondition:    {metav1.ConditionTrue, clusterv1.MachineDeploymentPausedReason},
-				clusterv1.AvailableCondition: {metav1.ConditionTrue, clusterv1.MachineDeploymentAvailableReason},
+				clusterv1.PausedCondition:    {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentPausedReason},
+				clusterv1.AvailableCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentAvailableReason},
 			},
 		},
 		{
@@ -150,7 +147,7 @@ func TestSetStatus(t *testing.T) {
 			scope:    scope{paused: true, machines: goodMachines("a", "b")},
 			phase:    clusterv1.MachineDeploymentPhaseRunning,
 			counts:   [4]int32{2, 2, 2, 2},
-			conds:    map[string]want{clusterv1.PausedCondition: {metav1.ConditionTrue, clusterv1.MachineDeploymentPausedReason}},
+			conds:    map[string]want{clusterv1.PausedCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentPausedReason}},
 		},
 		{
 			name:     "a strategy the rollout rejected",
@@ -158,7 +155,7 @@ func TestSetStatus(t *testing.T) {
 			scope:    scope{strategyErr: "spec.rollout.strategy.rollingUpdate.maxSurge: invalid value", machines: goodMachines("a", "b")},
 			phase:    clusterv1.MachineDeploymentPhaseRunning,
 			counts:   [4]int32{2, 2, 2, 2},
-			conds:    map[string]want{clusterv1.AvailableCondition: {metav1.ConditionFalse, clusterv1.MachineDeploymentAvailableInvalidStrategyReason}},
+			conds:    map[string]want{clusterv1.AvailableCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineDeploymentAvailableInvalidStrategyReason}},
 			msgs:     map[string]string{clusterv1.AvailableCondition: "maxSurge: invalid value"},
 		},
 		{
@@ -168,7 +165,7 @@ func TestSetStatus(t *testing.T) {
 			scope:    scope{newMS: machineSet("md-new", 2, 2), oldMSs: []*clusterv1.MachineSet{gone}, machines: goodMachines("a", "b")},
 			phase:    clusterv1.MachineDeploymentPhaseRunning,
 			counts:   [4]int32{2, 2, 2, 2},
-			conds:    map[string]want{clusterv1.DeletingCondition: {metav1.ConditionTrue, clusterv1.MachineDeploymentDeletingReason}},
+			conds:    map[string]want{clusterv1.DeletingCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineDeploymentDeletingReason}},
 			msgs:     map[string]string{clusterv1.DeletingCondition: "deleting 2 MachineSets"},
 		},
 	}
@@ -194,17 +191,7 @@ func TestSetStatus(t *testing.T) {
 			v1 := st.Deprecated.V1Beta1
 			g.Expect([4]int32{v1.UpdatedReplicas, v1.ReadyReplicas, v1.AvailableReplicas, v1.UnavailableReplicas}).
 				To(Equal([4]int32{tt.counts[3], tt.counts[1], tt.counts[2], tt.unavailable}))
-			for typ, w := range tt.conds {
-				got := conditions.Get(st.Conditions, typ)
-				g.Expect(got).NotTo(BeNil(), "condition %s", typ)
-				g.Expect(got.Status).To(Equal(w.status), "condition %s: %s", typ, got.Message)
-				g.Expect(got.Reason).To(Equal(w.reason), "condition %s: %s", typ, got.Message)
-			}
-			for typ, want := range tt.msgs {
-				got := conditions.Get(st.Conditions, typ)
-				g.Expect(got).NotTo(BeNil(), "condition %s", typ)
-				g.Expect(got.Message).To(ContainSubstring(want), "condition %s", typ)
-			}
+			conditionstest.Expect(g, st.Conditions, tt.conds, tt.msgs)
 		})
 	}
 }

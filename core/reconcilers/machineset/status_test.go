@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/conditions/conditionstest"
 )
 
 func TestSetStatus(t *testing.T) {
@@ -22,10 +22,7 @@ func TestSetStatus(t *testing.T) {
 		return m
 	}
 
-	type want struct {
-		status metav1.ConditionStatus // "" means absent
-		reason string
-	}
+	type want = conditionstest.Want
 	tests := []struct {
 		name     string
 		replicas int32
@@ -43,7 +40,7 @@ func TestSetStatus(t *testing.T) {
 			scope:    scope{paused: true, machines: []*clusterv1.Machine{good("a")}},
 			counts:   [4]int32{1, 1, 1, 1},
 			conds: map[string]want{
-				clusterv1.PausedCondition:    {metav1.ConditionTrue, clusterv1.MachineSetPausedReason},
+				clusterv1.PausedCondition:    {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetPausedReason},
 				clusterv1.ScalingUpCondition: {},
 			},
 		},
@@ -53,13 +50,13 @@ func TestSetStatus(t *testing.T) {
 			scope:    scope{machines: []*clusterv1.Machine{good("a"), good("b")}},
 			counts:   [4]int32{2, 2, 2, 2},
 			conds: map[string]want{
-				clusterv1.PausedCondition:                     {metav1.ConditionFalse, clusterv1.MachineSetNotPausedReason},
-				clusterv1.ScalingUpCondition:                  {metav1.ConditionFalse, clusterv1.MachineSetScalingUpNotScalingUpReason},
-				clusterv1.ScalingDownCondition:                {metav1.ConditionFalse, clusterv1.MachineSetScalingDownNotScalingDownReason},
-				clusterv1.MachineSetMachinesReadyCondition:    {metav1.ConditionTrue, clusterv1.MachineSetMachinesReadyReason},
-				clusterv1.MachineSetMachinesUpToDateCondition: {metav1.ConditionTrue, clusterv1.MachineSetMachinesUpToDateReason},
-				clusterv1.RemediatingCondition:                {metav1.ConditionFalse, clusterv1.MachineSetRemediatingNotRemediatingReason},
-				clusterv1.DeletingCondition:                   {metav1.ConditionFalse, clusterv1.MachineSetNotDeletingReason},
+				clusterv1.PausedCondition:                     {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetNotPausedReason},
+				clusterv1.ScalingUpCondition:                  {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetScalingUpNotScalingUpReason},
+				clusterv1.ScalingDownCondition:                {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetScalingDownNotScalingDownReason},
+				clusterv1.MachineSetMachinesReadyCondition:    {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetMachinesReadyReason},
+				clusterv1.MachineSetMachinesUpToDateCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetMachinesUpToDateReason},
+				clusterv1.RemediatingCondition:                {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetRemediatingNotRemediatingReason},
+				clusterv1.DeletingCondition:                   {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetNotDeletingReason},
 			},
 		},
 		{
@@ -68,9 +65,9 @@ func TestSetStatus(t *testing.T) {
 			scope:    scope{machines: []*clusterv1.Machine{good("a"), machine("b", 0, nil)}},
 			counts:   [4]int32{2, 1, 1, 1},
 			conds: map[string]want{
-				clusterv1.ScalingUpCondition:                  {metav1.ConditionTrue, clusterv1.MachineSetScalingUpReason},
-				clusterv1.MachineSetMachinesReadyCondition:    {metav1.ConditionFalse, clusterv1.MachineSetMachinesReadyNotReadyReason},
-				clusterv1.MachineSetMachinesUpToDateCondition: {metav1.ConditionFalse, clusterv1.MachineSetMachinesUpToDateNotUpToDateReason},
+				clusterv1.ScalingUpCondition:                  {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetScalingUpReason},
+				clusterv1.MachineSetMachinesReadyCondition:    {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetMachinesReadyNotReadyReason},
+				clusterv1.MachineSetMachinesUpToDateCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetMachinesUpToDateNotUpToDateReason},
 			},
 			msgs: map[string]string{
 				clusterv1.ScalingUpCondition:               "scaling up from 2 to 3 replicas",
@@ -82,7 +79,7 @@ func TestSetStatus(t *testing.T) {
 			replicas: 3,
 			scope:    scope{scaleMessage: "old revision of an OnDelete MachineDeployment", machines: []*clusterv1.Machine{good("a")}},
 			counts:   [4]int32{1, 1, 1, 1},
-			conds:    map[string]want{clusterv1.ScalingUpCondition: {metav1.ConditionTrue, clusterv1.MachineSetScalingUpReason}},
+			conds:    map[string]want{clusterv1.ScalingUpCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetScalingUpReason}},
 			msgs:     map[string]string{clusterv1.ScalingUpCondition: "OnDelete"},
 		},
 		{
@@ -90,7 +87,7 @@ func TestSetStatus(t *testing.T) {
 			replicas: 3,
 			scope:    scope{templateErr: "spec.machineNaming.template must contain {{ .random }}", machines: []*clusterv1.Machine{good("a")}},
 			counts:   [4]int32{1, 1, 1, 1},
-			conds:    map[string]want{clusterv1.ScalingUpCondition: {metav1.ConditionFalse, clusterv1.MachineSetScalingUpInvalidTemplateReason}},
+			conds:    map[string]want{clusterv1.ScalingUpCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetScalingUpInvalidTemplateReason}},
 			msgs:     map[string]string{clusterv1.ScalingUpCondition: "must contain"},
 		},
 		{
@@ -99,8 +96,8 @@ func TestSetStatus(t *testing.T) {
 			scope:    scope{machines: []*clusterv1.Machine{good("a"), good("b"), deleting(good("c"))}},
 			counts:   [4]int32{3, 3, 3, 3},
 			conds: map[string]want{
-				clusterv1.ScalingUpCondition:   {metav1.ConditionFalse, clusterv1.MachineSetScalingUpNotScalingUpReason},
-				clusterv1.ScalingDownCondition: {metav1.ConditionTrue, clusterv1.MachineSetScalingDownReason},
+				clusterv1.ScalingUpCondition:   {Status: metav1.ConditionFalse, Reason: clusterv1.MachineSetScalingUpNotScalingUpReason},
+				clusterv1.ScalingDownCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetScalingDownReason},
 			},
 			msgs: map[string]string{clusterv1.ScalingDownCondition: "scaling down from 3 to 2 replicas"},
 		},
@@ -110,9 +107,9 @@ func TestSetStatus(t *testing.T) {
 			scope:    scope{remediating: []string{"b"}, machines: []*clusterv1.Machine{good("a"), deleting(good("b"))}},
 			counts:   [4]int32{2, 2, 2, 2},
 			conds: map[string]want{
-				clusterv1.RemediatingCondition: {metav1.ConditionTrue, clusterv1.MachineSetRemediatingReason},
+				clusterv1.RemediatingCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetRemediatingReason},
 				// The replacement is not created until b is gone.
-				clusterv1.ScalingUpCondition: {metav1.ConditionTrue, clusterv1.MachineSetScalingUpReason},
+				clusterv1.ScalingUpCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetScalingUpReason},
 			},
 			msgs: map[string]string{clusterv1.RemediatingCondition: "marked for remediation: b"},
 		},
@@ -122,7 +119,7 @@ func TestSetStatus(t *testing.T) {
 			ms:       func(ms *clusterv1.MachineSet) { ms.DeletionTimestamp = &now },
 			scope:    scope{machines: []*clusterv1.Machine{deleting(good("a")), deleting(good("b"))}},
 			counts:   [4]int32{2, 2, 2, 2},
-			conds:    map[string]want{clusterv1.DeletingCondition: {metav1.ConditionTrue, clusterv1.MachineSetDeletingReason}},
+			conds:    map[string]want{clusterv1.DeletingCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.MachineSetDeletingReason}},
 			msgs:     map[string]string{clusterv1.DeletingCondition: "deleting 2 Machines"},
 		},
 	}
@@ -146,21 +143,7 @@ func TestSetStatus(t *testing.T) {
 			g.Expect([4]int32{*st.Replicas, *st.ReadyReplicas, *st.AvailableReplicas, *st.UpToDateReplicas}).To(Equal(tt.counts))
 			g.Expect([3]int32{st.Deprecated.V1Beta1.FullyLabeledReplicas, st.Deprecated.V1Beta1.ReadyReplicas, st.Deprecated.V1Beta1.AvailableReplicas}).
 				To(Equal([3]int32{tt.counts[0], tt.counts[1], tt.counts[2]}))
-			for typ, w := range tt.conds {
-				got := conditions.Get(st.Conditions, typ)
-				if w.status == "" {
-					g.Expect(got).To(BeNil(), "condition %s", typ)
-					continue
-				}
-				g.Expect(got).NotTo(BeNil(), "condition %s", typ)
-				g.Expect(got.Status).To(Equal(w.status), "condition %s: %s", typ, got.Message)
-				g.Expect(got.Reason).To(Equal(w.reason), "condition %s: %s", typ, got.Message)
-			}
-			for typ, want := range tt.msgs {
-				got := conditions.Get(st.Conditions, typ)
-				g.Expect(got).NotTo(BeNil(), "condition %s", typ)
-				g.Expect(got.Message).To(ContainSubstring(want), "condition %s", typ)
-			}
+			conditionstest.Expect(g, st.Conditions, tt.conds, tt.msgs)
 		})
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
-	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/convert"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 )
 
 type options struct {

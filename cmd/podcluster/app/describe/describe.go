@@ -24,9 +24,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	tree "github.com/podcluster/podcluster/cmd/podcluster/client/describe"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/mgmt"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
-	tree "github.com/podcluster/podcluster/cmd/podcluster/client/describe"
 )
 
 // pollInterval is how often --watch reads the objects again.

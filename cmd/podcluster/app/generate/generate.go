@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	gen "github.com/podcluster/podcluster/cmd/podcluster/client/generate"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 )
 
 // NewCommand returns the generate verb and its children.

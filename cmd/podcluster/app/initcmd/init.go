@@ -14,9 +14,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/podcluster/podcluster/config/release"
-	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
+	"github.com/podcluster/podcluster/config/release"
 	"github.com/podcluster/podcluster/internal/scheme"
 )
 

@@ -11,9 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/podcluster/podcluster/config/release"
-	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
+	"github.com/podcluster/podcluster/config/release"
 	"github.com/podcluster/podcluster/test/testenv"
 )
 

@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
-	"github.com/podcluster/podcluster/internal/manager"
 	"github.com/podcluster/podcluster/cmd/podcluster/providers"
+	"github.com/podcluster/podcluster/internal/manager"
 )
 
 type options struct {
