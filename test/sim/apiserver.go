@@ -9,44 +9,54 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podcluster/podcluster/internal/pki"
 )
 
 // workloadAPIServer is a kube-apiserver the runtime started for a workload
-// cluster, as kubeadm init would have started its static Pod.
+// cluster, as kubeadm init would have started its static Pod, with the
+// controller-manager and scheduler next to it once it serves.
 type workloadAPIServer struct {
 	// podUID is the node Pod that runs it; a recreated Pod boots anew.
 	podUID string
+	// cluster is the workload cluster: the Pod's namespace and cluster name.
+	cluster types.NamespacedName
 	// host and port are where it listens: the endpoint clients use.
 	host string
 	port int
+	// dir is the node Pod's scratch directory, root its boot root.
+	dir, root string
 	// boot is the boot that started it; its remaining commands are played
-	// once the API server is ready, as they run after kubeadm init.
+	// once the API server is ready, as they run after kubeadm init. Nil for
+	// a server brought back by resume.
 	boot    *bootResult
 	kubeadm *kubeadmConfig
-	ca      *x509.CertPool
-	caPEM   []byte
+	// ca signs the components' client certificates, as kubeadm does from
+	// ca.key on the node.
+	ca     *pki.KeyPair
+	caPool *x509.CertPool
 	// started is when the process started, to give up on one that never serves.
 	started time.Time
 	// admin is a system:masters client certificate signed by the cluster CA,
 	// as kubeadm makes admin.conf from ca.key on the node.
 	admin *pki.KeyPair
 	log   string
+	proc  *process
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	// exitErr is the process's end, valid once done is closed.
-	exitErr error
+	mu sync.Mutex
+	// stopped is set once stop began: nothing starts after it.
+	stopped bool
+	// components run once the API server serves; nil before.
+	components []*component
+	// pods plays the kubelets of the cluster's Nodes for its Pods.
+	pods *podKubelet
 }
 
 // apiServerArgs are the flags of kubeadm's kube-apiserver manifest that matter
@@ -85,13 +95,15 @@ func apiServerArgs(dir, root, etcdURL, prefix, host string, port int, cfg *kubea
 }
 
 // startAPIServer starts the workload cluster's kube-apiserver for the node
-// Pod whose boot is res, listening on host:port. It returns at once; ready
-// says when it serves.
-func (r *Runtime) startAPIServer(podUID, dir string, res *bootResult, cfg *kubeadmConfig, prefix, host string, port int) (*workloadAPIServer, error) {
+// Pod podUID, from the files its boot wrote under root, listening on
+// host:port and keeping its data under prefix. It returns at once; ready
+// says when it serves. The serving certificate is signed afresh on every
+// start; the CA and service-account keys are the boot's.
+func (r *Runtime) startAPIServer(podUID string, cluster types.NamespacedName, dir, root string, cfg *kubeadmConfig, prefix, host string, port int) (*workloadAPIServer, error) {
 	if r.EtcdURL == "" {
 		return nil, errors.New("the simulated runtime has no etcd (EtcdURL) for workload API servers")
 	}
-	pkiDir := filepath.Join(res.root, "etc", "kubernetes", "pki")
+	pkiDir := filepath.Join(root, "etc", "kubernetes", "pki")
 	caCert, err := os.ReadFile(filepath.Join(pkiDir, "ca.crt"))
 	if err != nil {
 		return nil, fmt.Errorf("kubeadm init: reading the cluster CA: %w", err)
@@ -139,54 +151,58 @@ func (r *Runtime) startAPIServer(podUID, dir string, res *bootResult, cfg *kubea
 	pool.AddCert(ca.Cert)
 
 	s := &workloadAPIServer{
-		podUID: podUID, host: host, port: port, boot: res, kubeadm: cfg, ca: pool, caPEM: caCert, admin: admin, started: time.Now(),
-		log: filepath.Join(dir, "kube-apiserver.log"), done: make(chan struct{}),
+		podUID: podUID, cluster: cluster, host: host, port: port, dir: dir, root: root, kubeadm: cfg,
+		ca: ca, caPool: pool, admin: admin, started: time.Now(), log: filepath.Join(dir, "kube-apiserver.log"),
 	}
-	logFile, err := os.Create(s.log)
+	s.proc, err = startProcess("kube-apiserver", r.binary("kube-apiserver"), s.log,
+		apiServerArgs(dir, root, r.EtcdURL, prefix, host, port, cfg))
 	if err != nil {
 		return nil, fmt.Errorf("kubeadm init: %w", err)
 	}
-	binary := "kube-apiserver"
-	if r.BinDir != "" {
-		binary = filepath.Join(r.BinDir, binary)
-	}
-	// Not tied to a reconcile's context: the API server outlives it.
-	s.cmd = exec.Command(binary, apiServerArgs(dir, res.root, r.EtcdURL, prefix, host, port, cfg)...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("kubeadm init: starting kube-apiserver: %w", err)
-	}
-	go func() {
-		s.exitErr = s.cmd.Wait()
-		_ = logFile.Close()
-		close(s.done)
-	}()
 	return s, nil
 }
 
-// exited says whether the process ended, and how.
-func (s *workloadAPIServer) exited() (bool, error) {
-	select {
-	case <-s.done:
-		return true, s.exitErr
-	default:
-		return false, nil
+// binary is the path of one of the Kubernetes binaries the runtime runs.
+func (r *Runtime) binary(name string) string {
+	if r.BinDir == "" {
+		return name
 	}
+	return filepath.Join(r.BinDir, name)
 }
 
-// stop ends the API server: SIGTERM, then SIGKILL after a grace period.
+// exited says whether the API server process ended, and how.
+func (s *workloadAPIServer) exited() (bool, error) {
+	return s.proc.exited()
+}
+
+// stop ends the API server with its components, which go first, as they
+// would lose their API server anyway.
 func (s *workloadAPIServer) stop() {
-	if ended, _ := s.exited(); ended {
-		return
+	s.mu.Lock()
+	s.stopped = true
+	components, pods := s.components, s.pods
+	s.mu.Unlock()
+	if pods != nil {
+		pods.stop()
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
+	var wg sync.WaitGroup
+	for _, c := range components {
+		wg.Go(c.stop)
 	}
+	wg.Wait()
+	s.proc.stop()
+}
+
+// memory is the resident set size in bytes of each process of the workload
+// control plane, by name.
+func (s *workloadAPIServer) memory() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int64{"kube-apiserver": s.proc.rss()}
+	for _, c := range s.components {
+		out[c.name] = c.rss()
+	}
+	return out
 }
 
 // restConfig reaches the API server as a cluster admin.
@@ -194,8 +210,10 @@ func (s *workloadAPIServer) restConfig() *rest.Config {
 	return &rest.Config{
 		Host: "https://" + net.JoinHostPort(s.host, strconv.Itoa(s.port)),
 		TLSClientConfig: rest.TLSClientConfig{
-			CertData: s.admin.CertPEM, KeyData: s.admin.KeyPEM, CAData: s.caPEM,
+			CertData: s.admin.CertPEM, KeyData: s.admin.KeyPEM, CAData: s.ca.CertPEM,
 		},
+		// The runtime's heartbeats and Pod updates come in bursts.
+		QPS: 50, Burst: 100,
 	}
 }
 
@@ -206,7 +224,7 @@ func (s *workloadAPIServer) ready(ctx context.Context) bool {
 		return false
 	}
 	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: s.ca, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLSClientConfig: &tls.Config{RootCAs: s.caPool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 	}}
 	defer hc.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.restConfig().Host+"/readyz", nil)
@@ -221,15 +239,6 @@ func (s *workloadAPIServer) ready(ctx context.Context) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// client is an admin client of the workload cluster.
-func (s *workloadAPIServer) client() (client.Client, error) {
-	c, err := client.New(s.restConfig(), client.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the workload API server: %w", err)
-	}
-	return c, nil
-}
-
 // apiServers are the running workload API servers by node Pod (namespace/name).
 type apiServers struct {
 	mu      sync.Mutex
@@ -242,24 +251,49 @@ func (a *apiServers) get(key string) *workloadAPIServer {
 	return a.servers[key]
 }
 
+// put records the Pod's API server; one it replaces (an earlier Pod's of the
+// same name) is stopped.
 func (a *apiServers) put(key string, s *workloadAPIServer) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.servers == nil {
 		a.servers = map[string]*workloadAPIServer{}
 	}
+	old := a.servers[key]
 	a.servers[key] = s
+	a.mu.Unlock()
+	if old != nil && old != s {
+		old.stop()
+	}
 }
 
-// remove stops and forgets the Pod's API server, if any.
+// remove stops and forgets the Pod's API server, if any. It is forgotten
+// only once stopped: a stopping API server still writes to etcd, and the
+// cluster's cleanup waits for it through forCluster.
 func (a *apiServers) remove(key string) {
 	a.mu.Lock()
 	s := a.servers[key]
-	delete(a.servers, key)
 	a.mu.Unlock()
-	if s != nil {
-		s.stop()
+	if s == nil {
+		return
 	}
+	s.stop()
+	a.mu.Lock()
+	if a.servers[key] == s {
+		delete(a.servers, key)
+	}
+	a.mu.Unlock()
+}
+
+// forCluster is the running API server of a workload cluster, if any.
+func (a *apiServers) forCluster(cluster types.NamespacedName) *workloadAPIServer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range a.servers {
+		if s.cluster == cluster {
+			return s
+		}
+	}
+	return nil
 }
 
 // stopAll stops every API server, when the runtime stops.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
@@ -54,6 +55,9 @@ func runBoot(ctx context.Context, bash, dir string, script []byte) (*bootResult,
 	ctx, cancel := context.WithTimeout(ctx, bootTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bash, file)
+	cmd.SysProcAttr = childAttrs()
+	// A timed-out script is ended with whatever it started.
+	cmd.Cancel = func() error { return killGroup(cmd, syscall.SIGKILL) }
 	cmd.Dir = dir
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),

@@ -4,16 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
-	goruntime "runtime"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -47,11 +46,24 @@ func (r *kubeletReconciler) kubeadmInit(ctx context.Context, pod *corev1.Pod, di
 		ctrl.LoggerFrom(ctx).Info("kubeadm init: waiting for the control-plane Service's LoadBalancer address")
 		return ctrl.Result{RequeueAfter: apiServerPoll}, nil
 	}
-	prefix := "/" + pod.Namespace + "/" + pod.Labels[clusterv1.ClusterNameLabel]
-	s, err := r.rt.startAPIServer(string(pod.UID), dir, res, cfg, prefix, host, port)
+	cluster := types.NamespacedName{Namespace: pod.Namespace, Name: pod.Labels[clusterv1.ClusterNameLabel]}
+	prefix := "/" + cluster.Namespace + "/" + cluster.Name
+	if err := r.rt.claimCluster(ctx, r.client, cluster, prefix); err != nil {
+		return ctrl.Result{}, err
+	}
+	// Recorded before anything runs, so that a restarted runtime brings the
+	// API server back and a deleted Pod's Node is found.
+	if err := writeNodeState(dir, &nodeState{
+		PodUID: string(pod.UID), Cluster: cluster.Name, Node: nodeName(pod, cfg), ControlPlane: true, KubeadmConfig: k.config,
+		APIServer: &apiServerState{Host: host, Port: port, EtcdPrefix: prefix},
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	s, err := r.rt.startAPIServer(string(pod.UID), cluster, dir, res.root, cfg, prefix, host, port)
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, pod, err.Error())
 	}
+	s.boot = res
 	r.rt.servers.put(client.ObjectKeyFromObject(pod).String(), s)
 	ctrl.LoggerFrom(ctx).Info("kubeadm init: started the workload API server", "endpoint", net.JoinHostPort(host, fmt.Sprint(port)), "etcdPrefix", prefix)
 	return ctrl.Result{RequeueAfter: apiServerPoll}, nil
@@ -113,87 +125,39 @@ func (r *kubeletReconciler) awaitAPIServer(ctx context.Context, pod *corev1.Pod,
 		}
 		return ctrl.Result{RequeueAfter: apiServerPoll}, nil
 	}
-	c, err := s.client()
-	if err != nil {
+	if err := r.rt.startComponents(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := registerNode(ctx, c, pod, s.kubeadm, true); err != nil {
+	if err := r.register(ctx, pod, s.kubeadm, true, s.restConfig()); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, r.finishBoot(ctx, pod, s.boot)
 }
 
-// nodeName is the name kubeadm registers: nodeRegistration.name, else the
-// hostname, which is the Pod's.
-func nodeName(pod *corev1.Pod, cfg *kubeadmConfig) string {
-	if cfg.NodeName != "" && !strings.Contains(cfg.NodeName, "{{") {
-		return cfg.NodeName
+// register plays the kubelet's start on a booted node: it registers the Node
+// (or reports the status of the one there) and heartbeats from then on.
+func (r *kubeletReconciler) register(ctx context.Context, pod *corev1.Pod, cfg *kubeadmConfig, controlPlane bool, wcfg *rest.Config) error {
+	c, err := client.New(wcfg, client.Options{})
+	if err != nil {
+		return fmt.Errorf("connecting to the workload cluster: %w", err)
 	}
-	if pod.Spec.Hostname != "" {
-		return pod.Spec.Hostname
+	cs, err := kubernetes.NewForConfig(wcfg)
+	if err != nil {
+		return fmt.Errorf("connecting to the workload cluster: %w", err)
 	}
-	return pod.Name
-}
-
-// registerNode creates the Node as the kubelet registers it and kubeadm marks
-// it, and reports it Ready.
-func registerNode(ctx context.Context, c client.Client, pod *corev1.Pod, cfg *kubeadmConfig, controlPlane bool) error {
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName(pod, cfg), Labels: map[string]string{
-		corev1.LabelHostname: nodeName(pod, cfg),
-		corev1.LabelOSStable: "linux",
-	}}}
-	for k, v := range cfg.NodeLabels {
-		node.Labels[k] = v
+	name := nodeName(pod, cfg)
+	if err := registerNode(ctx, c, pod, cfg, nodeRegistration{
+		name: name, controlPlane: controlPlane, version: kubeletVersion(pod, cfg),
+		capacity:          nodeCapacity(nodeContainerResources(pod), r.rt.hostCapacity),
+		liftNotReadyTaint: !r.rt.runs(ControllerManager),
+	}); err != nil {
+		return err
 	}
-	if controlPlane {
-		node.Labels[controlPlaneLabel] = ""
-		node.Labels[excludeLBLabel] = ""
-	}
-	switch {
-	case cfg.Taints != nil:
-		node.Spec.Taints = *cfg.Taints
-	case controlPlane:
-		node.Spec.Taints = []corev1.Taint{{Key: controlPlaneLabel, Effect: corev1.TaintEffectNoSchedule}}
-	}
-	if err := c.Create(ctx, node); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("registering Node %s: %w", node.Name, err)
-		}
-		// A rebooted node registers again under the same name.
-		if err := c.Get(ctx, client.ObjectKeyFromObject(node), node); err != nil {
-			return fmt.Errorf("reading Node %s: %w", node.Name, err)
-		}
-	}
-	now := metav1.Now()
-	node.Status.Conditions = []corev1.NodeCondition{{
-		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: reasonKubeletReady,
-		Message: "kubelet is posting ready status (simulated)", LastHeartbeatTime: now, LastTransitionTime: now,
-	}}
-	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: node.Name}}
-	if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
-		node.Status.Addresses = append([]corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip.String()}}, node.Status.Addresses...)
-	}
-	node.Status.NodeInfo.KubeletVersion = cfg.KubernetesVersion
-	node.Status.NodeInfo.OperatingSystem = "linux"
-	node.Status.NodeInfo.Architecture = goruntime.GOARCH
-	if err := c.Status().Update(ctx, node); err != nil {
-		return fmt.Errorf("reporting Node %s Ready: %w", node.Name, err)
-	}
-	// The API server taints a new Node not-ready; the controller-manager's
-	// node lifecycle controller, which is not run here, lifts it once the
-	// Node is Ready.
-	taints := node.Spec.Taints[:0]
-	for _, t := range node.Spec.Taints {
-		if t.Key != corev1.TaintNodeNotReady {
-			taints = append(taints, t)
-		}
-	}
-	if len(taints) != len(node.Spec.Taints) {
-		node.Spec.Taints = taints
-		if err := c.Update(ctx, node); err != nil {
-			return fmt.Errorf("lifting the not-ready taint of Node %s: %w", node.Name, err)
-		}
-	}
+	r.rt.registerHeartbeat(&nodeEntry{
+		podKey: client.ObjectKeyFromObject(pod).String(), podUID: string(pod.UID),
+		cluster: types.NamespacedName{Namespace: pod.Namespace, Name: pod.Labels[clusterv1.ClusterNameLabel]},
+		name:    name, internalIP: pod.Status.PodIP, cs: cs,
+	})
 	return nil
 }
 

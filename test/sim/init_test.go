@@ -151,9 +151,14 @@ func TestKubeadmInitAndJoin(t *testing.T) {
 	g.Expect(node.Labels).To(HaveKeyWithValue(controlPlaneLabel, ""))
 	g.Expect(node.Labels).To(HaveKeyWithValue("example.com/pool", "a"))
 	g.Expect(node.Spec.ProviderID).To(BeEmpty())
-	g.Expect(node.Spec.Taints).To(ConsistOf(HaveField("Key", controlPlaneLabel)))
 	g.Expect(node.Status.Conditions).To(ContainElement(And(
 		HaveField("Type", corev1.NodeReady), HaveField("Status", corev1.ConditionTrue))))
+	// The not-ready taint the API server puts on a new Node goes once the
+	// controller-manager's node lifecycle controller sees it Ready.
+	g.Eventually(func(g Gomega) {
+		g.Expect(wc.Get(ctx, client.ObjectKey{Name: pod.Name}, node)).To(Succeed())
+		g.Expect(node.Spec.Taints).To(ConsistOf(HaveField("Key", controlPlaneLabel)))
+	}, timeout, interval).Should(Succeed())
 
 	// Workers join with the bootstrap token the bootstrap provider created in
 	// the workload cluster, and the hash of the cluster CA.
@@ -207,7 +212,10 @@ func TestKubeadmInitAndJoin(t *testing.T) {
 		g.Expect(wc.Get(ctx, client.ObjectKey{Name: pod.Name}, node)).To(Succeed())
 		g.Expect(node.Labels).NotTo(HaveKey(controlPlaneLabel))
 		g.Expect(node.Labels).To(HaveKeyWithValue("example.com/pool", "b"))
-		g.Expect(node.Spec.Taints).To(BeEmpty())
+		g.Eventually(func(g Gomega) {
+			g.Expect(wc.Get(ctx, client.ObjectKey{Name: pod.Name}, node)).To(Succeed())
+			g.Expect(node.Spec.Taints).To(BeEmpty())
+		}, timeout, interval).Should(Succeed())
 	})
 	t.Run("join with an unknown token", func(t *testing.T) {
 		g := NewWithT(t)

@@ -16,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
@@ -132,11 +131,15 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 		return fmt.Sprintf("kubeadm join: the API server at %s answered %s", disc.APIServerEndpoint, resp.Status), nil
 	}
 
-	wc, err := client.New(admin, client.Options{})
-	if err != nil {
-		return "", fmt.Errorf("kubeadm join: connecting to the workload cluster: %w", err)
+	// Recorded before the Node registers, so that a Pod deleted from here
+	// on takes its Node along.
+	if err := writeNodeState(filepath.Dir(res.root), &nodeState{
+		PodUID: string(pod.UID), Cluster: cluster, Node: nodeName(pod, cfg), ControlPlane: controlPlane, KubeadmConfig: k.config,
+	}); err != nil {
+		return "", err
 	}
-	if err := registerNode(ctx, wc, pod, cfg, controlPlane); err != nil {
+	admin.QPS, admin.Burst = 50, 100
+	if err := r.register(ctx, pod, cfg, controlPlane, admin); err != nil {
 		return "", fmt.Errorf("kubeadm join: %w", err)
 	}
 	return "", nil

@@ -7,13 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
@@ -74,6 +79,22 @@ func (r *kubeletReconciler) setup(mgr ctrl.Manager) error {
 		})).
 		// Failures are injected through the KubernetesMachine too.
 		Watches(&infrav1.KubernetesMachine{}, &handler.EnqueueRequestForObject{}).
+		// Pods deleted while the runtime was down left their scratch
+		// directories (and maybe Nodes): their reconcile finds them gone.
+		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			dirs, err := filepath.Glob(filepath.Join(r.rt.ScratchDir, "*", "*"))
+			if err != nil {
+				return fmt.Errorf("listing the node Pods' scratch directories: %w", err)
+			}
+			for _, d := range dirs {
+				ns, name := filepath.Base(filepath.Dir(d)), filepath.Base(d)
+				if strings.HasPrefix(ns, ".") {
+					continue
+				}
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+			}
+			return nil
+		})).
 		// Boots run bash and take a moment; several nodes boot at once.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
@@ -84,7 +105,7 @@ func (r *kubeletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	pod := &corev1.Pod{}
 	if err := r.client.Get(ctx, req.NamespacedName, pod); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.forget(req.NamespacedName, owner)
+			r.forget(ctx, req.NamespacedName, owner)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("reading Pod %s: %w", req, err)
@@ -104,7 +125,7 @@ func (r *kubeletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			return ctrl.Result{}, nil
 		}
 		if cs.Started != nil && *cs.Started {
-			return ctrl.Result{}, r.injectRunningFailure(ctx, pod, owner)
+			return r.running(ctx, pod, owner)
 		}
 		if s := r.rt.servers.get(req.String()); s != nil && s.podUID == string(pod.UID) {
 			// kubeadm init is waiting for its API server.
@@ -134,7 +155,11 @@ func (r *kubeletReconciler) scratch(key types.NamespacedName) string {
 	return filepath.Join(r.rt.ScratchDir, key.Namespace, key.Name)
 }
 
-func (r *kubeletReconciler) forget(key types.NamespacedName, owner string) {
+// forget stops what a gone node Pod ran and deletes its Node, as a cloud's
+// node lifecycle controller deletes the Node of an instance that is gone.
+func (r *kubeletReconciler) forget(ctx context.Context, key types.NamespacedName, owner string) {
+	r.rt.nodes.remove(key.String())
+	r.deleteNode(ctx, key)
 	r.rt.servers.remove(key.String())
 	r.rt.podAddrs.release(owner)
 	_ = os.RemoveAll(r.scratch(key))
@@ -147,8 +172,59 @@ func (r *kubeletReconciler) remove(ctx context.Context, pod *corev1.Pod, owner s
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	r.forget(client.ObjectKeyFromObject(pod), owner)
+	r.forget(ctx, client.ObjectKeyFromObject(pod), owner)
 	return nil
+}
+
+// deleteNode deletes the Node a gone node Pod registered, when its workload
+// cluster can be reached; otherwise the Node stays, as it would with a cloud
+// controller that cannot reach the cluster.
+func (r *kubeletReconciler) deleteNode(ctx context.Context, key types.NamespacedName) {
+	log := ctrl.LoggerFrom(ctx)
+	st, err := readNodeState(r.scratch(key))
+	if err != nil || st == nil {
+		return
+	}
+	cfg, err := r.rt.workloadConfig(ctx, r.client, types.NamespacedName{Namespace: key.Namespace, Name: st.Cluster})
+	if err != nil || cfg == nil {
+		return
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, workloadCallTimeout)
+	defer cancel()
+	log.Info("Deleting the Node of a gone node Pod", "node", st.Node)
+	if err := cs.CoreV1().Nodes().Delete(ctx, st.Node, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		log.Info("Cannot delete the Node of a gone node Pod; it stays", "node", st.Node, "error", err.Error())
+	}
+}
+
+// workloadCallTimeout bounds a call the runtime makes to a workload cluster
+// on behalf of a management object.
+const workloadCallTimeout = 5 * time.Second
+
+// workloadConfig reaches a workload cluster as an admin: through its API
+// server when this process runs it, else through the cluster's kubeconfig
+// Secret. It is nil when neither exists.
+func (r *Runtime) workloadConfig(ctx context.Context, c client.Client, cluster types.NamespacedName) (*rest.Config, error) {
+	if s := r.servers.forCluster(cluster); s != nil {
+		return s.restConfig(), nil
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: cluster.Name + "-kubeconfig"}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading the kubeconfig of cluster %s: %w", cluster, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
+	if err != nil {
+		return nil, fmt.Errorf("parsing the kubeconfig of cluster %s: %w", cluster, err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	return cfg, nil
 }
 
 // start moves a Pending Pod to Running: an address, the init containers done,
@@ -390,15 +466,17 @@ func setCondition(pod *corev1.Pod, t corev1.PodConditionType, status corev1.Cond
 	})
 }
 
-// injectRunningFailure plays a failure injected on a booted node Pod or its
-// KubernetesMachine: a crash of the node container, or the loss of the Pod.
-func (r *kubeletReconciler) injectRunningFailure(ctx context.Context, pod *corev1.Pod, owner string) error {
+// running is the kubelet of a booted node: it plays failures injected on the
+// Pod or its KubernetesMachine (a crash of the node container, the loss of
+// the Pod, a NotReady Node), and brings back what the node runs when this
+// process did not boot it (see resume).
+func (r *kubeletReconciler) running(ctx context.Context, pod *corev1.Pod, owner string) (ctrl.Result, error) {
 	annotations := map[string]string{}
 	km := &infrav1.KubernetesMachine{}
 	if err := r.client.Get(ctx, client.ObjectKeyFromObject(pod), km); err == nil {
 		annotations = km.Annotations
 	} else if !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
-		return fmt.Errorf("reading the KubernetesMachine of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		return ctrl.Result{}, fmt.Errorf("reading the KubernetesMachine of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	injected := func(key string) (string, bool) {
 		if v, ok := pod.Annotations[key]; ok {
@@ -407,62 +485,31 @@ func (r *kubeletReconciler) injectRunningFailure(ctx context.Context, pod *corev
 		v, ok := annotations[key]
 		return v, ok
 	}
+	key := client.ObjectKeyFromObject(pod).String()
 	if _, ok := injected(LosePodAnnotation); ok {
 		// The Pod's node went away and the Pod with it.
 		ctrl.LoggerFrom(ctx).Info("Injected: losing the Pod")
-		return r.remove(ctx, pod, owner)
+		return ctrl.Result{}, r.remove(ctx, pod, owner)
 	}
-	if msg, ok := injected(NodeNotReadyAnnotation); ok {
-		return r.nodeNotReady(ctx, pod, msg)
-	}
-	msg, ok := injected(CrashAnnotation)
-	if !ok {
-		return nil
-	}
-	if msg == "" {
-		msg = "the node crashed (injected by " + CrashAnnotation + ")"
-	}
-	ctrl.LoggerFrom(ctx).Info("Injected: the node crashes", "message", msg)
-	r.rt.servers.remove(client.ObjectKeyFromObject(pod).String())
-	return r.terminate(ctx, pod, CrashExitCode, msg)
-}
-
-// nodeNotReady sets the Ready condition of a node Pod's Node to False in the
-// workload cluster, reached through the cluster's kubeconfig Secret.
-func (r *kubeletReconciler) nodeNotReady(ctx context.Context, pod *corev1.Pod, msg string) error {
-	if msg == "" {
-		msg = "the kubelet stopped posting node status (injected by " + NodeNotReadyAnnotation + ")"
-	}
-	cluster := pod.Labels[clusterv1.ClusterNameLabel]
-	secret := &corev1.Secret{}
-	if err := r.client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: cluster + "-kubeconfig"}, secret); err != nil {
-		return fmt.Errorf("reading the kubeconfig of cluster %s: %w", cluster, err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
-	if err != nil {
-		return err
-	}
-	wc, err := client.New(cfg, client.Options{})
-	if err != nil {
-		return err
-	}
-	name := pod.Spec.Hostname
-	if name == "" {
-		name = pod.Name
-	}
-	node := &corev1.Node{}
-	if err := wc.Get(ctx, types.NamespacedName{Name: name}, node); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	for i, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			if c.Status == corev1.ConditionFalse {
-				return nil
-			}
-			node.Status.Conditions[i] = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse,
-				Reason: reasonKubeletNotReady, Message: msg, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}
+	if msg, ok := injected(CrashAnnotation); ok {
+		if msg == "" {
+			msg = "the node crashed (injected by " + CrashAnnotation + ")"
 		}
+		ctrl.LoggerFrom(ctx).Info("Injected: the node crashes", "message", msg)
+		// The kubelet dies with the node: no more heartbeats.
+		r.rt.nodes.remove(key)
+		r.rt.servers.remove(key)
+		return ctrl.Result{}, r.terminate(ctx, pod, CrashExitCode, msg)
 	}
-	ctrl.LoggerFrom(ctx).Info("Injected: the Node goes NotReady", "node", name)
-	return wc.Status().Update(ctx, node)
+	if res, err := r.resume(ctx, pod); err != nil || !res.IsZero() {
+		return res, err
+	}
+	msg, ok := injected(NodeNotReadyAnnotation)
+	if ok && msg == "" {
+		msg = "the kubelet reports the node not ready (injected by " + NodeNotReadyAnnotation + ")"
+	}
+	if err := r.rt.setNotReady(ctx, key, msg); err != nil {
+		return ctrl.Result{}, fmt.Errorf("reporting the Node of Pod %s NotReady: %w", key, err)
+	}
+	return ctrl.Result{}, nil
 }

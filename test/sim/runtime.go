@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
@@ -22,9 +25,10 @@ const (
 	// LosePodAnnotation, on a booted node Pod or its KubernetesMachine, makes
 	// the Pod disappear, as when its management Node is lost.
 	LosePodAnnotation = "sim.podcluster.io/lose-pod"
-	// NodeNotReadyAnnotation on a booted node Pod or its KubernetesMachine makes
-	// its Node report Ready=False, as a kubelet that stopped posting status would
-	// be seen; the value is the condition's message.
+	// NodeNotReadyAnnotation, on a booted node Pod or its KubernetesMachine,
+	// makes its kubelet report the Node Ready=False (it keeps renewing its
+	// Lease, as a kubelet whose runtime is down does) until the annotation
+	// goes; the value is the condition's message.
 	NodeNotReadyAnnotation = "sim.podcluster.io/node-not-ready"
 	// CrashExitCode is the exit code of an injected crash: systemd killed.
 	CrashExitCode = 137
@@ -61,10 +65,35 @@ type Runtime struct {
 	LoadBalancerClass string
 	// Bash runs the boot scripts; "bash" from PATH if empty.
 	Bash string
+	// Components are the control-plane components run from BinDir next to
+	// each workload API server, once it serves: ControllerManager and
+	// Scheduler. Nil means DefaultComponents; an empty slice runs none.
+	Components []string
+	// HeartbeatInterval is how often a booted node renews its Lease;
+	// DefaultHeartbeatInterval if zero.
+	HeartbeatInterval time.Duration
+	// NodeStatusReportInterval is how often a node posts an unchanged
+	// status; DefaultNodeStatusReportInterval if zero.
+	NodeStatusReportInterval time.Duration
+	// NodeMonitorGracePeriod is how long the workload controller-manager lets
+	// a Node stay silent before it marks it Ready=Unknown;
+	// DefaultNodeMonitorGracePeriod if zero. It must exceed HeartbeatInterval.
+	NodeMonitorGracePeriod time.Duration
+	// NodeMonitorPeriod is how often the workload controller-manager looks
+	// at the Nodes; DefaultNodeMonitorPeriod if zero.
+	NodeMonitorPeriod time.Duration
+	// WorkloadPodIPBase is the first address of the Pods of each workload
+	// cluster; DefaultWorkloadPodIPBase if unset.
+	WorkloadPodIPBase netip.Addr
 
 	servers  apiServers
+	nodes    nodeRegistry
 	lbAddrs  *allocator
 	podAddrs *allocator
+	// clusterMu serialises the claims and cleanups of workload clusters' data.
+	clusterMu sync.Mutex
+	// hostCapacity is what a node without resources reports.
+	hostCapacity corev1.ResourceList
 }
 
 // Setup registers the runtime's controllers with mgr.
@@ -78,7 +107,10 @@ func (r *Runtime) Setup(mgr ctrl.Manager) error {
 	if !r.PodIPBase.IsValid() {
 		r.PodIPBase = DefaultPodIPBase
 	}
-	for _, a := range []netip.Addr{r.LoopbackBase, r.PodIPBase} {
+	if !r.WorkloadPodIPBase.IsValid() {
+		r.WorkloadPodIPBase = DefaultWorkloadPodIPBase
+	}
+	for _, a := range []netip.Addr{r.LoopbackBase, r.PodIPBase, r.WorkloadPodIPBase} {
 		if !a.Is4() || !a.IsLoopback() {
 			return fmt.Errorf("sim: %s is not an IPv4 loopback address", a)
 		}
@@ -86,8 +118,20 @@ func (r *Runtime) Setup(mgr ctrl.Manager) error {
 	if r.Bash == "" {
 		r.Bash = "bash"
 	}
+	if err := r.defaultPeriods(); err != nil {
+		return err
+	}
+	if r.Components == nil {
+		r.Components = slices.Clone(DefaultComponents)
+	}
+	for _, c := range r.Components {
+		if _, ok := componentUsers[c]; !ok {
+			return fmt.Errorf("sim: unknown component %q: the runtime runs %s and %s", c, ControllerManager, Scheduler)
+		}
+	}
 	r.lbAddrs = newAllocator(r.LoopbackBase)
 	r.podAddrs = newAllocator(r.PodIPBase)
+	r.hostCapacity = hostCapacity()
 	// Workload API servers are processes of this runtime: they stop with it.
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		<-ctx.Done()
@@ -96,13 +140,53 @@ func (r *Runtime) Setup(mgr ctrl.Manager) error {
 	})); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
+	if err := mgr.Add(manager.RunnableFunc(r.heartbeats)); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
 	if err := (&loadBalancerReconciler{client: mgr.GetClient(), rt: r}).setup(mgr); err != nil {
 		return fmt.Errorf("sim: setting up the LoadBalancer controller: %w", err)
 	}
 	if err := (&kubeletReconciler{client: mgr.GetClient(), rt: r}).setup(mgr); err != nil {
 		return fmt.Errorf("sim: setting up the kubelet controller: %w", err)
 	}
+	if err := (&clusterReconciler{client: mgr.GetClient(), rt: r}).setup(mgr); err != nil {
+		return fmt.Errorf("sim: setting up the cluster controller: %w", err)
+	}
 	return nil
+}
+
+// defaultPeriods fills in the heartbeat and node monitor periods and checks
+// that a live node cannot be taken for a silent one.
+func (r *Runtime) defaultPeriods() error {
+	for _, d := range []struct {
+		field *time.Duration
+		def   time.Duration
+	}{
+		{&r.HeartbeatInterval, DefaultHeartbeatInterval},
+		{&r.NodeStatusReportInterval, DefaultNodeStatusReportInterval},
+		{&r.NodeMonitorGracePeriod, DefaultNodeMonitorGracePeriod},
+		{&r.NodeMonitorPeriod, DefaultNodeMonitorPeriod},
+	} {
+		if *d.field < 0 {
+			return fmt.Errorf("sim: negative period %s", *d.field)
+		}
+		if *d.field == 0 {
+			*d.field = d.def
+		}
+	}
+	if r.HeartbeatInterval < time.Second {
+		return fmt.Errorf("sim: HeartbeatInterval %s is below a second, the unit of a Lease's duration", r.HeartbeatInterval)
+	}
+	if r.NodeMonitorGracePeriod <= r.HeartbeatInterval {
+		return fmt.Errorf("sim: NodeMonitorGracePeriod %s must exceed HeartbeatInterval %s, or live Nodes turn Unknown",
+			r.NodeMonitorGracePeriod, r.HeartbeatInterval)
+	}
+	return nil
+}
+
+// runs says whether the runtime runs a component next to workload API servers.
+func (r *Runtime) runs(component string) bool {
+	return slices.Contains(r.Components, component)
 }
 
 // allocator hands out loopback addresses from a base. The objects' status is

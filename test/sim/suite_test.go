@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/test/testenv"
 )
 
@@ -27,9 +28,18 @@ var (
 	env *testenv.Environment
 	// scratchDir is the runtime's ScratchDir in these tests.
 	scratchDir string
+	// rt is the runtime the tests drive, with its defaults filled in.
+	rt *Runtime
+	// workloadEtcd is the etcd the workload API servers share.
+	workloadEtcd string
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		// A child of TestProcessDiesWithTheRuntime, standing in for the
+		// runtime's process.
+		os.Exit(runHelper())
+	}
 	if os.Getenv("PODCLUSTER_TEST_LOGS") != "" {
 		log.SetLogger(zap.New(zap.UseDevMode(true)))
 	} else {
@@ -54,6 +64,10 @@ func startRuntime() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	// The workload control-plane components, which the harness itself needs not.
+	if _, err := tools.EnsureBinDir(os.Stderr, DefaultComponents...); err != nil {
+		return nil, err
+	}
 	// The etcd the workload API servers share, apart from the management one.
 	etcd := &envtest.Etcd{Path: filepath.Join(bin, "etcd"), DataDir: filepath.Join(dir, "etcd")}
 	if err := etcd.Start(); err != nil {
@@ -69,7 +83,8 @@ func startRuntime() (func(), error) {
 		_ = etcd.Stop()
 		return nil, err
 	}
-	rt := &Runtime{ScratchDir: filepath.Join(dir, "nodes"), EtcdURL: etcd.URL.String(), BinDir: bin}
+	workloadEtcd = etcd.URL.String()
+	rt = &Runtime{ScratchDir: scratchDir, EtcdURL: workloadEtcd, BinDir: bin}
 	if err := rt.Setup(mgr); err != nil {
 		_ = etcd.Stop()
 		return nil, err

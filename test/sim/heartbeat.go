@@ -1,0 +1,271 @@
+package sim
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// The periods of node heartbeats and of the workload controller-manager's
+// node lifecycle controller. They keep the kubelet's ratios (a Lease renewed
+// every 10s lasts 40s; the controller-manager's grace is 50s and it looks
+// every 5s) at about half the time, so that a silent Node turns Unknown in
+// tests within half a minute.
+const (
+	// DefaultHeartbeatInterval is how often a node renews its Lease (the
+	// kubelet's is 10s).
+	DefaultHeartbeatInterval = 5 * time.Second
+	// DefaultNodeStatusReportInterval is how often a node posts an unchanged
+	// status, refreshing the Ready condition's lastHeartbeatTime (the
+	// kubelet's nodeStatusReportFrequency is 5m). A changed status is posted
+	// at the next heartbeat.
+	DefaultNodeStatusReportInterval = time.Minute
+	// DefaultNodeMonitorGracePeriod is the controller-manager's
+	// --node-monitor-grace-period: how long a Node may stay silent before it
+	// is marked Ready=Unknown (its default is 50s).
+	DefaultNodeMonitorGracePeriod = 20 * time.Second
+	// DefaultNodeMonitorPeriod is the controller-manager's
+	// --node-monitor-period: how often it looks (its default is 5s).
+	DefaultNodeMonitorPeriod = 2 * time.Second
+)
+
+// nodeLeaseNamespace holds the Nodes' Leases.
+const nodeLeaseNamespace = corev1.NamespaceNodeLease
+
+// nodeEntry is a booted node whose kubelet the runtime plays: it heartbeats
+// and runs the Pods bound to it.
+type nodeEntry struct {
+	// podKey (namespace/name) and podUID are the node Pod's.
+	podKey, podUID string
+	cluster        types.NamespacedName
+	name           string
+	// internalIP is the node Pod's IP, the Node's InternalIP and its Pods' hostIP.
+	internalIP string
+	// cs reaches the workload cluster.
+	cs kubernetes.Interface
+
+	// mu serialises the node's heartbeats and guards the fields below.
+	mu sync.Mutex
+	// notReady is the message of an injected NotReady; empty when Ready.
+	notReady string
+	// reported is when the node last posted its status.
+	reported time.Time
+}
+
+// nodeRegistry holds the booted nodes by node Pod.
+type nodeRegistry struct {
+	mu    sync.Mutex
+	nodes map[string]*nodeEntry
+}
+
+func (n *nodeRegistry) add(e *nodeEntry) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.nodes == nil {
+		n.nodes = map[string]*nodeEntry{}
+	}
+	n.nodes[e.podKey] = e
+}
+
+func (n *nodeRegistry) get(podKey string) *nodeEntry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.nodes[podKey]
+}
+
+// remove stops the node Pod's heartbeats.
+func (n *nodeRegistry) remove(podKey string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.nodes, podKey)
+}
+
+// removeCluster stops the heartbeats of a cluster's nodes.
+func (n *nodeRegistry) removeCluster(cluster types.NamespacedName) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k, e := range n.nodes {
+		if e.cluster == cluster {
+			delete(n.nodes, k)
+		}
+	}
+}
+
+// all is every node, grouped by cluster.
+func (n *nodeRegistry) all() []*nodeEntry {
+	n.mu.Lock()
+	out := make([]*nodeEntry, 0, len(n.nodes))
+	for _, e := range n.nodes {
+		out = append(out, e)
+	}
+	n.mu.Unlock()
+	slices.SortFunc(out, func(a, b *nodeEntry) int {
+		return cmp.Or(cmp.Compare(a.cluster.String(), b.cluster.String()), cmp.Compare(a.name, b.name))
+	})
+	return out
+}
+
+// alive returns the InternalIP of a cluster's Node whose node Pod runs.
+func (n *nodeRegistry) alive(cluster types.NamespacedName, node string) (string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, e := range n.nodes {
+		if e.cluster == cluster && e.name == node {
+			return e.internalIP, true
+		}
+	}
+	return "", false
+}
+
+// registerHeartbeat starts playing the kubelet of a booted node: heartbeats,
+// and the Pods bound to it.
+func (r *Runtime) registerHeartbeat(e *nodeEntry) {
+	if old := r.nodes.get(e.podKey); old != nil && old.podUID == e.podUID {
+		// A reboot of the same Pod keeps an injected NotReady.
+		old.mu.Lock()
+		e.notReady = old.notReady
+		old.mu.Unlock()
+	}
+	r.nodes.add(e)
+	if s := r.servers.forCluster(e.cluster); s != nil {
+		s.mu.Lock()
+		pods := s.pods
+		s.mu.Unlock()
+		if pods != nil {
+			pods.nodeUp(e.name)
+		}
+	}
+}
+
+// heartbeats renews every booted node's Lease each HeartbeatInterval, and
+// posts their status when it changed or is due, until ctx ends. One loop
+// serves every node of every cluster.
+func (r *Runtime) heartbeats(ctx context.Context) error {
+	ticker := time.NewTicker(r.HeartbeatInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		down := map[types.NamespacedName]bool{}
+		for _, e := range r.nodes.all() {
+			if down[e.cluster] {
+				// Its API server did not answer the previous node: the
+				// others would wait as long for nothing.
+				continue
+			}
+			if err := r.beat(ctx, e); err != nil {
+				down[e.cluster] = true
+				ctrl.LoggerFrom(ctx).V(1).Info("Node heartbeat failed", "cluster", e.cluster, "node", e.name, "error", err.Error())
+			}
+		}
+	}
+}
+
+// beat is one heartbeat of a node: its Lease renewed, and its status posted
+// when it changed (an injected NotReady, or the controller-manager marked it
+// Unknown while the node was in fact alive) or when the report is due.
+func (r *Runtime) beat(ctx context.Context, e *nodeEntry) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, r.HeartbeatInterval)
+	defer cancel()
+	node, err := e.cs.CoreV1().Nodes().Get(ctx, e.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		// The kubelet registers once; a Node deleted under it stays gone
+		// until the node boots again.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading Node %s: %w", e.name, err)
+	}
+	if err := renewLease(ctx, e.cs, node, r.HeartbeatInterval); err != nil {
+		return err
+	}
+	now := metav1.Now()
+	want := kubeletConditions(node.Status.Conditions, e.notReady, now)
+	if !conditionsDiffer(node.Status.Conditions, want) && time.Since(e.reported) < r.NodeStatusReportInterval {
+		return nil
+	}
+	node.Status.Conditions = want
+	if _, err := e.cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		if apierrors.IsConflict(err) {
+			// Someone else wrote the Node meanwhile; the next beat posts.
+			return nil
+		}
+		return fmt.Errorf("posting the status of Node %s: %w", e.name, err)
+	}
+	e.reported = time.Now()
+	return nil
+}
+
+// renewLease renews the node's Lease in kube-node-lease, creating it as the
+// kubelet does: held by the node, owned by its Node, lasting four heartbeats.
+func renewLease(ctx context.Context, cs kubernetes.Interface, node *corev1.Node, interval time.Duration) error {
+	leases := cs.CoordinationV1().Leases(nodeLeaseNamespace)
+	now := metav1.NewMicroTime(time.Now())
+	// Owned by the Node, so that the garbage collector removes it with the Node.
+	owners := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
+	lease, err := leases.Get(ctx, node.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		lease = &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: node.Name, Namespace: nodeLeaseNamespace, OwnerReferences: owners},
+			Spec: coordinationv1.LeaseSpec{
+				HolderIdentity:       ptrTo(node.Name),
+				LeaseDurationSeconds: ptrTo(int32(4 * interval / time.Second)),
+				RenewTime:            &now,
+			},
+		}
+		if _, err := leases.Create(ctx, lease, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating the Lease of Node %s: %w", node.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the Lease of Node %s: %w", node.Name, err)
+	}
+	// A Node registered again has a new UID.
+	lease.OwnerReferences = owners
+	lease.Spec.HolderIdentity = ptrTo(node.Name)
+	lease.Spec.LeaseDurationSeconds = ptrTo(int32(4 * interval / time.Second))
+	lease.Spec.RenewTime = &now
+	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("renewing the Lease of Node %s: %w", node.Name, err)
+	}
+	return nil
+}
+
+// setNotReady injects (msg not empty) or lifts (msg empty) a NotReady on a
+// booted node, and posts the node's status at once when that changed it.
+func (r *Runtime) setNotReady(ctx context.Context, podKey, msg string) error {
+	e := r.nodes.get(podKey)
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	changed := e.notReady != msg
+	e.notReady = msg
+	e.mu.Unlock()
+	if !changed {
+		return nil
+	}
+	if msg != "" {
+		ctrl.LoggerFrom(ctx).Info("Injected: the Node goes NotReady", "node", e.name)
+	} else {
+		ctrl.LoggerFrom(ctx).Info("The injected NotReady is lifted", "node", e.name)
+	}
+	return r.beat(ctx, e)
+}
