@@ -52,10 +52,27 @@ lint: ## Run golangci-lint (pinned in hack/tools).
 	$(ENSURE) golangci-lint
 	$(GOLANGCI_LINT) run ./...
 
+# UP_FLAGS go to `podcluster up` after the defaults, e.g. UP_FLAGS="--state-dir /tmp/scratch".
+UP_FLAGS ?=
+
+# up builds podcluster and runs it rather than `go run`, which dies on SIGTERM
+# and leaves the plane running. GNU make ends itself by the signal on Ctrl-C
+# (exit 130) even when its job exits 0; so when make runs in the foreground of
+# a terminal, podcluster runs there as a job of its own (set -m): the
+# interrupt reaches podcluster and not make, which exits 0 once the plane has
+# stopped. SIGTERM to make ends that shell without passing the signal on, so
+# --stop-with-parent stops the plane then. Elsewhere podcluster replaces the
+# shell: make passes SIGTERM to it and waits for it.
+
 .PHONY: up
 up: ## The main job: a local management plane with podcluster's APIs and the seed example cluster.
-	$(ENSURE) etcd kube-apiserver kube-controller-manager kubectl
-	go run ./cmd/podcluster up --apply examples/seed
+	$(ENSURE) etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
+	go build -o $(BIN)/podcluster ./cmd/podcluster
+	@if [ -t 0 ] && [ "$$(ps -o tpgid= -p $$$$)" -eq "$$(ps -o pgid= -p $$$$)" ]; then \
+		set -m; $(BIN)/podcluster up --stop-with-parent --apply examples/seed $(UP_FLAGS) || exit $$?; \
+	else \
+		exec $(BIN)/podcluster up --apply examples/seed $(UP_FLAGS); \
+	fi
 
 .PHONY: test
 test: ## Build the tools, install test packages, and run every test against real API servers (e2e and sim with -race).

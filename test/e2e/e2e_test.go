@@ -46,7 +46,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if bin, err = tools.EnsureBinDir(os.Stderr, "etcd", "kube-apiserver", "kube-controller-manager", "kubectl"); err != nil {
+	if bin, err = tools.EnsureBinDir(os.Stderr, "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

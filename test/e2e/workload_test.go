@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/internal/scheme"
 	"github.com/podcluster/podcluster/test/sim"
 )
@@ -58,9 +57,6 @@ func workloadKubectl(g Gomega, kubeconfigFile string, args ...string) string {
 func TestWorkloadClusterRunsWorkloads(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	// The simulated runtime runs the workload scheduler from the same folder.
-	_, err := tools.EnsureBinDir(os.Stderr, sim.Scheduler)
-	g.Expect(err).NotTo(HaveOccurred())
 	ns := newNamespace(t)
 	applySeed(g, ns)
 	waitForWorkers(g, ns, 3)

@@ -4,7 +4,9 @@ package up
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -15,32 +17,42 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/config/crd"
-	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
-	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/localplane"
-	"github.com/podcluster/podcluster/internal/manager"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/cmd/podcluster/providers"
+	"github.com/podcluster/podcluster/config/crd"
+	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/manager"
 	"github.com/podcluster/podcluster/internal/scheme"
 	"github.com/podcluster/podcluster/test/sim"
-	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 )
 
 type options struct {
-	stateDir  string
-	apply     []string
-	namespace string
-	providers []string
-	simulate  string
-	wait      time.Duration
+	stateDir       string
+	apply          []string
+	namespace      string
+	providers      []string
+	simulate       string
+	wait           time.Duration
+	stopWithParent bool
+	// lbBase and podIPBase are the first addresses the simulated runtime
+	// hands out; two planes side by side need different ones.
+	lbBase, podIPBase string
 }
+
+// parentPollInterval is how often --stop-with-parent checks the parent.
+const parentPollInterval = 500 * time.Millisecond
 
 // NewCommand returns the up verb.
 func NewCommand(s streams.IO) *cobra.Command {
@@ -50,9 +62,12 @@ func NewCommand(s streams.IO) *cobra.Command {
 		Short: "Run a local management plane with podcluster's APIs",
 		Long: `up starts etcd, kube-apiserver and kube-controller-manager on loopback, installs
 podcluster's CRDs, optionally applies manifests, and runs in the foreground until
-Ctrl-C or SIGTERM, when it stops everything it started. Its state (certificates,
-etcd data, logs, an admin kubeconfig) lives in --state-dir; running up again
-resumes the same plane.`,
+Ctrl-C, SIGTERM or SIGHUP, when it stops everything it started and exits 0; a
+second signal stops it at once. Its state (certificates, etcd data, logs, an
+admin kubeconfig) lives in --state-dir; running up again resumes the same plane.
+
+The processes up starts die with it even when it is killed, and a later up on
+the same --state-dir ends whatever a killed one left running before it starts.`,
 		Example: `  # Start the plane and apply the seed walkthrough
   podcluster up --apply examples/seed
 
@@ -68,6 +83,9 @@ resumes the same plane.`,
 	cmd.Flags().DurationVar(&o.wait, "wait", 10*time.Minute, "after --apply, wait this long for the applied Clusters to be Available and list their Nodes; 0 skips")
 	cmd.Flags().StringVar(&o.simulate, "simulate", "auto", "run the simulated runtime (kubelet, node boot, LoadBalancer): auto (when the plane has no Nodes), true or false")
 	cmd.Flags().StringSliceVar(&o.providers, "providers", providers.Names(), "providers to run in-process ("+strings.Join(providers.Names(), ", ")+"); none with --providers=\"\"")
+	cmd.Flags().StringVar(&o.lbBase, "sim-loadbalancer-base", sim.DefaultLoopbackBase.String(), "first 127.x.y.z address the simulated runtime gives LoadBalancer Services (a plane running next to another needs its own)")
+	cmd.Flags().StringVar(&o.podIPBase, "sim-pod-ip-base", sim.DefaultPodIPBase.String(), "first 127.x.y.z address the simulated runtime gives node Pods (a plane running next to another needs its own)")
+	cmd.Flags().BoolVar(&o.stopWithParent, "stop-with-parent", false, "stop as on SIGTERM when the process that started up exits (make up uses it)")
 	return cmd
 }
 
@@ -75,16 +93,88 @@ func (o *options) run(parent context.Context, s streams.IO) error {
 	if parent == nil {
 		parent = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	var err error
+	if o.stateDir, err = filepath.Abs(o.stateDir); err != nil {
+		return fmt.Errorf("resolving --state-dir: %w", err)
+	}
+	ctx, stop := context.WithCancelCause(parent)
+	defer stop(nil)
+	defer stopOnSignals(stop, s)()
+	if o.stopWithParent {
+		go stopWithParent(ctx, stop)
+	}
 
-	if err := localplane.Claim(o.stateDir); err != nil {
+	release, err := localplane.Claim(o.stateDir)
+	if err != nil {
 		return err
 	}
-	defer localplane.Release(o.stateDir)
+	defer release()
 
+	err = o.serve(ctx, s)
+	if ctx.Err() != nil {
+		// Asked to stop: whatever the work in progress said, that is no failure.
+		fmt.Fprintf(s.ErrOut, "Stopped (%v)\n", context.Cause(ctx))
+		return nil
+	}
+	return err
+}
+
+// stopOnSignals stops ctx on SIGINT, SIGTERM or SIGHUP, all the same way. A
+// second one kills the process at once, by the signal's default action: the
+// plane's processes die with it, and the next up ends what else is left. A
+// SIGHUP that was ignored (nohup) stays ignored. It returns a function that
+// stops listening.
+func stopOnSignals(stop context.CancelCauseFunc, s streams.IO) func() {
+	want := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		want = append(want, syscall.SIGHUP)
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, want...)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case sig := <-sigs:
+			signal.Reset(want...)
+			fmt.Fprintf(s.ErrOut, "\nGot %s: stopping the providers, the simulated runtime and the plane (again to stop at once)\n", sig)
+			stop(fmt.Errorf("got %s", sig))
+		case <-quit:
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+		signal.Stop(sigs)
+	}
+}
+
+// stopWithParent stops ctx once the process that started this one exits,
+// which shows as a new parent PID: make starts up this way, and SIGTERM to
+// make ends the shell between them without passing it on (see the Makefile).
+func stopWithParent(ctx context.Context, stop context.CancelCauseFunc) {
+	ppid := os.Getppid()
+	t := time.NewTicker(parentPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if os.Getppid() != ppid {
+				stop(fmt.Errorf("the parent process %d exited", ppid))
+				return
+			}
+		}
+	}
+}
+
+// serve starts the plane, the providers and the simulated runtime, and runs
+// until ctx ends or a process of the plane exits. Then it stops the providers
+// and the runtime (which stops the workload API servers), and the plane last.
+func (o *options) serve(ctx context.Context, s streams.IO) error {
 	fmt.Fprintf(s.ErrOut, "Starting the podcluster management plane in %s\n", o.stateDir)
-	bin, err := tools.EnsureBinDir(s.ErrOut, "etcd", "kube-apiserver", "kube-controller-manager")
+	bin, err := tools.EnsureBinDir(s.ErrOut, "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 	if err != nil {
 		return err
 	}
@@ -116,9 +206,18 @@ func (o *options) run(parent context.Context, s streams.IO) error {
 		if err != nil {
 			return err
 		}
-		if err := startProviders(ctx, plane, o.providers, o.stateDir, simulate); err != nil {
+		mgrCtx, stopMgr := context.WithCancel(ctx)
+		stopped, err := o.startProviders(mgrCtx, plane, simulate)
+		if err != nil {
+			stopMgr()
 			return err
 		}
+		// Before the plane stops: the runtime's workload API servers use its etcd.
+		defer func() {
+			fmt.Fprintln(s.ErrOut, "Stopping the providers and the simulated runtime")
+			stopMgr()
+			<-stopped
+		}()
 		if simulate {
 			fmt.Fprintln(s.ErrOut, " • Running the simulated runtime (node Pods boot without a kubelet)")
 		}
@@ -159,33 +258,50 @@ Press Ctrl-C to stop it; 'podcluster up --state-dir %s' resumes it later.
 }
 
 // startProviders runs the providers' controllers in this process, logging to
-// <state-dir>/logs/providers.log. They stop with ctx.
-func startProviders(ctx context.Context, plane *localplane.Plane, names []string, stateDir string, simulate bool) error {
-	logFile, err := os.OpenFile(filepath.Join(stateDir, "logs", "providers.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
+// <state-dir>/logs/providers.log. They stop with ctx; stopped is closed once
+// they, and the simulated runtime's processes, have.
+func (o *options) startProviders(ctx context.Context, plane *localplane.Plane, simulate bool) (stopped <-chan struct{}, err error) {
+	var rt *sim.Runtime
+	if simulate {
+		rt = &sim.Runtime{ScratchDir: filepath.Join(o.stateDir, "sim"), EtcdURL: plane.EtcdURL, BinDir: plane.BinDir}
+		if rt.LoopbackBase, err = netip.ParseAddr(o.lbBase); err != nil {
+			return nil, fmt.Errorf("--sim-loadbalancer-base: %w", err)
+		}
+		if rt.PodIPBase, err = netip.ParseAddr(o.podIPBase); err != nil {
+			return nil, fmt.Errorf("--sim-pod-ip-base: %w", err)
+		}
 	}
+	logFile, err := os.OpenFile(filepath.Join(o.stateDir, "logs", "providers.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = logFile.Close()
+		}
+	}()
 	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
 	mgr, cc, err := manager.New(plane.Config, manager.Options{})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := providers.SetupAll(ctx, mgr, names, providers.Options{ClusterCache: cc}); err != nil {
-		return err
+	if err := providers.SetupAll(ctx, mgr, o.providers, providers.Options{ClusterCache: cc}); err != nil {
+		return nil, err
 	}
-	if simulate {
-		rt := &sim.Runtime{ScratchDir: filepath.Join(stateDir, "sim"), EtcdURL: plane.EtcdURL, BinDir: plane.BinDir}
+	if rt != nil {
 		if err := rt.Setup(mgr); err != nil {
-			return fmt.Errorf("setting up the simulated runtime: %w", err)
+			return nil, fmt.Errorf("setting up the simulated runtime: %w", err)
 		}
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		defer func() { _ = logFile.Close() }()
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintf(logFile, "manager stopped: %v\n", err)
 		}
 	}()
-	return nil
+	return done, nil
 }
 
 // wantSimulation decides --simulate: auto means on when the plane has no
@@ -215,8 +331,10 @@ func (o *options) wantSimulation(ctx context.Context, plane *localplane.Plane) (
 // <state-dir>/<cluster>.kubeconfig.
 func (o *options) waitForCluster(ctx context.Context, s streams.IO, plane *localplane.Plane, c client.Client, key client.ObjectKey) error {
 	fmt.Fprintf(s.ErrOut, " • Waiting for Cluster %s to be available\n", key.Name)
+	waitCtx, cancel := context.WithTimeout(ctx, o.wait)
+	defer cancel()
 	last := ""
-	err := wait.PollUntilContextTimeout(ctx, time.Second, o.wait, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextCancel(waitCtx, time.Second, true, func(ctx context.Context) (bool, error) {
 		cluster := &clusterv1.Cluster{}
 		if err := c.Get(ctx, key, cluster); err != nil {
 			return false, nil
@@ -238,12 +356,19 @@ func (o *options) waitForCluster(ctx context.Context, s streams.IO, plane *local
 	if err != nil {
 		return fmt.Errorf("cluster %s is not available after %s (see 'podcluster describe cluster %s'): %w", key.Name, o.wait, key.Name, err)
 	}
-	secret := &corev1.Secret{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name + "-kubeconfig"}, secret); err != nil {
-		return fmt.Errorf("reading the kubeconfig of Cluster %s: %w", key.Name, err)
+	// A Cluster that was Available before a restart still says so while its
+	// API server is starting again: wait until that answers.
+	var kubeconfig []byte
+	var lastErr error
+	err = wait.PollUntilContextCancel(waitCtx, time.Second, true, func(ctx context.Context) (bool, error) {
+		kubeconfig, lastErr = workloadKubeconfig(ctx, c, key)
+		return lastErr == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the API server of Cluster %s does not answer after %s: %w", key.Name, o.wait, errors.Join(err, lastErr))
 	}
 	path := filepath.Join(o.stateDir, key.Name+".kubeconfig")
-	if err := os.WriteFile(path, secret.Data["value"], 0o600); err != nil {
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.ErrOut, " • Cluster %s is available; its Nodes (kubectl --kubeconfig %s get nodes):\n", key.Name, path)
@@ -253,6 +378,28 @@ func (o *options) waitForCluster(ctx context.Context, s streams.IO, plane *local
 		return fmt.Errorf("kubectl get nodes of Cluster %s: %w", key.Name, err)
 	}
 	return nil
+}
+
+// workloadKubeconfig reads the kubeconfig Secret of the Cluster key and
+// returns it once the cluster's API server answers through it.
+func workloadKubeconfig(ctx context.Context, c client.Client, key client.ObjectKey) ([]byte, error) {
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name + "-kubeconfig"}, secret); err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig of Cluster %s: %w", key.Name, err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
+	if err != nil {
+		return nil, fmt.Errorf("the kubeconfig of Cluster %s: %w", key.Name, err)
+	}
+	cfg.Timeout = 5 * time.Second
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		return nil, err
+	}
+	return secret.Data["value"], nil
 }
 
 func orDash(s string) string {

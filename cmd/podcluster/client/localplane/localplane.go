@@ -8,6 +8,11 @@
 // ports, the process logs and an admin kubeconfig. Starting again with the same
 // directory resumes the same cluster: certificates and ports are reused and
 // etcd keeps its data.
+//
+// The processes die with the process that started them, even when it is
+// killed: they get SIGKILL as their parent-death signal. A plane that did not
+// stop cleanly leaves <state-dir>/processes.json behind, and the next Start on
+// the directory ends whatever of that run still runs before it starts etcd.
 package localplane
 
 import (
@@ -62,6 +67,8 @@ type Plane struct {
 
 	opts  Options
 	procs []*process
+	// spawner starts procs from a thread of its own; nil once stopped.
+	spawner *spawner
 }
 
 // ports are chosen once and kept in <state-dir>/ports.json.
@@ -71,10 +78,21 @@ type ports struct {
 	APIServer  int `json:"apiServer"`
 }
 
+// leftoverTimeout bounds the wait for an earlier run's processes to go and
+// free the plane's ports.
+const leftoverTimeout = 30 * time.Second
+
 // Start starts the plane and waits until it serves requests and the
-// controller-manager works. On error, whatever started is stopped again.
+// controller-manager works. The caller owns the state directory (see Claim):
+// processes of an earlier run on it are ended first. On error, whatever
+// started is stopped again.
 func Start(ctx context.Context, opts Options) (_ *Plane, err error) {
-	p := &Plane{opts: opts, KubeconfigPath: filepath.Join(opts.StateDir, "kubeconfig"), BinDir: opts.BinDir}
+	// Absolute, so that the processes' arguments name the state directory
+	// wherever they run, and a later run finds them by it.
+	if opts.StateDir, err = filepath.Abs(opts.StateDir); err != nil {
+		return nil, fmt.Errorf("resolving the state dir: %w", err)
+	}
+	p := &Plane{opts: opts, KubeconfigPath: filepath.Join(opts.StateDir, "kubeconfig"), BinDir: opts.BinDir, spawner: newSpawner()}
 	defer func() {
 		if err != nil {
 			_ = p.Stop()
@@ -98,6 +116,9 @@ func Start(ctx context.Context, opts Options) (_ *Plane, err error) {
 	if err := p.ensurePKI(pt); err != nil {
 		return nil, err
 	}
+	if err := p.endLeftovers(ctx, pt); err != nil {
+		return nil, err
+	}
 
 	p.step("Starting etcd")
 	if err := p.startEtcd(ctx, pt); err != nil {
@@ -114,14 +135,42 @@ func Start(ctx context.Context, opts Options) (_ *Plane, err error) {
 	return p, nil
 }
 
-// Stop stops every process the plane started, newest first, and waits for them.
+// Stop stops every process the plane started, newest first, and waits for
+// them. Then it kills any server still working on the state directory's
+// files, such as a workload API server the simulated runtime left behind,
+// so that nothing outlives the plane.
 func (p *Plane) Stop() error {
 	var errs []error
 	for i := len(p.procs) - 1; i >= 0; i-- {
 		errs = append(errs, p.procs[i].stop())
 	}
 	p.procs = nil
+	if p.spawner != nil {
+		p.spawner.close()
+		p.spawner = nil
+	}
+	if left, err := endLeftovers(context.Background(), p.opts.StateDir, leftoverTimeout); err != nil {
+		errs = append(errs, err)
+	} else if len(left) > 0 {
+		p.step(fmt.Sprintf("Killed what was left running: %s", describe(left)))
+	}
+	if err := writeRecords(p.opts.StateDir, nil); err != nil {
+		errs = append(errs, fmt.Errorf("removing %s: %w", processesFile, err))
+	}
 	return errors.Join(errs...)
+}
+
+// endLeftovers ends the processes an earlier run on the state directory left
+// running, and waits until the plane's ports are free.
+func (p *Plane) endLeftovers(ctx context.Context, pt ports) error {
+	left, err := endLeftovers(ctx, p.opts.StateDir, leftoverTimeout)
+	if len(left) > 0 {
+		p.step(fmt.Sprintf("Killed what an earlier run left running: %s", describe(left)))
+	}
+	if err != nil {
+		return err
+	}
+	return waitForPorts(ctx, pt, leftoverTimeout)
 }
 
 // Wait blocks until one of the plane's processes exits, and says which.
@@ -409,9 +458,7 @@ func (p *Plane) run(name string, args ...string) error {
 	}
 	cmd := exec.Command(filepath.Join(p.opts.BinDir, name), args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	// The children die with us even if we are killed without a chance to stop them.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := p.spawner.start(cmd); err != nil {
 		_ = log.Close()
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
@@ -422,6 +469,24 @@ func (p *Plane) run(name string, args ...string) error {
 		close(proc.done)
 	}()
 	p.procs = append(p.procs, proc)
+	return p.record()
+}
+
+// record writes the running processes to processesFile.
+func (p *Plane) record() error {
+	records := make([]record, 0, len(p.procs))
+	for _, proc := range p.procs {
+		pid := proc.cmd.Process.Pid
+		st, err := readStat(pid)
+		if err != nil {
+			// It exited already; waitFor says so.
+			continue
+		}
+		records = append(records, record{Name: proc.name, PID: pid, Start: st.start})
+	}
+	if err := writeRecords(p.opts.StateDir, records); err != nil {
+		return fmt.Errorf("recording the plane's processes: %w", err)
+	}
 	return nil
 }
 
