@@ -10,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 runs=${1:-3}
-hack/tools/ensure.sh etcd kube-apiserver kube-controller-manager kubectl >/dev/null
+hack/tools/ensure.sh etcd kube-apiserver kube-controller-manager kube-scheduler kubectl >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/podcluster" ./cmd/podcluster
