@@ -245,35 +245,9 @@ func (r *kubeletReconciler) start(ctx context.Context, pod *corev1.Pod, owner st
 	if err != nil {
 		return err
 	}
-	now := metav1.Now()
-	pod.Status.Phase = corev1.PodRunning
-	pod.Status.HostIP = HostIP
-	pod.Status.HostIPs = []corev1.HostIP{{IP: HostIP}}
-	pod.Status.PodIP = ip.String()
-	pod.Status.PodIPs = []corev1.PodIP{{IP: ip.String()}}
-	pod.Status.StartTime = &now
-	pod.Status.InitContainerStatuses = nil
-	for _, c := range pod.Spec.InitContainers {
-		pod.Status.InitContainerStatuses = append(pod.Status.InitContainerStatuses, corev1.ContainerStatus{
-			Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: containerID(pod, c.Name),
-			Ready: true, Started: ptrTo(false),
-			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-				ExitCode: 0, Reason: reasonCompleted, StartedAt: now, FinishedAt: now, ContainerID: containerID(pod, c.Name),
-			}},
-		})
-	}
-	pod.Status.ContainerStatuses = nil
-	for _, c := range pod.Spec.Containers {
-		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
-			Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: containerID(pod, c.Name),
-			Ready: false, Started: ptrTo(false),
-			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
-		})
-	}
-	setCondition(pod, corev1.PodReadyToStartContainers, corev1.ConditionTrue, "")
-	setCondition(pod, corev1.PodInitialized, corev1.ConditionTrue, "")
-	setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, reasonContainersNotReady)
-	setCondition(pod, corev1.PodReady, corev1.ConditionFalse, reasonContainersNotReady)
+	// The node container is running but not started: its startup probe waits
+	// for the bootstrap sentinel.
+	runPod(pod, HostIP, ip.String(), metav1.Now(), false)
 	if err := r.client.Status().Update(ctx, pod); err != nil {
 		return fmt.Errorf("setting Pod %s/%s Running: %w", pod.Namespace, pod.Name, err)
 	}

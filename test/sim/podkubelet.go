@@ -177,7 +177,7 @@ func (k *podKubelet) sync(ctx context.Context, key string) error {
 		}
 		podIP = ip.String()
 	}
-	runPod(pod, hostIP, podIP, metav1.Now())
+	runPod(pod, hostIP, podIP, metav1.Now(), true)
 	if _, err := k.cs.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -206,10 +206,12 @@ func (k *podKubelet) podIP(key string, pod *corev1.Pod) (netip.Addr, error) {
 	return ip, nil
 }
 
-// runPod sets the status a kubelet reports once a Pod's containers run: the
-// init containers completed, every container started and ready (there are no
-// probes to run), the Pod Ready.
-func runPod(pod *corev1.Pod, hostIP, podIP string, now metav1.Time) {
+// runPod reports a Pod running as the kubelet does once its sandbox is up:
+// an address, its init containers completed, its containers running. A
+// workload Pod has no probes to wait for, so its containers are started and
+// ready at once and the Pod Ready (ready true); a node Pod's node container
+// waits for its startup probe, the bootstrap sentinel (ready false).
+func runPod(pod *corev1.Pod, hostIP, podIP string, now metav1.Time, ready bool) {
 	pod.Status.Phase = corev1.PodRunning
 	pod.Status.HostIP, pod.Status.HostIPs = hostIP, []corev1.HostIP{{IP: hostIP}}
 	pod.Status.PodIP, pod.Status.PodIPs = podIP, []corev1.PodIP{{IP: podIP}}
@@ -228,11 +230,17 @@ func runPod(pod *corev1.Pod, hostIP, podIP string, now metav1.Time) {
 	for _, c := range pod.Spec.Containers {
 		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
 			Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: containerID(pod, c.Name),
-			Ready: true, Started: ptrTo(true),
+			Ready: ready, Started: ptrTo(ready),
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
 		})
 	}
-	for _, t := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
-		setCondition(pod, t, corev1.ConditionTrue, "")
+	setCondition(pod, corev1.PodReadyToStartContainers, corev1.ConditionTrue, "")
+	setCondition(pod, corev1.PodInitialized, corev1.ConditionTrue, "")
+	if ready {
+		setCondition(pod, corev1.ContainersReady, corev1.ConditionTrue, "")
+		setCondition(pod, corev1.PodReady, corev1.ConditionTrue, "")
+	} else {
+		setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, reasonContainersNotReady)
+		setCondition(pod, corev1.PodReady, corev1.ConditionFalse, reasonContainersNotReady)
 	}
 }
