@@ -1,5 +1,5 @@
 // Package core is the cluster.x-k8s.io provider: the Cluster, Machine,
-// MachineSet and MachineDeployment controllers.
+// MachineSet, MachineDeployment and MachineHealthCheck controllers.
 package core
 
 import (
@@ -12,6 +12,7 @@ import (
 	"github.com/podcluster/podcluster/core/reconcilers/cluster"
 	"github.com/podcluster/podcluster/core/reconcilers/machine"
 	"github.com/podcluster/podcluster/core/reconcilers/machinedeployment"
+	"github.com/podcluster/podcluster/core/reconcilers/machinehealthcheck"
 	"github.com/podcluster/podcluster/core/reconcilers/machineset"
 	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/remote"
@@ -23,7 +24,8 @@ type Options struct {
 	// cluster.x-k8s.io/watch-filter=<WatchFilter>; empty means all.
 	WatchFilter string
 	// Concurrency is the number of workers per controller, by controller name
-	// (cluster, machine, machineset, machinedeployment). Default 10.
+	// (cluster, machine, machineset, machinedeployment, machinehealthcheck).
+	// Default 10.
 	Concurrency map[string]int
 	// ClusterCache gives access to workload clusters; shared between providers.
 	ClusterCache *remote.ClusterCache
@@ -43,10 +45,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	for name, r := range map[string]interface {
 		SetupWithManager(context.Context, ctrl.Manager, controller.Options) error
 	}{
-		"cluster":           &cluster.Reconciler{Client: c, Resolver: resolver, ClusterCache: opts.ClusterCache, WatchFilter: opts.WatchFilter},
-		"machine":           &machine.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), ClusterCache: opts.ClusterCache, Resolver: resolver, WatchFilter: opts.WatchFilter},
-		"machineset":        &machineset.Reconciler{Client: c, Resolver: resolver, WatchFilter: opts.WatchFilter},
-		"machinedeployment": &machinedeployment.Reconciler{Client: c, WatchFilter: opts.WatchFilter},
+		"cluster":            &cluster.Reconciler{Client: c, Resolver: resolver, ClusterCache: opts.ClusterCache, WatchFilter: opts.WatchFilter},
+		"machine":            &machine.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), ClusterCache: opts.ClusterCache, Resolver: resolver, WatchFilter: opts.WatchFilter},
+		"machineset":         &machineset.Reconciler{Client: c, Resolver: resolver, WatchFilter: opts.WatchFilter},
+		"machinedeployment":  &machinedeployment.Reconciler{Client: c, WatchFilter: opts.WatchFilter},
+		"machinehealthcheck": &machinehealthcheck.Reconciler{Client: c, ClusterCache: opts.ClusterCache, WatchFilter: opts.WatchFilter},
 	} {
 		if err := r.SetupWithManager(ctx, mgr, workers(name)); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", name, err)

@@ -393,3 +393,54 @@ const (
 	// MachineDeploymentDeletingReason is used while its MachineSets are being deleted.
 	MachineDeploymentDeletingReason = DeletingReason
 )
+
+// MachineHealthCheck's Paused condition.
+const (
+	// MachineHealthCheckPausedReason is used while the MachineHealthCheck or its Cluster is paused.
+	MachineHealthCheckPausedReason = PausedReason
+	// MachineHealthCheckNotPausedReason is used while neither is paused.
+	MachineHealthCheckNotPausedReason = NotPausedReason
+)
+
+// MachineHealthCheck's RemediationAllowed condition.
+const (
+	// MachineHealthCheckRemediationAllowedReason is used while the number of unhealthy
+	// Machines is within spec.remediation.triggerIf.
+	MachineHealthCheckRemediationAllowedReason = "RemediationAllowed"
+	// MachineHealthCheckRemediationAllowedTooManyUnhealthyReason is used while it is not,
+	// so no Machine is marked for remediation. Upstream's MachineHealthCheckTooManyUnhealthyReason.
+	MachineHealthCheckRemediationAllowedTooManyUnhealthyReason = "TooManyUnhealthy"
+	// MachineHealthCheckRemediationAllowedInvalidTriggerIfReason is used when
+	// spec.remediation.triggerIf cannot be evaluated, for example the range "[5-3]".
+	// podcluster's own.
+	MachineHealthCheckRemediationAllowedInvalidTriggerIfReason = "InvalidTriggerIf"
+)
+
+// Machine's HealthCheckSucceeded condition, set by MachineHealthChecks.
+const (
+	// MachineHealthCheckSucceededReason is used when the Machine passes every check.
+	MachineHealthCheckSucceededReason = "HealthCheckSucceeded"
+	// MachineHealthCheckSucceededUnhealthyNodeReason is used when a Node condition held
+	// an unhealthy status for its timeout. Upstream's MachineHealthCheckUnhealthyNodeReason.
+	MachineHealthCheckSucceededUnhealthyNodeReason = "UnhealthyNode"
+	// MachineHealthCheckSucceededUnhealthyMachineReason is used when a Machine condition
+	// held an unhealthy status for its timeout. Upstream's MachineHealthCheckUnhealthyMachineReason.
+	MachineHealthCheckSucceededUnhealthyMachineReason = "UnhealthyMachine"
+	// MachineHealthCheckSucceededNodeStartupTimeoutReason is used when no Node appeared
+	// within nodeStartupTimeoutSeconds. Upstream's MachineHealthCheckNodeStartupTimeoutReason.
+	MachineHealthCheckSucceededNodeStartupTimeoutReason = "NodeStartupTimeout"
+	// MachineHealthCheckSucceededNodeDeletedReason is used when the Machine's Node existed
+	// and was deleted. Upstream's MachineHealthCheckNodeDeletedReason.
+	MachineHealthCheckSucceededNodeDeletedReason = "NodeDeleted"
+	// MachineHealthCheckSucceededHasRemediateAnnotationReason is used when the Machine
+	// carries the remediate-machine annotation. Upstream's MachineHealthCheckHasRemediateAnnotationReason.
+	MachineHealthCheckSucceededHasRemediateAnnotationReason = "HasRemediateAnnotation"
+)
+
+// Machine's OwnerRemediated condition, set by MachineHealthChecks and then
+// owned by the Machine's owner.
+const (
+	// MachineOwnerRemediatedWaitingForRemediationReason is used when a MachineHealthCheck
+	// found the Machine unhealthy and asks its owner to remediate it.
+	MachineOwnerRemediatedWaitingForRemediationReason = "WaitingForRemediation"
+)
