@@ -144,25 +144,10 @@ func waitForWorkers(g Gomega, ns string, n int) {
 	}, 3*time.Minute, time.Second).Should(Succeed())
 }
 
-// workloadNodes lists the Ready Nodes of the workload cluster through its kubeconfig Secret.
+// workloadNodes lists the Ready Nodes of the seed's workload cluster through
+// its kubeconfig Secret.
 func workloadNodes(g Gomega, ns string) []string {
-	secret := &corev1.Secret{}
-	g.Expect(c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "example-kubeconfig"}, secret)).To(Succeed())
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
-	g.Expect(err).NotTo(HaveOccurred())
-	wc, err := client.New(cfg, client.Options{Scheme: scheme.New()})
-	g.Expect(err).NotTo(HaveOccurred())
-	nodes := &corev1.NodeList{}
-	g.Expect(wc.List(context.Background(), nodes)).To(Succeed())
-	var ready []string
-	for _, n := range nodes.Items {
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-				ready = append(ready, n.Name)
-			}
-		}
-	}
-	return ready
+	return readyNodesOf(g, c, ns, "example")
 }
 
 func kubectl(g Gomega, args ...string) string {

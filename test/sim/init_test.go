@@ -169,26 +169,7 @@ func TestKubeadmInitAndJoin(t *testing.T) {
 		Type:       clusterv1.ClusterSecretType,
 		Data:       map[string][]byte{"value": adminKubeconfig},
 	})).To(Succeed())
-	g.Expect(wc.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceSystem, Name: "bootstrap-token-abcdef"},
-		Type:       corev1.SecretTypeBootstrapToken,
-		StringData: map[string]string{
-			"token-id": "abcdef", "token-secret": "0123456789abcdef",
-			"usage-bootstrap-authentication": "true", "usage-bootstrap-signing": "true",
-			"auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
-		},
-	})).To(Succeed())
-	// The API server's token authenticator learns of the Secret through a watch.
-	g.Eventually(func() error {
-		tc, err := client.New(&rest.Config{
-			Host: "https://" + endpoint, BearerToken: "abcdef.0123456789abcdef",
-			TLSClientConfig: rest.TLSClientConfig{CAData: ca.CertPEM},
-		}, client.Options{})
-		if err != nil {
-			return err
-		}
-		return tc.List(ctx, &corev1.NodeList{})
-	}, timeout, interval).Should(MatchError(ContainSubstring("forbidden")))
+	createBootstrapToken(g, wc, endpoint, ca.CertPEM)
 	hash, err := kubeadmtypes.CACertHash(ca.CertPEM)
 	g.Expect(err).NotTo(HaveOccurred())
 
@@ -236,4 +217,31 @@ func TestKubeadmInitAndJoin(t *testing.T) {
 	g.Eventually(func() error {
 		return wc.Get(ctx, client.ObjectKey{Name: pod.Name}, &corev1.Node{})
 	}, timeout, interval).Should(HaveOccurred())
+}
+
+// createBootstrapToken creates the bootstrap token abcdef.0123456789abcdef in
+// the workload cluster wc and waits until its API server at endpoint (serving
+// with caPEM) authenticates it.
+func createBootstrapToken(g Gomega, wc client.Client, endpoint string, caPEM []byte) {
+	ctx := context.Background()
+	g.Expect(wc.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceSystem, Name: "bootstrap-token-abcdef"},
+		Type:       corev1.SecretTypeBootstrapToken,
+		StringData: map[string]string{
+			"token-id": "abcdef", "token-secret": "0123456789abcdef",
+			"usage-bootstrap-authentication": "true", "usage-bootstrap-signing": "true",
+			"auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
+		},
+	})).To(Succeed())
+	// The API server's token authenticator learns of the Secret through a watch.
+	g.Eventually(func() error {
+		tc, err := client.New(&rest.Config{
+			Host: "https://" + endpoint, BearerToken: "abcdef.0123456789abcdef",
+			TLSClientConfig: rest.TLSClientConfig{CAData: caPEM},
+		}, client.Options{})
+		if err != nil {
+			return err
+		}
+		return tc.List(ctx, &corev1.NodeList{})
+	}, timeout, interval).Should(MatchError(ContainSubstring("forbidden")))
 }

@@ -127,26 +127,7 @@ func bootWorkload(g Gomega, mgmt client.Client, ns, cpName string) *workload {
 	} else {
 		g.Expect(err).NotTo(HaveOccurred())
 	}
-	g.Expect(w.c.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceSystem, Name: "bootstrap-token-abcdef"},
-		Type:       corev1.SecretTypeBootstrapToken,
-		StringData: map[string]string{
-			"token-id": "abcdef", "token-secret": "0123456789abcdef",
-			"usage-bootstrap-authentication": "true", "usage-bootstrap-signing": "true",
-			"auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
-		},
-	})).To(Succeed())
-	// The API server's token authenticator learns of the Secret through a watch.
-	g.Eventually(func() error {
-		tc, err := client.New(&rest.Config{
-			Host: "https://" + w.endpoint, BearerToken: "abcdef.0123456789abcdef",
-			TLSClientConfig: rest.TLSClientConfig{CAData: w.ca.CertPEM},
-		}, client.Options{})
-		if err != nil {
-			return err
-		}
-		return tc.List(ctx, &corev1.NodeList{})
-	}, timeout, interval).Should(MatchError(ContainSubstring("forbidden")))
+	createBootstrapToken(g, w.c, w.endpoint, w.ca.CertPEM)
 	return w
 }
 
