@@ -49,7 +49,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		"machine":            &machine.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), ClusterCache: opts.ClusterCache, Resolver: resolver, WatchFilter: opts.WatchFilter},
 		"machineset":         &machineset.Reconciler{Client: c, Resolver: resolver, WatchFilter: opts.WatchFilter},
 		"machinedeployment":  &machinedeployment.Reconciler{Client: c, WatchFilter: opts.WatchFilter},
-		"machinehealthcheck": &machinehealthcheck.Reconciler{Client: c, ClusterCache: opts.ClusterCache, WatchFilter: opts.WatchFilter},
+		"machinehealthcheck": &machinehealthcheck.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), ClusterCache: opts.ClusterCache, WatchFilter: opts.WatchFilter},
 	} {
 		if err := r.SetupWithManager(ctx, mgr, workers(name)); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", name, err)

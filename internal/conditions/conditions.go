@@ -31,6 +31,11 @@ func Set(conds *[]metav1.Condition, generation int64, c metav1.Condition) {
 	meta.SetStatusCondition(conds, c)
 }
 
+// Delete removes the condition of that type, if any.
+func Delete(conds *[]metav1.Condition, conditionType string) {
+	meta.RemoveStatusCondition(conds, conditionType)
+}
+
 // True, False and Unknown make conditions.
 func True(conditionType, reason, message string) metav1.Condition {
 	return metav1.Condition{Type: conditionType, Status: metav1.ConditionTrue, Reason: reason, Message: message}

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/cmd/podcluster/app/describe"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/test/sim"
 )
 
@@ -55,21 +57,36 @@ func TestMachineHealthCheckReplacesACrashedWorker(t *testing.T) {
 		}
 	}
 	g.Expect(victim).NotTo(BeEmpty())
+	// A pre-drain hook holds the victim's deletion until the report was read.
+	hook := clusterv1.PreDrainDeleteHookAnnotationPrefix + "/e2e"
+	kubectl(g, "annotate", "machine/"+victim, "-n", ns, hook+"=")
 	kubectl(g, "annotate", "kubernetesmachine/"+victim, "-n", ns, sim.CrashAnnotation+"=kernel panic (e2e)")
 
-	// Detected: Unknown within the node grace period, unhealthy 10 s later.
+	// Detected: Unknown within the node grace period, unhealthy 10 s later,
+	// handed to the MachineSet, which deletes it.
 	g.Eventually(func(g Gomega) {
 		m := &clusterv1.Machine{}
-		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: victim}, m)
-		if apierrors.IsNotFound(err) {
-			return // already replaced: the check below covers it
-		}
-		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: victim}, m)).To(Succeed())
 		hc := condition(m.Status.Conditions, clusterv1.MachineHealthCheckSucceededCondition)
 		g.Expect(hc).NotTo(BeNil())
 		g.Expect(hc.Status).To(Equal(metav1.ConditionFalse), hc.Message)
 		g.Expect(hc.Reason).To(Equal(clusterv1.MachineHealthCheckSucceededUnhealthyNodeReason))
+		g.Expect(hc.Message).To(ContainSubstring("Node condition Ready is Unknown"))
+		or := condition(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition)
+		g.Expect(or).NotTo(BeNil())
+		g.Expect(or.Reason).To(Equal(clusterv1.MachineOwnerRemediatedWaitingForRemediationReason))
+		g.Expect(m.DeletionTimestamp).NotTo(BeNil())
 	}, 2*time.Minute, time.Second).Should(Succeed())
+
+	// podcluster describe shows it.
+	var out strings.Builder
+	cmd := describe.NewCommand(streams.IO{Out: &out, ErrOut: &out})
+	cmd.SetArgs([]string{"cluster", "example", "-n", ns, "--kubeconfig", kubeconfig, "--color", "never"})
+	g.Expect(cmd.Execute()).To(Succeed(), out.String())
+	g.Expect(out.String()).To(ContainSubstring("Machine/"+victim+" [Unhealthy, Remediating]"), out.String())
+	g.Expect(out.String()).To(ContainSubstring("HealthCheckSucceeded: False (UnhealthyNode)"), out.String())
+	g.Expect(out.String()).To(MatchRegexp(`MachineHealthCheck/workers\s+\d/\d`), out.String())
+	kubectl(g, "annotate", "machine/"+victim, "-n", ns, hook+"-")
 
 	// Replaced: the victim is gone and the pool has 3 Ready Nodes again.
 	g.Eventually(func(g Gomega) {

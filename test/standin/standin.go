@@ -108,6 +108,10 @@ func (p *Providers) infraCluster(ctx context.Context, c client.Client, req recon
 	return c.Status().Patch(ctx, kcl, client.MergeFrom(before))
 }
 
+// NoNodeAnnotation on a KubernetesMachine makes the stand-in provision it
+// without a Node, as a machine whose kubelet never registers.
+const NoNodeAnnotation = "standin.podcluster.io/no-node"
+
 // NodeName is the workload Node of a KubernetesMachine: Nodes are cluster-wide,
 // so the namespace is part of the name.
 func NodeName(namespace, name string) string { return namespace + "-" + name }
@@ -129,16 +133,10 @@ func (p *Providers) infraMachine(ctx context.Context, c client.Client, req recon
 		return nil // wait for bootstrap data, as the real provider does
 	}
 	providerID := fmt.Sprintf("kubernetes://%s/%s", km.Namespace, km.Name)
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: NodeName(km.Namespace, km.Name)}, Spec: corev1.NodeSpec{ProviderID: providerID}}
-	if err := p.Workload.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating Node: %w", err)
-	}
-	node.Status = corev1.NodeStatus{
-		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
-		NodeInfo:   corev1.NodeSystemInfo{KubeletVersion: m.Spec.Version, OSImage: "standin", Architecture: "amd64", OperatingSystem: "linux"},
-	}
-	if err := p.Workload.Status().Update(ctx, node); err != nil && !apierrors.IsConflict(err) {
-		return fmt.Errorf("setting Node status: %w", err)
+	if _, ok := km.Annotations[NoNodeAnnotation]; !ok {
+		if err := p.registerNode(ctx, km, m, providerID); err != nil {
+			return err
+		}
 	}
 	before := km.DeepCopy()
 	km.Spec.ProviderID = providerID
@@ -151,4 +149,20 @@ func (p *Providers) infraMachine(ctx context.Context, c client.Client, req recon
 	km.Status.Addresses = []clusterv1.MachineAddress{{Type: clusterv1.MachineHostName, Address: km.Name}}
 	meta.SetStatusCondition(&km.Status.Conditions, ready())
 	return c.Status().Patch(ctx, km, client.MergeFrom(before))
+}
+
+// registerNode plays the kubelet: a Ready Node with the machine's providerID.
+func (p *Providers) registerNode(ctx context.Context, km *infrav1.KubernetesMachine, m *clusterv1.Machine, providerID string) error {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: NodeName(km.Namespace, km.Name)}, Spec: corev1.NodeSpec{ProviderID: providerID}}
+	if err := p.Workload.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating Node: %w", err)
+	}
+	node.Status = corev1.NodeStatus{
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
+		NodeInfo:   corev1.NodeSystemInfo{KubeletVersion: m.Spec.Version, OSImage: "standin", Architecture: "amd64", OperatingSystem: "linux"},
+	}
+	if err := p.Workload.Status().Update(ctx, node); err != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("setting Node status: %w", err)
+	}
+	return nil
 }

@@ -60,6 +60,10 @@ const (
 // Cluster's InfrastructureReady condition. When the infrastructure object
 // reports a Ready condition, the Cluster mirrors its reason instead.
 const (
+	// ClusterInfrastructureReadyReason is used when the infrastructure object
+	// reports no Ready condition but status.initialization.provisioned is true
+	// (the contract's fallback). Upstream's ClusterInfrastructureReadyReason.
+	ClusterInfrastructureReadyReason = ReadyReason
 	// ClusterInfrastructureReadyNoInfrastructureReason is used when the Cluster has
 	// no infrastructureRef, so there is nothing to wait for. podcluster's own.
 	ClusterInfrastructureReadyNoInfrastructureReason = "NoInfrastructure"
@@ -67,7 +71,7 @@ const (
 	// infrastructure object does not exist. Upstream's ClusterInfrastructureDoesNotExistReason.
 	ClusterInfrastructureReadyDoesNotExistReason = ObjectDoesNotExistReason
 	// ClusterInfrastructureReadyNotReadyReason is used while the infrastructure object
-	// reports no Ready condition yet.
+	// reports neither a Ready condition nor status.initialization.provisioned.
 	ClusterInfrastructureReadyNotReadyReason = NotReadyReason
 )
 
@@ -84,10 +88,13 @@ const (
 // reports an Available condition, the Cluster mirrors its reason instead.
 const (
 	// ClusterControlPlaneAvailableReason is used when a control-plane Machine is
-	// Available (clusters without a control-plane provider).
+	// Available (clusters without a control-plane provider), or when the
+	// control-plane object reports no Available condition but
+	// status.initialization.controlPlaneInitialized is true (the contract's fallback).
 	ClusterControlPlaneAvailableReason = AvailableReason
 	// ClusterControlPlaneAvailableNotAvailableReason is used while the control plane is
-	// not Available, or its object reports no Available condition yet.
+	// not Available, or its object reports neither an Available condition nor
+	// status.initialization.controlPlaneInitialized.
 	ClusterControlPlaneAvailableNotAvailableReason = NotAvailableReason
 	// ClusterControlPlaneAvailableDoesNotExistReason is used when the referenced
 	// control-plane object does not exist. Upstream's ClusterControlPlaneDoesNotExistReason.
@@ -443,4 +450,19 @@ const (
 	// MachineOwnerRemediatedWaitingForRemediationReason is used when a MachineHealthCheck
 	// found the Machine unhealthy and asks its owner to remediate it.
 	MachineOwnerRemediatedWaitingForRemediationReason = "WaitingForRemediation"
+)
+
+// Machine's ExternallyRemediated condition, set by MachineHealthChecks with a
+// spec.remediation.templateRef and then owned by the external remediation
+// controller that acts on the request object.
+const (
+	// MachineExternallyRemediatedWaitingForRemediationReason is used once the
+	// remediation request object exists and the external controller has not acted yet.
+	MachineExternallyRemediatedWaitingForRemediationReason = "WaitingForRemediation"
+	// MachineExternallyRemediatedRemediationTemplateNotFoundReason is used when the
+	// MachineHealthCheck's remediation template cannot be read.
+	MachineExternallyRemediatedRemediationTemplateNotFoundReason = "RemediationTemplateNotFound"
+	// MachineExternallyRemediatedRemediationRequestCreationFailedReason is used when the
+	// remediation request object cannot be created.
+	MachineExternallyRemediatedRemediationRequestCreationFailedReason = "RemediationRequestCreationFailed"
 )

@@ -42,7 +42,9 @@ const (
 
 // Reconciler reconciles MachineHealthChecks.
 type Reconciler struct {
-	Client       client.Client
+	Client client.Client
+	// APIReader reads remediation templates uncached.
+	APIReader    client.Reader
 	ClusterCache *remote.ClusterCache
 	// WatchFilter, when set, limits the controller to objects labelled
 	// cluster.x-k8s.io/watch-filter=<WatchFilter>.
@@ -55,6 +57,11 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machinehealthchecks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines;clusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines/status,verbs=get;update;patch
+
+// External remediation templates and requests are of kinds this provider does
+// not know. Like upstream, their provider grants access to them by shipping a
+// ClusterRole labelled cluster.x-k8s.io/aggregate-to-manager: "true" (see
+// docs/decisions.md).
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {

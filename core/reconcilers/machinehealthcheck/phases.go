@@ -142,29 +142,105 @@ func (r *Reconciler) markMachine(ctx context.Context, s *scope, m *clusterv1.Mac
 		return err
 	}
 	conditions.Set(&m.Status.Conditions, m.Generation, healthCondition(h))
-	if needsOwnerRemediation(m, h, s.allowance.allowed, s.mhc.Spec.Remediation.TemplateRef) {
+	ref := s.mhc.Spec.Remediation.TemplateRef
+	act := remediationAction(m, h, s.allowance.allowed, ref.Kind != "")
+	var errs []error
+	if act.withdraw {
+		// Without a templateRef (removed since) the request's kind is not
+		// known; the request goes with the Machine, which owns it.
+		if err := r.deleteRemediationRequest(ctx, ref, m); err != nil {
+			errs = append(errs, err)
+		} else {
+			conditions.Delete(&m.Status.Conditions, clusterv1.MachineExternallyRemediatedCondition)
+		}
+	}
+	if act.clearOwner {
+		conditions.Delete(&m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition)
+	}
+	if act.request {
+		c, err := r.requestRemediation(ctx, s.mhc, m, h)
+		conditions.Set(&m.Status.Conditions, m.Generation, c)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if act.markOwner {
 		ctrl.LoggerFrom(ctx).Info("Marking unhealthy Machine for remediation by its owner", "machine", m.Name, "reason", h.reason, "message", h.message)
 		conditions.Set(&m.Status.Conditions, m.Generation, conditions.False(clusterv1.MachineOwnerRemediatedCondition,
 			clusterv1.MachineOwnerRemediatedWaitingForRemediationReason, "Waiting for remediation: "+h.message))
 	}
 	if err := helper.Patch(ctx, m); err != nil {
-		return fmt.Errorf("marking Machine %s: %w", m.Name, err)
+		errs = append(errs, fmt.Errorf("marking Machine %s: %w", m.Name, err))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// needsOwnerRemediation says whether an unhealthy Machine is handed to its
-// owner now. The owner owns OwnerRemediated once it exists, so it is set only
-// once. Machines that opt out (skip-remediation, paused) are only reported.
-func needsOwnerRemediation(m *clusterv1.Machine, h health, allowed bool, templateRef clusterv1.MachineHealthCheckRemediationTemplateReference) bool {
-	if h.healthy || !allowed || templateRef.Kind != "" {
-		return false
+// action is what a MachineHealthCheck does about one Machine's remediation.
+type action struct {
+	// markOwner sets OwnerRemediated=False: the owner replaces the Machine.
+	markOwner bool
+	// clearOwner removes an OwnerRemediated mark nobody acted on yet.
+	clearOwner bool
+	// request creates the external remediation request and sets ExternallyRemediated.
+	request bool
+	// withdraw deletes the external remediation request and the ExternallyRemediated mark.
+	withdraw bool
+}
+
+// remediationAction decides what to do about a Machine from its verdict,
+// whether triggerIf allows remediation, and whether an external remediation
+// template is set. Pure.
+//
+// A Machine that recovered before anything acted on it is no longer handed
+// on: the request object goes, and so do the marks this controller made, but
+// never a mark an owner or an external controller has since changed. An
+// unhealthy Machine is handed on once; only a failed attempt at the external
+// request is retried. Machines that opt out (skip-remediation, paused) are
+// only reported.
+func remediationAction(m *clusterv1.Machine, h health, allowed, external bool) action {
+	if h.healthy {
+		return action{
+			withdraw:   markedExternally(m),
+			clearOwner: waitingForRemediation(m, clusterv1.MachineOwnerRemediatedCondition),
+		}
+	}
+	if !allowed {
+		return action{}
 	}
 	if _, ok := m.Annotations[clusterv1.MachineSkipRemediationAnnotation]; ok {
-		return false
+		return action{}
 	}
 	if _, ok := m.Annotations[clusterv1.PausedAnnotation]; ok {
+		return action{}
+	}
+	if external {
+		c := conditions.Get(m.Status.Conditions, clusterv1.MachineExternallyRemediatedCondition)
+		return action{request: c == nil || (markedExternally(m) && c.Reason != clusterv1.MachineExternallyRemediatedWaitingForRemediationReason)}
+	}
+	return action{markOwner: conditions.Get(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition) == nil}
+}
+
+// waitingForRemediation says whether the condition is still the mark a
+// MachineHealthCheck left: False, WaitingForRemediation.
+func waitingForRemediation(m *clusterv1.Machine, conditionType string) bool {
+	c := conditions.Get(m.Status.Conditions, conditionType)
+	// Both conditions use the same reason value for the mark.
+	return c != nil && c.Status == metav1.ConditionFalse && c.Reason == clusterv1.MachineOwnerRemediatedWaitingForRemediationReason
+}
+
+// markedExternally says whether ExternallyRemediated is still what a
+// MachineHealthCheck set: waiting for the external controller, or a failed
+// attempt at the request.
+func markedExternally(m *clusterv1.Machine) bool {
+	c := conditions.Get(m.Status.Conditions, clusterv1.MachineExternallyRemediatedCondition)
+	if c == nil || c.Status != metav1.ConditionFalse {
 		return false
 	}
-	return conditions.Get(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition) == nil
+	switch c.Reason {
+	case clusterv1.MachineExternallyRemediatedWaitingForRemediationReason,
+		clusterv1.MachineExternallyRemediatedRemediationTemplateNotFoundReason,
+		clusterv1.MachineExternallyRemediatedRemediationRequestCreationFailedReason:
+		return true
+	}
+	return false
 }

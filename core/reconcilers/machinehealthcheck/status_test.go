@@ -112,33 +112,67 @@ func TestHealthCondition(t *testing.T) {
 	g.Expect(c.Message).To(Equal("Health check failed: Node n was deleted"))
 }
 
-func TestNeedsOwnerRemediation(t *testing.T) {
+func TestRemediationAction(t *testing.T) {
 	sick := unhealthy(clusterv1.MachineHealthCheckSucceededUnhealthyNodeReason, "x")
+	well := health{healthy: true}
 	annotated := func(key string) *clusterv1.Machine {
 		return &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{key: ""}}}
 	}
-	marked := &clusterv1.Machine{Status: clusterv1.MachineStatus{Conditions: []metav1.Condition{
-		{Type: clusterv1.MachineOwnerRemediatedCondition, Status: metav1.ConditionTrue}}}}
+	with := func(conds ...metav1.Condition) *clusterv1.Machine {
+		return &clusterv1.Machine{Status: clusterv1.MachineStatus{Conditions: conds}}
+	}
+	owner := func(status metav1.ConditionStatus, reason string) metav1.Condition {
+		return metav1.Condition{Type: clusterv1.MachineOwnerRemediatedCondition, Status: status, Reason: reason}
+	}
+	ext := func(status metav1.ConditionStatus, reason string) metav1.Condition {
+		return metav1.Condition{Type: clusterv1.MachineExternallyRemediatedCondition, Status: status, Reason: reason}
+	}
+	const (
+		waiting  = clusterv1.MachineOwnerRemediatedWaitingForRemediationReason
+		notFound = clusterv1.MachineExternallyRemediatedRemediationTemplateNotFoundReason
+		failed   = clusterv1.MachineExternallyRemediatedRemediationRequestCreationFailedReason
+	)
 	cases := []struct {
-		name    string
-		m       *clusterv1.Machine
-		h       health
-		allowed bool
-		tmpl    clusterv1.MachineHealthCheckRemediationTemplateReference
-		want    bool
+		name     string
+		m        *clusterv1.Machine
+		h        health
+		allowed  bool
+		external bool
+		want     action
 	}{
-		{name: "unhealthy and allowed", m: &clusterv1.Machine{}, h: sick, allowed: true, want: true},
-		{name: "healthy", m: &clusterv1.Machine{}, h: health{healthy: true}, allowed: true},
+		{name: "unhealthy and allowed", m: &clusterv1.Machine{}, h: sick, allowed: true, want: action{markOwner: true}},
+		{name: "healthy", m: &clusterv1.Machine{}, h: well, allowed: true},
 		{name: "short-circuited", m: &clusterv1.Machine{}, h: sick},
-		{name: "external remediation is not the owner's", m: &clusterv1.Machine{}, h: sick, allowed: true,
-			tmpl: clusterv1.MachineHealthCheckRemediationTemplateReference{Kind: "X", Name: "x", APIVersion: "x.io/v1"}},
+		{name: "short-circuited, external", m: &clusterv1.Machine{}, h: sick, external: true},
 		{name: "skip-remediation", m: annotated(clusterv1.MachineSkipRemediationAnnotation), h: sick, allowed: true},
+		{name: "skip-remediation, external", m: annotated(clusterv1.MachineSkipRemediationAnnotation), h: sick, allowed: true, external: true},
 		{name: "paused Machine", m: annotated(clusterv1.PausedAnnotation), h: sick, allowed: true},
-		{name: "already handed to its owner", m: marked, h: sick, allowed: true},
+		{name: "already handed to its owner", m: with(owner(metav1.ConditionFalse, waiting)), h: sick, allowed: true},
+		{name: "owner set its own mark", m: with(owner(metav1.ConditionTrue, "Remediated")), h: sick, allowed: true},
+		{name: "recovered before the owner acted", m: with(owner(metav1.ConditionFalse, waiting)), h: well, allowed: true,
+			want: action{clearOwner: true}},
+		{name: "recovered while short-circuited", m: with(owner(metav1.ConditionFalse, waiting)), h: well,
+			want: action{clearOwner: true}},
+		{name: "recovered after the owner acted", m: with(owner(metav1.ConditionFalse, "Remediating")), h: well, allowed: true},
+		{name: "external: first request", m: &clusterv1.Machine{}, h: sick, allowed: true, external: true, want: action{request: true}},
+		{name: "external: request exists", m: with(ext(metav1.ConditionFalse, waiting)), h: sick, allowed: true, external: true},
+		{name: "external: template was missing, retry", m: with(ext(metav1.ConditionFalse, notFound)), h: sick, allowed: true, external: true,
+			want: action{request: true}},
+		{name: "external: creation failed, retry", m: with(ext(metav1.ConditionFalse, failed)), h: sick, allowed: true, external: true,
+			want: action{request: true}},
+		{name: "external: the remediator took over", m: with(ext(metav1.ConditionFalse, "Remediating")), h: sick, allowed: true, external: true},
+		{name: "external: never the owner's", m: &clusterv1.Machine{}, h: sick, allowed: true, external: true, want: action{request: true}},
+		{name: "external: recovered, withdraw", m: with(ext(metav1.ConditionFalse, waiting)), h: well, allowed: true, external: true,
+			want: action{withdraw: true}},
+		{name: "external: recovered after a failed attempt", m: with(ext(metav1.ConditionFalse, failed)), h: well, external: true,
+			want: action{withdraw: true}},
+		{name: "external: recovered, remediator's mark stays", m: with(ext(metav1.ConditionTrue, "Remediated")), h: well, external: true},
+		{name: "template removed since: old request still withdrawn", m: with(ext(metav1.ConditionFalse, waiting)), h: well, allowed: true,
+			want: action{withdraw: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			NewWithT(t).Expect(needsOwnerRemediation(tc.m, tc.h, tc.allowed, tc.tmpl)).To(Equal(tc.want))
+			NewWithT(t).Expect(remediationAction(tc.m, tc.h, tc.allowed, tc.external)).To(Equal(tc.want))
 		})
 	}
 }

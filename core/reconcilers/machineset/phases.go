@@ -21,6 +21,7 @@ import (
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/external"
 	"github.com/podcluster/podcluster/internal/util"
 )
 
@@ -153,10 +154,7 @@ const clonesWindow = 10 * time.Second
 // (OwnerRemediated=False); scaling replaces them.
 func (r *Reconciler) remediate(ctx context.Context, s *scope) (ctrl.Result, error) {
 	for _, m := range s.machines {
-		// OwnerRemediated=False is the MachineHealthCheck's request to the
-		// owner; a Machine already being deleted needs nothing more.
-		c := conditions.Get(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition)
-		if c == nil || c.Status != metav1.ConditionFalse || !m.DeletionTimestamp.IsZero() {
+		if !markedForRemediation(m) {
 			continue
 		}
 		ctrl.LoggerFrom(ctx).Info("Deleting Machine marked for remediation", "machine", m.Name)
@@ -453,35 +451,23 @@ func (r *Reconciler) clone(ctx context.Context, s *scope, m *clusterv1.Machine, 
 	if err != nil {
 		return nil, fmt.Errorf("reading template %s %s: %w", ref.Kind, ref.Name, err)
 	}
-	spec, _, err := unstructured.NestedMap(tmpl.Object, "spec", "template", "spec")
+	obj, err := external.FromTemplate(tmpl, external.Instance{
+		Name: m.Name, Namespace: m.Namespace, Labels: m.Labels,
+		Owner: util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true),
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: spec.template.spec: %w", ref.Kind, ref.Name, err)
+		return nil, fmt.Errorf("cloning %s %s: %w", ref.Kind, ref.Name, err)
 	}
-	tmplLabels, _, _ := unstructured.NestedStringMap(tmpl.Object, "spec", "template", "metadata", "labels")
-	tmplAnnotations, _, _ := unstructured.NestedStringMap(tmpl.Object, "spec", "template", "metadata", "annotations")
-
-	obj := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
-	// An empty template spec still gets a spec object: a provider's CRD may
-	// require one, and an empty object costs nothing.
-	if spec == nil {
-		obj.Object["spec"] = map[string]any{}
-	}
-	gvk := tmpl.GroupVersionKind()
-	gvk.Kind = strings.TrimSuffix(gvk.Kind, "Template")
-	obj.SetGroupVersionKind(gvk)
-	obj.SetName(m.Name)
-	obj.SetNamespace(m.Namespace)
-	l := copyMap(tmplLabels)
-	for k, v := range m.Labels {
-		l[k] = v
-	}
-	obj.SetLabels(l)
-	// The cloned-from annotations record the template a clone came from, as
-	// upstream does, for tools that compare a clone with its template.
-	a := copyMap(tmplAnnotations)
-	a[clusterv1.TemplateClonedFromNameAnnotation] = ref.Name
-	a[clusterv1.TemplateClonedFromGroupKindAnnotation] = ref.GroupKind()
-	obj.SetAnnotations(a)
-	obj.SetOwnerReferences([]metav1.OwnerReference{util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true)})
 	return obj, nil
+}
+
+// markedForRemediation says whether a MachineHealthCheck asks this owner to
+// remediate the Machine: OwnerRemediated=False while HealthCheckSucceeded is
+// still False, as upstream requires both. A Machine that recovered before
+// its owner acted keeps its place, and one already being deleted needs
+// nothing more.
+func markedForRemediation(m *clusterv1.Machine) bool {
+	c := conditions.Get(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition)
+	h := conditions.Get(m.Status.Conditions, clusterv1.MachineHealthCheckSucceededCondition)
+	return c != nil && c.Status == metav1.ConditionFalse && h != nil && h.Status == metav1.ConditionFalse && m.DeletionTimestamp.IsZero()
 }

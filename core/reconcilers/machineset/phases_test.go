@@ -69,3 +69,36 @@ func TestMachineName(t *testing.T) {
 	_, err = machineName(ms)
 	g.Expect(err).To(MatchError(ContainSubstring("must contain {{ .random }}")))
 }
+
+func TestMarkedForRemediation(t *testing.T) {
+	cond := func(t string, s metav1.ConditionStatus) metav1.Condition {
+		return metav1.Condition{Type: t, Status: s, Reason: "R"}
+	}
+	now := metav1.Now()
+	cases := []struct {
+		name     string
+		conds    []metav1.Condition
+		deleting bool
+		want     bool
+	}{
+		{name: "marked and unhealthy", want: true, conds: []metav1.Condition{
+			cond(clusterv1.MachineOwnerRemediatedCondition, metav1.ConditionFalse), cond(clusterv1.MachineHealthCheckSucceededCondition, metav1.ConditionFalse)}},
+		{name: "marked but healthy again", conds: []metav1.Condition{
+			cond(clusterv1.MachineOwnerRemediatedCondition, metav1.ConditionFalse), cond(clusterv1.MachineHealthCheckSucceededCondition, metav1.ConditionTrue)}},
+		{name: "marked without a health check", conds: []metav1.Condition{cond(clusterv1.MachineOwnerRemediatedCondition, metav1.ConditionFalse)}},
+		{name: "unhealthy, not marked (short-circuited)", conds: []metav1.Condition{cond(clusterv1.MachineHealthCheckSucceededCondition, metav1.ConditionFalse)}},
+		{name: "remediated already", conds: []metav1.Condition{
+			cond(clusterv1.MachineOwnerRemediatedCondition, metav1.ConditionTrue), cond(clusterv1.MachineHealthCheckSucceededCondition, metav1.ConditionFalse)}},
+		{name: "being deleted", deleting: true, conds: []metav1.Condition{
+			cond(clusterv1.MachineOwnerRemediatedCondition, metav1.ConditionFalse), cond(clusterv1.MachineHealthCheckSucceededCondition, metav1.ConditionFalse)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &clusterv1.Machine{Status: clusterv1.MachineStatus{Conditions: tc.conds}}
+			if tc.deleting {
+				m.DeletionTimestamp = &now
+			}
+			NewWithT(t).Expect(markedForRemediation(m)).To(Equal(tc.want))
+		})
+	}
+}

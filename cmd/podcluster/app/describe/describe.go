@@ -62,7 +62,9 @@ func newClusterCommand(s streams.IO) *cobra.Command {
 		Long: `cluster prints the Cluster NAME as a tree: its infrastructure, its control plane
 (a KubeadmControlPlane and its Machines, or the control-plane Machines), and its
 workers (MachineDeployments, their MachineSets and Machines, and stand-alone
-Machines).
+Machines), then its MachineHealthChecks with their healthy/expected Machines.
+A Machine a MachineHealthCheck found unhealthy is marked [Unhealthy], and
+[Unhealthy, Remediating] once it was handed on for remediation.
 
 Each line shows the replicas (current/desired) of groups and the status of the
 object's Ready, Available and UpToDate conditions (MachinesReady and
@@ -236,6 +238,15 @@ func read(ctx context.Context, c client.Client, ns, name string) (tree.Input, er
 	for _, m := range machines.Items {
 		if m.Spec.ClusterName == name {
 			in.Machines = append(in.Machines, m)
+		}
+	}
+	mhcs := &clusterv1.MachineHealthCheckList{}
+	if err := c.List(ctx, mhcs, client.InNamespace(ns)); err != nil {
+		return in, fmt.Errorf("listing MachineHealthChecks in %s: %w", ns, err)
+	}
+	for _, mhc := range mhcs.Items {
+		if mhc.Spec.ClusterName == name {
+			in.MachineHealthChecks = append(in.MachineHealthChecks, mhc)
 		}
 	}
 	return in, nil

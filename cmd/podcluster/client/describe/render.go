@@ -93,6 +93,9 @@ func title(n *Node) string {
 	if n.Kind != "" {
 		object = n.Kind + "/" + n.Name
 	}
+	if n.Health != "" {
+		object += " [" + n.Health + "]"
+	}
 	switch {
 	case n.Role == "":
 		return object

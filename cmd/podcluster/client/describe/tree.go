@@ -44,6 +44,8 @@ type Input struct {
 	MachineDeployments []clusterv1.MachineDeployment
 	MachineSets        []clusterv1.MachineSet
 	Machines           []clusterv1.Machine
+	// MachineHealthChecks of the Cluster, in any order.
+	MachineHealthChecks []clusterv1.MachineHealthCheck
 }
 
 // Node is one line of the tree.
@@ -53,8 +55,13 @@ type Node struct {
 	Role string `json:"role,omitempty"`
 	Kind string `json:"kind,omitempty"`
 	Name string `json:"name,omitempty"`
-	// Replicas is "current/desired" for objects with replicas.
+	// Replicas is "current/desired" for objects with replicas, and
+	// "healthy/expected" Machines for a MachineHealthCheck.
 	Replicas string `json:"replicas,omitempty"`
+	// Health marks a Machine a MachineHealthCheck found unhealthy
+	// ("Unhealthy"), and one handed on for remediation ("Unhealthy,
+	// Remediating").
+	Health string `json:"health,omitempty"`
 	// Ready, Available and UpToDate are the statuses (True, False, Unknown) of the
 	// object's conditions of those types, or "" when it has none. For groups of
 	// machines without Ready or UpToDate, MachinesReady and MachinesUpToDate stand in.
@@ -117,6 +124,13 @@ func Build(in Input) *Node {
 
 	if workers := workerNodes(in, others); len(workers) > 0 {
 		root.Children = append(root.Children, &Node{Role: RoleWorkers, Children: workers})
+	}
+	mhcs := append([]clusterv1.MachineHealthCheck(nil), in.MachineHealthChecks...)
+	sort.Slice(mhcs, func(i, j int) bool { return mhcs[i].Name < mhcs[j].Name })
+	for _, mhc := range mhcs {
+		n := objectNode("MachineHealthCheck", mhc.Name, mhc.Status.Conditions)
+		n.Replicas = replicas(mhc.Status.CurrentHealthy, mhc.Status.ExpectedMachines)
+		root.Children = append(root.Children, n)
 	}
 	return root
 }
@@ -191,7 +205,23 @@ func machineNodes(machines []clusterv1.Machine) []*Node {
 }
 
 func machineNode(m clusterv1.Machine) *Node {
-	return objectNode("Machine", m.Name, m.Status.Conditions)
+	n := objectNode("Machine", m.Name, m.Status.Conditions)
+	n.Health = machineHealth(m.Status.Conditions)
+	return n
+}
+
+// machineHealth summarises what MachineHealthChecks said of a Machine: the
+// verdict, and whether its owner or an external controller was asked to
+// remediate it and has not finished.
+func machineHealth(conditions []metav1.Condition) string {
+	if status(conditions, clusterv1.MachineHealthCheckSucceededCondition) != string(metav1.ConditionFalse) {
+		return ""
+	}
+	if status(conditions, clusterv1.MachineOwnerRemediatedCondition) == string(metav1.ConditionFalse) ||
+		status(conditions, clusterv1.MachineExternallyRemediatedCondition) == string(metav1.ConditionFalse) {
+		return "Unhealthy, Remediating"
+	}
+	return "Unhealthy"
 }
 
 func providerNode(o *Object) *Node {

@@ -143,6 +143,39 @@ Cluster/demo                                                True
 `,
 		},
 		{
+			name: "health checks: unhealthy and remediating Machines are marked, the MachineHealthCheck shows its counts",
+			in: Input{
+				Cluster: cluster("demo", healthy("Available")...),
+				MachineHealthChecks: []clusterv1.MachineHealthCheck{{
+					ObjectMeta: metav1.ObjectMeta{Name: "workers"},
+					Status: clusterv1.MachineHealthCheckStatus{ExpectedMachines: ptr[int32](3), CurrentHealthy: ptr[int32](1), Conditions: []metav1.Condition{
+						cond("RemediationAllowed", "False", "TooManyUnhealthy", "Remediation is not allowed: 2 of 3 Machines are unhealthy"),
+					}},
+				}},
+				Machines: []clusterv1.Machine{
+					machine("w-1", conditions(cond("HealthCheckSucceeded", "True", "HealthCheckSucceeded", ""))),
+					machine("w-2", conditions(
+						cond("HealthCheckSucceeded", "False", "NodeStartupTimeout", "Health check failed: Node failed to report startup in 10m0s"),
+						cond("OwnerRemediated", "False", "WaitingForRemediation", "Waiting for remediation"),
+					)),
+					machine("w-3", conditions(cond("HealthCheckSucceeded", "False", "UnhealthyNode", "Health check failed: Node condition Ready is Unknown"))),
+				},
+			},
+			want: `
+NAME                                      REPLICAS  READY  AVAILABLE  UP-TO-DATE
+Cluster/demo                                               True
+├─Workers
+│ ├─Machine/w-1
+│ ├─Machine/w-2 [Unhealthy, Remediating]
+│ │     HealthCheckSucceeded: False (NodeStartupTimeout) Health check failed: Node failed to report startup in 10m0s
+│ │     OwnerRemediated: False (WaitingForRemediation) Waiting for remediation
+│ └─Machine/w-3 [Unhealthy]
+│       HealthCheckSucceeded: False (UnhealthyNode) Health check failed: Node condition Ready is Unknown
+└─MachineHealthCheck/workers              1/3
+      RemediationAllowed: False (TooManyUnhealthy) Remediation is not allowed: 2 of 3 Machines are unhealthy
+`,
+		},
+		{
 			name: "a referenced object that cannot be read",
 			in: Input{
 				Cluster:        cluster("demo"),
