@@ -19,10 +19,11 @@ import (
 )
 
 // TestMachineHealthCheckReplacesACrashedWorker: a worker whose node Pod
-// crashes stops heartbeating, the workload controller-manager marks its Node
-// Unknown, the MachineHealthCheck finds it unhealthy once the condition's
-// timeout passed, and the MachineSet replaces the Machine: the pool is back
-// to 3 Ready Nodes, and kubectl shows the MachineHealthCheck's counts.
+// crashes is a terminal failure of its KubernetesMachine, which the Machine
+// reports; the MachineHealthCheck finds it unhealthy at once (without waiting
+// for the Node's heartbeat to time out), the MachineSet replaces the Machine,
+// and the pool is back to 3 Ready Nodes. kubectl shows the
+// MachineHealthCheck's counts and podcluster describe the unhealthy Machine.
 func TestMachineHealthCheckReplacesACrashedWorker(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -62,16 +63,19 @@ func TestMachineHealthCheckReplacesACrashedWorker(t *testing.T) {
 	kubectl(g, "annotate", "machine/"+victim, "-n", ns, hook+"=")
 	kubectl(g, "annotate", "kubernetesmachine/"+victim, "-n", ns, sim.CrashAnnotation+"=kernel panic (e2e)")
 
-	// Detected: Unknown within the node grace period, unhealthy 10 s later,
-	// handed to the MachineSet, which deletes it.
+	// Detected from the infrastructure's terminal failure, handed to the
+	// MachineSet, which deletes it.
 	g.Eventually(func(g Gomega) {
 		m := &clusterv1.Machine{}
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: victim}, m)).To(Succeed())
 		hc := condition(m.Status.Conditions, clusterv1.MachineHealthCheckSucceededCondition)
 		g.Expect(hc).NotTo(BeNil())
 		g.Expect(hc.Status).To(Equal(metav1.ConditionFalse), hc.Message)
-		g.Expect(hc.Reason).To(Equal(clusterv1.MachineHealthCheckSucceededUnhealthyNodeReason))
-		g.Expect(hc.Message).To(ContainSubstring("Node condition Ready is Unknown"))
+		g.Expect(hc.Reason).To(Equal(clusterv1.MachineHealthCheckSucceededUnhealthyMachineReason))
+		g.Expect(hc.Message).To(ContainSubstring("Machine has failed: PodFailed"))
+		g.Expect(hc.Message).To(ContainSubstring("kernel panic (e2e)"))
+		g.Expect(m.Status.Deprecated).NotTo(BeNil())
+		g.Expect(m.Status.Deprecated.V1Beta1.FailureReason).To(HaveValue(Equal("PodFailed")))
 		or := condition(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition)
 		g.Expect(or).NotTo(BeNil())
 		g.Expect(or.Reason).To(Equal(clusterv1.MachineOwnerRemediatedWaitingForRemediationReason))
@@ -84,7 +88,7 @@ func TestMachineHealthCheckReplacesACrashedWorker(t *testing.T) {
 	cmd.SetArgs([]string{"cluster", "example", "-n", ns, "--kubeconfig", kubeconfig, "--color", "never"})
 	g.Expect(cmd.Execute()).To(Succeed(), out.String())
 	g.Expect(out.String()).To(ContainSubstring("Machine/"+victim+" [Unhealthy, Remediating]"), out.String())
-	g.Expect(out.String()).To(ContainSubstring("HealthCheckSucceeded: False (UnhealthyNode)"), out.String())
+	g.Expect(out.String()).To(ContainSubstring("HealthCheckSucceeded: False (UnhealthyMachine) Health check failed: Machine has failed: PodFailed"), out.String())
 	g.Expect(out.String()).To(MatchRegexp(`MachineHealthCheck/workers\s+\d/\d`), out.String())
 	kubectl(g, "annotate", "machine/"+victim, "-n", ns, hook+"-")
 

@@ -170,6 +170,35 @@ type KubernetesMachineStatus struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// deprecated holds the terminal failure in the shape of the deprecated
+	// v1beta1 contract (status.deprecated.v1beta1.failureReason and
+	// failureMessage), which the core reads to mark the Machine Failed.
+	// +optional
+	Deprecated *KubernetesMachineDeprecatedStatus `json:"deprecated,omitempty"`
+}
+
+// KubernetesMachineDeprecatedStatus holds fields of older contracts.
+type KubernetesMachineDeprecatedStatus struct {
+	// v1beta1 holds the fields of the v1beta1 contract.
+	// +optional
+	V1Beta1 *KubernetesMachineV1Beta1DeprecatedStatus `json:"v1beta1,omitempty"`
+}
+
+// KubernetesMachineV1Beta1DeprecatedStatus is a terminal failure: the node Pod
+// failed or was lost, or bootstrap failed, and retrying cannot fix it.
+type KubernetesMachineV1Beta1DeprecatedStatus struct {
+	// failureReason is a terse reason for the failure: PodFailed, PodLost or BootstrapFailed.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	FailureReason *string `json:"failureReason,omitempty"`
+
+	// failureMessage explains the failure.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=10240
+	FailureMessage *string `json:"failureMessage,omitempty"`
 }
 
 // KubernetesMachineInitializationStatus reports the provisioning milestones of a

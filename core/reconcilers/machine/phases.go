@@ -38,6 +38,9 @@ type scope struct {
 	infra         *unstructured.Unstructured
 	infraMissing  bool
 	infraDeleted  bool // gone after it had been provisioned: terminal
+	// infraFailure is the terminal failure the infrastructure machine
+	// reports (reason and message), empty when none.
+	infraFailure, infraFailureMessage string
 	infraProvided bool // provisioned and providerID copied
 
 	// Set by reconcileNode.
@@ -128,6 +131,9 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if s.infraFailure, s.infraFailureMessage, err = infraFailure(obj); err != nil {
+		return ctrl.Result{}, err
+	}
 	// Addresses and the failure domain are copied before provisioning
 	// finishes: they help a user find a machine that never comes up.
 	addresses, err := contract.Addresses(obj)
@@ -159,6 +165,22 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	m.Status.Initialization.InfrastructureProvisioned = &t
 	s.infraProvided = true
 	return ctrl.Result{}, nil
+}
+
+// infraFailure reads a terminal failure of an infrastructure machine: the
+// v1beta2 contract's status.deprecated.v1beta1.failureReason and
+// failureMessage, or the v1beta1 contract's status.failureReason and
+// failureMessage.
+func infraFailure(obj *unstructured.Unstructured) (reason, message string, err error) {
+	for _, prefix := range [][]string{{"status", "deprecated", "v1beta1"}, {"status"}} {
+		if reason, err = contract.String(obj, append(prefix, "failureReason")...); err != nil || reason != "" {
+			if err == nil {
+				message, err = contract.String(obj, append(prefix, "failureMessage")...)
+			}
+			return reason, message, err
+		}
+	}
+	return "", "", nil
 }
 
 // adopt makes the Machine the controller owner of a provider object, so its

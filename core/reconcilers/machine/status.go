@@ -268,7 +268,7 @@ func phaseOf(s *scope) clusterv1.MachinePhase {
 	switch {
 	case !m.DeletionTimestamp.IsZero():
 		return clusterv1.MachinePhaseDeleting
-	case s.infraDeleted:
+	case s.infraDeleted, s.infraFailure != "":
 		return clusterv1.MachinePhaseFailed
 	case m.Status.NodeRef.Name != "" && (s.node != nil || !s.observed):
 		// A reconcile that did not look at the Node does not demote a
@@ -287,7 +287,10 @@ func phaseOf(s *scope) clusterv1.MachinePhase {
 // setDeprecated keeps the v1beta1 failure fields that older clients read.
 func setDeprecated(s *scope) {
 	m := s.machine
-	if !s.infraDeleted {
+	if !s.observed {
+		return // nothing new was read: what was reported stands
+	}
+	if !s.infraDeleted && s.infraFailure == "" {
 		// Cleared rather than left alone: v1beta1 clients treat any failure
 		// reason as terminal.
 		if m.Status.Deprecated != nil && m.Status.Deprecated.V1Beta1 != nil {
@@ -298,6 +301,11 @@ func setDeprecated(s *scope) {
 	}
 	reason := clusterv1.MachineInvalidConfigurationFailureReason
 	msg := fmt.Sprintf("%s %s was deleted after the Machine was provisioned", m.Spec.InfrastructureRef.Kind, m.Spec.InfrastructureRef.Name)
+	if !s.infraDeleted {
+		// The infrastructure's own words, as upstream's v1beta1 core copied them.
+		reason = s.infraFailure
+		msg = fmt.Sprintf("%s %s failed: %s", m.Spec.InfrastructureRef.Kind, m.Spec.InfrastructureRef.Name, s.infraFailureMessage)
+	}
 	if m.Status.Deprecated == nil {
 		m.Status.Deprecated = &clusterv1.MachineDeprecatedStatus{}
 	}

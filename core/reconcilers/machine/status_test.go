@@ -470,6 +470,10 @@ func TestPhaseOf(t *testing.T) {
 		}, clusterv1.MachinePhaseProvisioned},
 		{"node", scope{observed: true, node: &corev1.Node{}}, func(m *clusterv1.Machine) { m.Status.NodeRef.Name = "n" }, clusterv1.MachinePhaseRunning},
 		{"infrastructure lost", scope{observed: true, infraDeleted: true}, nil, clusterv1.MachinePhaseFailed},
+		{"infrastructure failed", scope{observed: true, node: &corev1.Node{}, infraFailure: "PodFailed"}, func(m *clusterv1.Machine) {
+			m.Status.NodeRef.Name = "n"
+			m.Status.Initialization.InfrastructureProvisioned = &tr
+		}, clusterv1.MachinePhaseFailed},
 		{"deleting", scope{}, func(m *clusterv1.Machine) { m.DeletionTimestamp = &now }, clusterv1.MachinePhaseDeleting},
 		{"unreachable keeps Running", scope{observed: true, nodeReadError: "timeout"}, func(m *clusterv1.Machine) {
 			m.Status.Phase = "Running"
@@ -594,4 +598,60 @@ func TestSyncedDomains(t *testing.T) {
 	g.Expect(syncedAnnotation("node.cluster.x-k8s.io/a")).To(BeTrue())
 	g.Expect(syncedAnnotation("x.node.cluster.x-k8s.io/a")).To(BeTrue())
 	g.Expect(syncedAnnotation("example.com/a")).To(BeFalse())
+}
+
+func TestSetDeprecated(t *testing.T) {
+	ref := clusterv1.ContractVersionedObjectReference{Kind: "KubernetesMachine", Name: "km"}
+	failed := func(reason, msg string) *clusterv1.MachineDeprecatedStatus {
+		return &clusterv1.MachineDeprecatedStatus{V1Beta1: &clusterv1.MachineV1Beta1DeprecatedStatus{FailureReason: &reason, FailureMessage: &msg}}
+	}
+	cases := []struct {
+		name   string
+		s      scope
+		before *clusterv1.MachineDeprecatedStatus
+		want   *clusterv1.MachineDeprecatedStatus
+	}{
+		{name: "healthy", s: scope{observed: true}},
+		{name: "infrastructure failed", s: scope{observed: true, infraFailure: "PodFailed", infraFailureMessage: "node Pod km failed: OOMKilled"},
+			want: failed("PodFailed", "KubernetesMachine km failed: node Pod km failed: OOMKilled")},
+		{name: "infrastructure deleted", s: scope{observed: true, infraDeleted: true},
+			want: failed(clusterv1.MachineInvalidConfigurationFailureReason, "KubernetesMachine km was deleted after the Machine was provisioned")},
+		{name: "a failure no longer reported is cleared", s: scope{observed: true}, before: failed("PodFailed", "x"),
+			want: &clusterv1.MachineDeprecatedStatus{V1Beta1: &clusterv1.MachineV1Beta1DeprecatedStatus{}}},
+		{name: "not observed: what was reported stands", s: scope{}, before: failed("PodFailed", "x"), want: failed("PodFailed", "x")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.s.machine = &clusterv1.Machine{Spec: clusterv1.MachineSpec{InfrastructureRef: ref}, Status: clusterv1.MachineStatus{Deprecated: tc.before}}
+			setDeprecated(&tc.s)
+			NewWithT(t).Expect(tc.s.machine.Status.Deprecated).To(Equal(tc.want))
+		})
+	}
+}
+
+func TestInfraFailure(t *testing.T) {
+	obj := func(status map[string]any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"kind": "KubernetesMachine", "status": status}}
+	}
+	cases := []struct {
+		name            string
+		obj             *unstructured.Unstructured
+		reason, message string
+		err             bool
+	}{
+		{name: "none", obj: obj(map[string]any{})},
+		{name: "v1beta2 contract", obj: obj(map[string]any{"deprecated": map[string]any{"v1beta1": map[string]any{"failureReason": "PodLost", "failureMessage": "gone"}}}),
+			reason: "PodLost", message: "gone"},
+		{name: "v1beta1 contract", obj: obj(map[string]any{"failureReason": "CreateError", "failureMessage": "quota"}), reason: "CreateError", message: "quota"},
+		{name: "not a string", obj: obj(map[string]any{"failureReason": int64(3)}), err: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			reason, message, err := infraFailure(tc.obj)
+			g.Expect(err != nil).To(Equal(tc.err), "%v", err)
+			g.Expect(reason).To(Equal(tc.reason))
+			g.Expect(message).To(Equal(tc.message))
+		})
+	}
 }

@@ -44,13 +44,24 @@ type target struct {
 // observation comes in through t, so each timeout edge can be tested.
 //
 // The order follows what a user asked for most directly: the remediate-machine
-// annotation, then a Node that went away, then a Node that never came, then
-// Node and Machine conditions held for their timeouts.
+// annotation, then a terminal failure of the infrastructure, then a Node that
+// went away, then a Node that never came, then Node and Machine conditions
+// held for their timeouts.
 func checkHealth(checks clusterv1.MachineHealthCheckChecks, t target, now time.Time) health {
 	m := t.machine
 	if _, ok := m.Annotations[clusterv1.RemediateMachineAnnotation]; ok {
 		return unhealthy(clusterv1.MachineHealthCheckSucceededHasRemediateAnnotationReason,
 			"Machine is marked for remediation by the "+clusterv1.RemediateMachineAnnotation+" annotation")
+	}
+	// A terminal failure of the infrastructure (a failed or lost node Pod, a
+	// failed bootstrap) cannot heal: waiting for a Node timeout would only
+	// delay the replacement.
+	if d := m.Status.Deprecated; d != nil && d.V1Beta1 != nil && d.V1Beta1.FailureReason != nil && *d.V1Beta1.FailureReason != "" {
+		msg := *d.V1Beta1.FailureReason
+		if d.V1Beta1.FailureMessage != nil {
+			msg += ": " + *d.V1Beta1.FailureMessage
+		}
+		return unhealthy(clusterv1.MachineHealthCheckSucceededUnhealthyMachineReason, "Machine has failed: "+msg)
 	}
 	// status.nodeRef is kept once set, so a Machine with a nodeRef and no Node
 	// lost its Node.

@@ -26,6 +26,14 @@ func machine(node string, opts ...func(*clusterv1.Machine)) *clusterv1.Machine {
 	return m
 }
 
+// failedWith reports a terminal failure on the Machine, as the Machine
+// controller copies it from its infrastructure.
+func failedWith(reason, message string) func(*clusterv1.Machine) {
+	return func(m *clusterv1.Machine) {
+		m.Status.Deprecated = &clusterv1.MachineDeprecatedStatus{V1Beta1: &clusterv1.MachineV1Beta1DeprecatedStatus{FailureReason: &reason, FailureMessage: &message}}
+	}
+}
+
 // nodeWith builds a Node with the given conditions.
 func nodeWith(conds ...corev1.NodeCondition) *corev1.Node {
 	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Status: corev1.NodeStatus{Conditions: conds}}
@@ -142,6 +150,26 @@ func TestCheckHealth(t *testing.T) {
 			}),
 			node:   nodeWith(nodeCond(corev1.NodeReady, corev1.ConditionTrue, 0)),
 			reason: clusterv1.MachineHealthCheckSucceededHasRemediateAnnotationReason, message: "remediate-machine annotation", nextCheck: -1,
+		},
+		{
+			name: "a terminal infrastructure failure is unhealthy at once, whatever the Node says", checks: readyFalse5s,
+			machine: machine("n", failedWith("PodFailed", "KubernetesMachine m failed: node Pod m failed: kernel panic")),
+			node:    nodeWith(nodeCond(corev1.NodeReady, corev1.ConditionTrue, 0)),
+			reason:  clusterv1.MachineHealthCheckSucceededUnhealthyMachineReason,
+			message: "Machine has failed: PodFailed: KubernetesMachine m failed: node Pod m failed: kernel panic", nextCheck: -1,
+		},
+		{
+			name: "a terminal failure before any Node came", checks: readyFalse5s,
+			machine: machine("", failedWith("BootstrapFailed", "kubeadm join failed")),
+			reason:  clusterv1.MachineHealthCheckSucceededUnhealthyMachineReason, message: "Machine has failed: BootstrapFailed: kubeadm join failed", nextCheck: -1,
+		},
+		{
+			name: "the failure fields cleared are no failure", checks: readyFalse5s,
+			machine: machine("n", func(m *clusterv1.Machine) {
+				m.Status.Deprecated = &clusterv1.MachineDeprecatedStatus{V1Beta1: &clusterv1.MachineV1Beta1DeprecatedStatus{}}
+			}),
+			node:    nodeWith(nodeCond(corev1.NodeReady, corev1.ConditionTrue, 0)),
+			healthy: true, reason: clusterv1.MachineHealthCheckSucceededReason, nextCheck: -1,
 		},
 		{
 			name: "a Machine condition held past its timeout", machine: machine("n", func(m *clusterv1.Machine) {

@@ -53,8 +53,34 @@ func setStatus(s *scope) {
 		conditions.Set(&km.Status.Conditions, gen,
 			conditions.False(infrav1.KubernetesMachinePodReadyCondition, infrav1.KubernetesMachinePodReadyDeletingReason, msg))
 	}
-	conditions.Set(&km.Status.Conditions, gen, readyCondition(s))
+	ready := readyCondition(s)
+	conditions.Set(&km.Status.Conditions, gen, ready)
 	km.Status.Phase = phaseOf(s)
+	setFailure(km, ready)
+}
+
+// setFailure reports a terminal failure where the contract puts it, so that
+// the Machine turns Failed and MachineHealthChecks remediate it at once. The
+// reason and message are the Ready condition's, which says which part failed.
+// A failed machine stays failed, so the fields are never cleared.
+func setFailure(km *infrav1.KubernetesMachine, ready metav1.Condition) {
+	if km.Status.Phase != infrav1.KubernetesMachinePhaseFailed {
+		return
+	}
+	if km.Status.Deprecated == nil {
+		km.Status.Deprecated = &infrav1.KubernetesMachineDeprecatedStatus{}
+	}
+	if km.Status.Deprecated.V1Beta1 == nil {
+		km.Status.Deprecated.V1Beta1 = &infrav1.KubernetesMachineV1Beta1DeprecatedStatus{}
+	}
+	d := km.Status.Deprecated.V1Beta1
+	if d.FailureReason == nil {
+		reason, msg := ready.Reason, ready.Message
+		if msg == "" {
+			msg = reason
+		}
+		d.FailureReason, d.FailureMessage = &reason, &msg
+	}
 }
 
 func pausedCondition(paused bool) metav1.Condition {

@@ -286,6 +286,16 @@ func TestSetStatus(t *testing.T) {
 
 			g.Expect(km.Status.ObservedGeneration).To(Equal(int64(2)))
 			g.Expect(km.Status.Phase).To(Equal(tt.phase))
+			// A terminal failure is reported where the contract puts it, with
+			// the Ready condition's reason; nothing else is.
+			if tt.phase == infrav1.KubernetesMachinePhaseFailed {
+				g.Expect(km.Status.Deprecated).NotTo(BeNil())
+				g.Expect(km.Status.Deprecated.V1Beta1).NotTo(BeNil())
+				g.Expect(km.Status.Deprecated.V1Beta1.FailureReason).To(HaveValue(Equal(tt.ready.reason)))
+				g.Expect(km.Status.Deprecated.V1Beta1.FailureMessage).To(HaveValue(Not(BeEmpty())))
+			} else {
+				g.Expect(km.Status.Deprecated).To(BeNil())
+			}
 			g.Expect(isProvisioned(km)).To(Equal(tt.provisioned))
 			paused := conditions.Get(km.Status.Conditions, infrav1.KubernetesMachinePausedCondition)
 			g.Expect(paused).NotTo(BeNil())
