@@ -7,7 +7,13 @@
 #   hack/tools/ensure.sh --print-dir   print the bin/ folder and build nothing
 #
 # Tools: kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd
-#        controller-gen golangci-lint
+#        controller-gen golangci-lint cluster-autoscaler
+#
+# cluster-autoscaler is built on request only (the autoscaler e2e asks for it),
+# from the upstream source archives in $PODCLUSTER_AUTOSCALER_SRC, by default
+# ../shared/third_party/cluster-autoscaler next to the clone: the Go module
+# proxy cannot serve it. Without those archives the script exits with status 3
+# and says why, and the tests that need it skip.
 #
 # The cache is $PODCLUSTER_TOOLS_CACHE, else $XDG_CACHE_HOME/podcluster/tools,
 # else ~/.cache/podcluster/tools. Each module's binaries live in a folder named
@@ -58,6 +64,54 @@ build() {
   ln -sfn "$out" "$bin/$name"
 }
 
+# no_source_status is the exit status when a tool's source is not on this
+# machine; callers (tests) skip on it rather than fail.
+no_source_status=3
+
+# build_autoscaler builds the real cluster-autoscaler (with the clusterapi
+# provider) from the two upstream archives its README names: kubernetes/autoscaler
+# (autoscaler-<commit>.tar.gz) and its core, kubernetes-sigs/cluster-autoscaler
+# (sigs-cluster-autoscaler-<commit>.tar.gz). The cache folder is keyed by both
+# commits. The archives are unpacked into a temporary folder inside the cache,
+# never into the clone, and removed after the build.
+build_autoscaler() {
+  local src=${PODCLUSTER_AUTOSCALER_SRC:-$(dirname "$root")/shared/third_party/cluster-autoscaler}
+  local main_tgz core_tgz
+  main_tgz=$(compgen -G "$src/autoscaler-*.tar.gz" | head -n1 || true)
+  core_tgz=$(compgen -G "$src/sigs-cluster-autoscaler-*.tar.gz" | head -n1 || true)
+  if [[ -z "$main_tgz" || -z "$core_tgz" ]]; then
+    echo "hack/tools: cluster-autoscaler source not found: $src has no autoscaler-<commit>.tar.gz" \
+      "and sigs-cluster-autoscaler-<commit>.tar.gz (set PODCLUSTER_AUTOSCALER_SRC)" >&2
+    exit "$no_source_status"
+  fi
+  local main_commit core_commit
+  main_commit=$(basename "$main_tgz" .tar.gz); main_commit=${main_commit#autoscaler-}
+  core_commit=$(basename "$core_tgz" .tar.gz); core_commit=${core_commit#sigs-cluster-autoscaler-}
+  local dir="$cache/cluster-autoscaler-$main_commit-$core_commit"
+  local out="$dir/cluster-autoscaler"
+  if [[ ! -x "$out" ]]; then
+    mkdir -p "$dir"
+    echo "hack/tools: building cluster-autoscaler $main_commit (core $core_commit) from $src (cached in $dir)" >&2
+    local start=$SECONDS work
+    work=$(mktemp -d "$cache/.cluster-autoscaler-src.XXXXXX")
+    # The trap removes the unpacked source also when the build fails.
+    trap 'rm -rf "$work"' EXIT
+    tar -xzf "$main_tgz" -C "$work"
+    tar -xzf "$core_tgz" -C "$work"
+    local moddir="$work/cluster-autoscaler-src/cluster-autoscaler"
+    # The core is not on the module proxy: point its module at the archive.
+    printf '\nreplace sigs.k8s.io/cluster-autoscaler => ../../sigs-cluster-autoscaler\n' >>"$moddir/go.mod"
+    (cd "$moddir" && CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" GOWORK=off \
+      go build -trimpath -tags clusterapi -ldflags "-s -w" -o "$out.tmp" .)
+    mv "$out.tmp" "$out"
+    rm -rf "$work"
+    trap - EXIT
+    echo "hack/tools: built cluster-autoscaler in $((SECONDS - start))s" >&2
+  fi
+  mkdir -p "$bin"
+  ln -sfn "$out" "$bin/cluster-autoscaler"
+}
+
 k8s_ldflags() {
   local v=$1 minor
   minor=$(echo "$v" | cut -d. -f2)
@@ -88,6 +142,9 @@ ensure_one() {
     golangci-lint)
       build golangci-lint "$tools" github.com/golangci/golangci-lint/v2/cmd/golangci-lint \
         "$(module_version "$tools" github.com/golangci/golangci-lint/v2)"
+      ;;
+    cluster-autoscaler)
+      build_autoscaler
       ;;
     *)
       echo "hack/tools: unknown tool $1" >&2

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -76,7 +77,10 @@ func ContractVersion(crd *apiextensionsv1.CustomResourceDefinition) (string, err
 		return "", fmt.Errorf("CRD %s has no %q label: it does not implement the Cluster API v1beta2 contract", crd.Name, clusterv1.ContractLabelKey)
 	}
 	versions := strings.Split(label, "_")
-	return versions[len(versions)-1], nil
+	if v := versions[len(versions)-1]; v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("CRD %s: label %s=%q does not end with a version", crd.Name, clusterv1.ContractLabelKey, label)
 }
 
 // Get reads the object a reference points at, in namespace.
@@ -96,41 +100,121 @@ func (r *Resolver) Get(ctx context.Context, c client.Reader, ref clusterv1.Contr
 	return u, nil
 }
 
+// Every accessor below reads content another provider wrote, which may be
+// anything JSON can hold: a missing field or an explicit null is "not set", and
+// a value of the wrong shape is an error that names the object and the field.
+// None of them panics, whatever the object holds (FuzzAccessors).
+
+// field returns the value at path. A missing field, or null anywhere along the
+// path, is (nil, false, nil); a value on the path that is not an object is an
+// error.
+func field(u *unstructured.Unstructured, path ...string) (any, bool, error) {
+	if u == nil {
+		return nil, false, fmt.Errorf("field %s: no object to read", strings.Join(path, "."))
+	}
+	var cur any = u.Object
+	for i, p := range path {
+		if cur == nil {
+			return nil, false, nil
+		}
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false, fieldError(u, path[:i], fmt.Errorf("is %s, not an object", describe(cur)))
+		}
+		if cur, ok = m[p]; !ok {
+			return nil, false, nil
+		}
+	}
+	if cur == nil {
+		return nil, false, nil
+	}
+	return cur, true, nil
+}
+
+func fieldError(u *unstructured.Unstructured, path []string, err error) error {
+	return fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+}
+
+// describe names the JSON type of a value for an error message.
+func describe(v any) string {
+	switch x := v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return fmt.Sprintf("the string %q", x)
+	case bool:
+		return fmt.Sprintf("the boolean %t", x)
+	default:
+		return fmt.Sprintf("the %T %v", v, v)
+	}
+}
+
 // Bool reads an optional boolean field; a missing field is (false, false).
 func Bool(u *unstructured.Unstructured, path ...string) (value, found bool, err error) {
-	v, found, err := unstructured.NestedBool(u.Object, path...)
-	if err != nil {
-		return false, false, fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+	v, found, err := field(u, path...)
+	if err != nil || !found {
+		return false, false, err
 	}
-	return v, found, nil
+	b, ok := v.(bool)
+	if !ok {
+		return false, false, fieldError(u, path, fmt.Errorf("is %s, not a boolean", describe(v)))
+	}
+	return b, true, nil
 }
 
 // String reads an optional string field.
 func String(u *unstructured.Unstructured, path ...string) (string, error) {
-	v, _, err := unstructured.NestedString(u.Object, path...)
-	if err != nil {
-		return "", fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+	v, found, err := field(u, path...)
+	if err != nil || !found {
+		return "", err
 	}
-	return v, nil
+	str, ok := v.(string)
+	if !ok {
+		return "", fieldError(u, path, fmt.Errorf("is %s, not a string", describe(v)))
+	}
+	return str, nil
 }
 
-// Int32 reads an optional integer field as *int32 (nil when missing).
+// Int32 reads an optional integer field as *int32 (nil when missing). A number
+// that is not a whole number, or does not fit in 32 bits, is an error rather
+// than a silently different count.
 func Int32(u *unstructured.Unstructured, path ...string) (*int32, error) {
-	v, found, err := unstructured.NestedInt64(u.Object, path...)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+	v, found, err := field(u, path...)
+	if err != nil || !found {
+		return nil, err
 	}
-	if !found {
-		return nil, nil
+	var n int64
+	switch x := v.(type) {
+	case int64:
+		n = x
+	case int32:
+		n = int64(x)
+	case int:
+		n = int64(x)
+	case float64: // JSON decoded without apimachinery's integer handling
+		if x != math.Trunc(x) || math.IsInf(x, 0) {
+			return nil, fieldError(u, path, fmt.Errorf("is %v, not a whole number", x))
+		}
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			return nil, fieldError(u, path, fmt.Errorf("%v does not fit in 32 bits", x))
+		}
+		n = int64(x)
+	default:
+		return nil, fieldError(u, path, fmt.Errorf("is %s, not an integer", describe(v)))
 	}
-	i := int32(v) //nolint:gosec // replica counts fit in int32 by schema
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return nil, fieldError(u, path, fmt.Errorf("%d does not fit in 32 bits", n))
+	}
+	i := int32(n)
 	return &i, nil
 }
 
 // into decodes the value at path into out; a missing field leaves out alone.
 func into(u *unstructured.Unstructured, out any, path ...string) (bool, error) {
-	v, found, err := unstructured.NestedFieldNoCopy(u.Object, path...)
-	if err != nil || !found || v == nil {
+	v, found, err := field(u, path...)
+	if err != nil || !found {
 		return false, err
 	}
 	data, err := json.Marshal(v)
@@ -138,7 +222,7 @@ func into(u *unstructured.Unstructured, out any, path ...string) (bool, error) {
 		err = json.Unmarshal(data, out)
 	}
 	if err != nil {
-		return false, fmt.Errorf("%s %s: field %s: %w", u.GetKind(), u.GetName(), strings.Join(path, "."), err)
+		return false, fieldError(u, path, err)
 	}
 	return true, nil
 }

@@ -3,7 +3,8 @@
 // informer on the cluster's Nodes so that Node events reach the controllers.
 //
 // An entry is dropped, and rebuilt on the next use, when the kubeconfig Secret
-// changes or the cluster fails its health probe several times in a row. Every
+// changes, the cluster fails its health probe (GET /, see probe) several times
+// in a row, or the API server refuses the kubeconfig's credentials. Every
 // connection attempt and request has a timeout, so an unreachable cluster
 // slows down only the reconciles that need it.
 package remote
@@ -13,10 +14,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
@@ -295,7 +298,9 @@ func (c *ClusterCache) watchHealth(ctx context.Context, cluster client.ObjectKey
 			continue
 		}
 		failures++
-		if failures >= c.opts.FailureThreshold {
+		// Rejected credentials drop the connection at once: the next use
+		// connects again with the kubeconfig Secret as it is then.
+		if failures >= c.opts.FailureThreshold || errors.Is(err, errUnauthorized) {
 			ctrl.LoggerFrom(ctx).Info("Dropping connection to unhealthy workload cluster", "cluster", cluster.String(), "error", err.Error())
 			c.mu.Lock()
 			c.dropLocked(cluster, e)
@@ -305,12 +310,39 @@ func (c *ClusterCache) watchHealth(ctx context.Context, cluster client.ObjectKey
 	}
 }
 
+// errUnauthorized marks a probe the API server refused for the kubeconfig's
+// credentials: asking again with the same credentials cannot succeed.
+var errUnauthorized = errors.New("the API server refused the kubeconfig's credentials")
+
+// probe asks whether the workload API server answers. It requests "/", as
+// upstream's cluster cache does: every conformant API server serves it, and so
+// does upstream's in-memory test server, which has no /readyz. The question is
+// reachability, not authorization: any answer below 500 counts, 403 and 404
+// included (an identity without the discovery role, or a server that serves
+// no root document, still answers requests), except 401, which is
+// errUnauthorized. Transport errors, timeouts and 5xx answers are failures.
 func probe(ctx context.Context, cfg *rest.Config) error {
 	rc, err := rest.UnversionedRESTClientFor(withCodec(cfg))
 	if err != nil {
 		return err
 	}
-	return rc.Get().AbsPath("/readyz").Do(ctx).Error()
+	var code int
+	err = rc.Get().AbsPath("/").Do(ctx).StatusCode(&code).Error()
+	// An answer client-go could not decode (a plain-text 404, say) carries its
+	// code only in the error.
+	var status apierrors.APIStatus
+	if code == 0 && errors.As(err, &status) {
+		code = int(status.Status().Code)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case code == http.StatusUnauthorized:
+		return fmt.Errorf("%w: %w", errUnauthorized, err)
+	case code >= 400 && code < 500:
+		return nil
+	}
+	return fmt.Errorf("probing %s: %w", cfg.Host, err)
 }
 
 // workloadClient reads Nodes from the informer and everything else directly.

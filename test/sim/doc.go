@@ -70,7 +70,9 @@
 //     its secret, usage and expiry). Otherwise the boot fails with a message
 //     that says which check refused it, and no Node appears.
 //   - The kubelet's registration: the Node is named as kubeadm names it
-//     (nodeRegistration.name, else the Pod's hostname), with the node-labels
+//     (nodeRegistration.name, else the Pod's hostname; a name that is not a
+//     DNS subdomain, such as a Jinja expression nobody rendered, fails the
+//     boot as kubeadm's validation would), with the node-labels
 //     of kubeletExtraArgs, kubeadm's control-plane label and taint (or
 //     nodeRegistration.taints when set), no providerID, and the status a
 //     kubelet reports: Ready and no pressure; addresses InternalIP (the Pod

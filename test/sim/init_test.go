@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -151,8 +152,14 @@ func TestKubeadmInitAndJoin(t *testing.T) {
 	g.Expect(node.Labels).To(HaveKeyWithValue(controlPlaneLabel, ""))
 	g.Expect(node.Labels).To(HaveKeyWithValue("example.com/pool", "a"))
 	g.Expect(node.Spec.ProviderID).To(BeEmpty())
-	g.Expect(node.Status.Conditions).To(ContainElement(And(
-		HaveField("Type", corev1.NodeReady), HaveField("Status", corev1.ConditionTrue))))
+	// The conditions a kubelet reports, with the kubelet's reasons: Ready, and
+	// no memory, disk or PID pressure (upstream's core reads all four).
+	g.Expect(node.Status.Conditions).To(ConsistOf(
+		And(HaveField("Type", corev1.NodeReady), HaveField("Status", corev1.ConditionTrue), HaveField("Reason", "KubeletReady")),
+		And(HaveField("Type", corev1.NodeMemoryPressure), HaveField("Status", corev1.ConditionFalse), HaveField("Reason", "KubeletHasSufficientMemory")),
+		And(HaveField("Type", corev1.NodeDiskPressure), HaveField("Status", corev1.ConditionFalse), HaveField("Reason", "KubeletHasNoDiskPressure")),
+		And(HaveField("Type", corev1.NodePIDPressure), HaveField("Status", corev1.ConditionFalse), HaveField("Reason", "KubeletHasSufficientPID")),
+	))
 	// The not-ready taint the API server puts on a new Node goes once the
 	// controller-manager's node lifecycle controller sees it Ready.
 	g.Eventually(func(g Gomega) {
@@ -197,6 +204,47 @@ func TestKubeadmInitAndJoin(t *testing.T) {
 			g.Expect(wc.Get(ctx, client.ObjectKey{Name: pod.Name}, node)).To(Succeed())
 			g.Expect(node.Spec.Taints).To(BeEmpty())
 		}, timeout, interval).Should(Succeed())
+	})
+	t.Run("join with upstream's Jinja-templated cloud-config", func(t *testing.T) {
+		g := NewWithT(t)
+		km := &infrav1.KubernetesMachine{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-jinja"}}
+		g.Expect(env.Client.Create(ctx, km)).To(Succeed())
+		pod, err := nodepod.Build(nodepod.Input{Machine: km, ClusterName: "c1", Image: "kindest/node:v1.37.2"})
+		g.Expect(err).NotTo(HaveOccurred())
+		// As the KubernetesMachine controller converts it: for the node Pod it builds.
+		script, err := bootscript.ConvertFor(upstreamJoinCloudConfig(endpoint, "abcdef.0123456789abcdef", hash), bootscript.InstanceDataOf(pod))
+		g.Expect(err).NotTo(HaveOccurred())
+		newBootSecret(g, ns, pod.Name, script)
+		g.Expect(env.Client.Create(ctx, pod)).To(Succeed())
+		g.Eventually(func() corev1.ConditionStatus { return podReady(getPod(g, pod)) }, timeout, interval).
+			Should(Equal(corev1.ConditionTrue))
+
+		// The node registered under the rendered name, which is the Pod's
+		// hostname, with the rendered labels.
+		g.Expect(pod.Spec.Hostname).To(Equal("worker-jinja"))
+		node := &corev1.Node{}
+		g.Expect(wc.Get(ctx, client.ObjectKey{Name: pod.Spec.Hostname}, node)).To(Succeed())
+		g.Expect(node.Labels).To(HaveKeyWithValue("example.com/instance", "worker-jinja"))
+		g.Expect(node.Labels).To(HaveKeyWithValue("example.com/cloud", "podcluster"))
+		joinConfig, err := os.ReadFile(bootRoot(pod, "/run/kubeadm/kubeadm-join-config.yaml"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(string(joinConfig)).To(ContainSubstring("\n  name: 'worker-jinja'\n"))
+	})
+	t.Run("join with a Jinja template nobody rendered", func(t *testing.T) {
+		g := NewWithT(t)
+		// The header cut off, as a shim once did: the expressions stay text,
+		// and kubeadm refuses the node name.
+		unrendered := strings.SplitN(string(upstreamJoinCloudConfig(endpoint, "abcdef.0123456789abcdef", hash)), "\n", 2)[1]
+		km := &infrav1.KubernetesMachine{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-unrendered"}}
+		g.Expect(env.Client.Create(ctx, km)).To(Succeed())
+		pod, err := nodepod.Build(nodepod.Input{Machine: km, ClusterName: "c1", Image: "kindest/node:v1.37.2"})
+		g.Expect(err).NotTo(HaveOccurred())
+		script, err := bootscript.Convert([]byte(unrendered))
+		g.Expect(err).NotTo(HaveOccurred())
+		newBootSecret(g, ns, pod.Name, script)
+		g.Expect(env.Client.Create(ctx, pod)).To(Succeed())
+		expectBootFailed(g, pod, ContainSubstring(`nodeRegistration.name "{{ ds.meta_data.local_hostname }}" is not a valid node name`))
+		g.Expect(wc.Get(ctx, client.ObjectKey{Name: pod.Spec.Hostname}, &corev1.Node{})).NotTo(Succeed())
 	})
 	t.Run("join with an unknown token", func(t *testing.T) {
 		g := NewWithT(t)

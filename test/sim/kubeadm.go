@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -117,6 +118,11 @@ func readKubeadmConfig(root, file string) (*kubeadmConfig, error) {
 			cfg.DNSDomain = doc.Networking.DNSDomain
 		}
 		if nr := doc.NodeRegistration; nr != nil {
+			// kubeadm validates the name; an unrendered template
+			// ({{ ds.meta_data.local_hostname }}) fails here, as on a node.
+			if msgs := validation.IsDNS1123Subdomain(nr.Name); nr.Name != "" && len(msgs) > 0 {
+				return nil, fmt.Errorf("%s: nodeRegistration.name %q is not a valid node name: %s", file, nr.Name, strings.Join(msgs, "; "))
+			}
 			cfg.NodeName = nr.Name
 			cfg.Taints = nr.Taints
 			for _, a := range nr.KubeletExtraArgs {

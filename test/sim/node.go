@@ -40,7 +40,7 @@ const (
 // nodeName is the name kubeadm registers: nodeRegistration.name, else the
 // hostname, which is the Pod's.
 func nodeName(pod *corev1.Pod, cfg *kubeadmConfig) string {
-	if cfg.NodeName != "" && !strings.Contains(cfg.NodeName, "{{") {
+	if cfg.NodeName != "" {
 		return cfg.NodeName
 	}
 	if pod.Spec.Hostname != "" {

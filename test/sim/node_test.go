@@ -94,13 +94,17 @@ func TestKubeletConditions(t *testing.T) {
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
 
 	ready := kubeletConditions(nil, "", then)
-	g.Expect(ready).To(HaveLen(4))
-	g.Expect(ready).To(ContainElement(And(HaveField("Type", corev1.NodeReady), HaveField("Status", corev1.ConditionTrue),
-		HaveField("Reason", reasonKubeletReady))))
+	// The kubelet's four conditions with its reasons (the wire values, written
+	// out): upstream's core reads the pressure conditions too.
+	g.Expect(ready).To(ConsistOf(
+		And(HaveField("Type", corev1.NodeReady), HaveField("Status", corev1.ConditionTrue), HaveField("Reason", "KubeletReady")),
+		And(HaveField("Type", corev1.NodeMemoryPressure), HaveField("Status", corev1.ConditionFalse), HaveField("Reason", "KubeletHasSufficientMemory")),
+		And(HaveField("Type", corev1.NodeDiskPressure), HaveField("Status", corev1.ConditionFalse), HaveField("Reason", "KubeletHasNoDiskPressure")),
+		And(HaveField("Type", corev1.NodePIDPressure), HaveField("Status", corev1.ConditionFalse), HaveField("Reason", "KubeletHasSufficientPID")),
+	))
 	for _, c := range ready {
-		if c.Type != corev1.NodeReady {
-			g.Expect(c.Status).To(Equal(corev1.ConditionFalse), string(c.Type))
-		}
+		g.Expect(c.Message).NotTo(BeEmpty(), string(c.Type))
+		g.Expect(c.LastHeartbeatTime).To(Equal(then), string(c.Type))
 	}
 
 	// A heartbeat keeps the transition times of unchanged conditions.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/core/machinecount"
@@ -39,6 +40,9 @@ func setStatus(s *scope) {
 }
 
 // infrastructureReady mirrors the infrastructure object's Ready condition.
+// An object that reports no Ready condition at all (the contract makes it
+// optional; upstream's in-memory provider has none) is followed by
+// status.initialization.provisioned instead, as upstream's core does.
 func infrastructureReady(s *scope) metav1.Condition {
 	c := s.cluster
 	ref := c.Spec.InfrastructureRef
@@ -50,7 +54,15 @@ func infrastructureReady(s *scope) metav1.Condition {
 		return conditions.False(clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterInfrastructureReadyDoesNotExistReason,
 			fmt.Sprintf("%s %s does not exist", ref.Kind, ref.Name))
 	}
-	// Unknown, not False, until the provider speaks: a new object is not a failure.
+	if reportsNo(s.infra, clusterv1.ReadyCondition) {
+		if isTrue(c.Status.Initialization.InfrastructureProvisioned) {
+			return conditions.True(clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterInfrastructureReadyReason, "")
+		}
+		return conditions.False(clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterInfrastructureReadyNotReadyReason,
+			fmt.Sprintf("waiting for %s %s to report status.initialization.provisioned (it reports no Ready condition)", ref.Kind, ref.Name))
+	}
+	// Unknown, not False, while the object cannot be read or its condition is
+	// unreadable: that is not the provider saying no.
 	return conditions.Mirror(s.infra, clusterv1.ReadyCondition, clusterv1.ClusterInfrastructureReadyCondition,
 		clusterv1.ClusterInfrastructureReadyNotReadyReason,
 		fmt.Sprintf("%s %s does not report a Ready condition yet", ref.Kind, ref.Name))
@@ -71,14 +83,23 @@ func controlPlaneInitialized(c *clusterv1.Cluster) metav1.Condition {
 }
 
 // controlPlaneAvailable mirrors the control-plane object's Available
-// condition or, without a control-plane provider, asks whether any
-// control-plane Machine is Available.
+// condition or, when the object reports none, follows its
+// status.initialization.controlPlaneInitialized (the contract's fallback, as
+// for the infrastructure). Without a control-plane provider it asks whether
+// any control-plane Machine is Available.
 func controlPlaneAvailable(s *scope) metav1.Condition {
 	c := s.cluster
 	if ref := c.Spec.ControlPlaneRef; ref.IsDefined() {
 		if s.controlPlaneMissing {
 			return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableDoesNotExistReason,
 				fmt.Sprintf("%s %s does not exist", ref.Kind, ref.Name))
+		}
+		if reportsNo(s.controlPlane, clusterv1.AvailableCondition) {
+			if isTrue(c.Status.Initialization.ControlPlaneInitialized) {
+				return conditions.True(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableReason, "")
+			}
+			return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableNotAvailableReason,
+				fmt.Sprintf("waiting for %s %s to report status.initialization.controlPlaneInitialized (it reports no Available condition)", ref.Kind, ref.Name))
 		}
 		return conditions.Mirror(s.controlPlane, clusterv1.AvailableCondition, clusterv1.ClusterControlPlaneAvailableCondition,
 			clusterv1.ClusterControlPlaneAvailableNotAvailableReason,
@@ -98,6 +119,18 @@ func controlPlaneAvailable(s *scope) metav1.Condition {
 	}
 	return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableNotAvailableReason,
 		"no control-plane Machine is Available yet")
+}
+
+// reportsNo says whether a provider object was read and has a readable list of
+// conditions without one of that type: the case the contract's fallbacks are
+// for. An object that could not be read, or whose conditions do not parse,
+// is not such a case.
+func reportsNo(u *unstructured.Unstructured, conditionType string) bool {
+	if u == nil {
+		return false
+	}
+	c, err := contract.Condition(u, conditionType)
+	return err == nil && c == nil
 }
 
 // workersAvailable summarises the MachineDeployments' Available conditions.

@@ -136,17 +136,63 @@ func TestSetStatus(t *testing.T) {
 			},
 		},
 		{
-			name:    "referenced objects report no conditions yet",
+			name:    "referenced objects report no conditions: the contract's fallbacks, not provisioned yet",
 			cluster: withRefs,
 			scope:   scope{infra: providerObject("KubernetesCluster", nil), controlPlane: providerObject("KubeadmControlPlane", nil)},
 			phase:   clusterv1.ClusterPhaseProvisioning,
 			conds: map[string]want{
-				clusterv1.ClusterInfrastructureReadyCondition:   {Status: metav1.ConditionUnknown, Reason: clusterv1.ClusterInfrastructureReadyNotReadyReason},
-				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionUnknown, Reason: clusterv1.ClusterControlPlaneAvailableNotAvailableReason},
+				clusterv1.ClusterInfrastructureReadyCondition:   {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterInfrastructureReadyNotReadyReason},
+				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterControlPlaneAvailableNotAvailableReason},
+				clusterv1.AvailableCondition:                    {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterAvailableNotAvailableReason},
 			},
 			msgs: map[string]string{
-				clusterv1.ClusterInfrastructureReadyCondition:   "does not report a Ready condition yet",
-				clusterv1.ClusterControlPlaneAvailableCondition: "does not report an Available condition yet",
+				clusterv1.ClusterInfrastructureReadyCondition:   "waiting for KubernetesCluster c1 to report status.initialization.provisioned (it reports no Ready condition)",
+				clusterv1.ClusterControlPlaneAvailableCondition: "waiting for KubeadmControlPlane c1 to report status.initialization.controlPlaneInitialized (it reports no Available condition)",
+			},
+		},
+		{
+			name:    "referenced objects report no conditions: provisioned and initialized make the Cluster Available",
+			cluster: provisioned,
+			scope: scope{infra: providerObject("DevCluster", map[string]any{"initialization": map[string]any{"provisioned": true}}),
+				controlPlane: providerObject("KubeadmControlPlane", map[string]any{"initialization": map[string]any{"controlPlaneInitialized": true}})},
+			phase: clusterv1.ClusterPhaseProvisioned,
+			conds: map[string]want{
+				clusterv1.ClusterInfrastructureReadyCondition:   {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterInfrastructureReadyReason},
+				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterControlPlaneAvailableReason},
+				clusterv1.AvailableCondition:                    {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterAvailableReason},
+			},
+		},
+		{
+			name:    "other conditions but no Ready or Available: still the fallbacks",
+			cluster: provisioned,
+			scope: scope{infra: providerObject("DevCluster", nil, cond(clusterv1.PausedCondition, metav1.ConditionFalse, "NotPaused")),
+				controlPlane: providerObject("KubeadmControlPlane", nil, cond(clusterv1.ReadyCondition, metav1.ConditionFalse, "NotReady"))},
+			phase: clusterv1.ClusterPhaseProvisioned,
+			conds: map[string]want{
+				clusterv1.ClusterInfrastructureReadyCondition:   {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterInfrastructureReadyReason},
+				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionTrue, Reason: clusterv1.ClusterControlPlaneAvailableReason},
+			},
+		},
+		{
+			name:    "a Ready condition wins over the fallback",
+			cluster: provisioned,
+			scope: scope{infra: providerObject("DevCluster", map[string]any{"initialization": map[string]any{"provisioned": true}},
+				cond(clusterv1.ReadyCondition, metav1.ConditionFalse, "LoadBalancerGone")), controlPlane: availableCP},
+			phase: clusterv1.ClusterPhaseProvisioned,
+			conds: map[string]want{
+				clusterv1.ClusterInfrastructureReadyCondition: {Status: metav1.ConditionFalse, Reason: "LoadBalancerGone"},
+				clusterv1.AvailableCondition:                  {Status: metav1.ConditionFalse, Reason: clusterv1.ClusterAvailableNotAvailableReason},
+			},
+		},
+		{
+			name:    "conditions that do not parse are Unknown, not a fallback",
+			cluster: provisioned,
+			scope: scope{infra: providerObject("DevCluster", map[string]any{"conditions": "Ready"}),
+				controlPlane: providerObject("KubeadmControlPlane", map[string]any{"conditions": []any{"Available"}})},
+			phase: clusterv1.ClusterPhaseProvisioned,
+			conds: map[string]want{
+				clusterv1.ClusterInfrastructureReadyCondition:   {Status: metav1.ConditionUnknown, Reason: clusterv1.ClusterInfrastructureReadyNotReadyReason},
+				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionUnknown, Reason: clusterv1.ClusterControlPlaneAvailableNotAvailableReason},
 			},
 		},
 		{

@@ -35,13 +35,13 @@ type scope struct {
 	bootstrapMissing bool
 
 	// Set by reconcileInfrastructure.
-	infra         *unstructured.Unstructured
-	infraMissing  bool
-	infraDeleted  bool // gone after it had been provisioned: terminal
+	infra        *unstructured.Unstructured
+	infraMissing bool
+	infraDeleted bool // gone after it had been provisioned: terminal
 	// infraFailure is the terminal failure the infrastructure machine
 	// reports (reason and message), empty when none.
 	infraFailure, infraFailureMessage string
-	infraProvided bool // provisioned and providerID copied
+	infraProvided                     bool // provisioned and providerID copied
 
 	// Set by reconcileNode.
 	node          *corev1.Node

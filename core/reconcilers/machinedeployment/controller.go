@@ -99,6 +99,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	default:
 		s.cluster = cluster
 	}
+	// replicas is defaulted before anything else reads it, and only once:
+	// from then on it belongs to whoever scales (a user, or the autoscaler).
+	if md.Spec.Replicas == nil && md.DeletionTimestamp.IsZero() && !util.IsPaused(cluster, md) {
+		if err := r.defaultReplicas(ctx, md); apierrors.IsConflict(err) {
+			// Someone wrote first, a scale most likely; the watch brings
+			// their version.
+			return ctrl.Result{}, nil
+		} else if err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	helper, err := patch.NewHelper(md, r.Client)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -143,6 +154,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	// Cleanup runs last: a set the rollout just scaled to zero still reports
 	// its Machines in status, so it goes on a later reconcile, once they have.
 	return phase.Soonest(res, rolloutRes), r.cleanup(ctx, s)
+}
+
+// defaultReplicas sets spec.replicas of a deployment created without it (see
+// mdutil.DefaultReplicas) in a patch of its own, locked on the version read,
+// so that it never overwrites a scale that came first. md takes the server's
+// answer, so the rest of the reconcile starts from the defaulted object.
+func (r *Reconciler) defaultReplicas(ctx context.Context, md *clusterv1.MachineDeployment) error {
+	base := md.DeepCopy()
+	replicas := mdutil.DefaultReplicas(md.Annotations)
+	md.Spec.Replicas = &replicas
+	ctrl.LoggerFrom(ctx).Info("Defaulting spec.replicas", "replicas", replicas)
+	if err := r.Client.Patch(ctx, md, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("defaulting spec.replicas of MachineDeployment %s: %w", md.Name, err)
+	}
+	return nil
 }
 
 // machineToMachineDeployment requeues a Machine's deployment by its label;

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/expectations"
 	"github.com/podcluster/podcluster/internal/patch"
@@ -81,6 +82,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	default:
 		s.cluster = cluster
 	}
+	// replicas is defaulted before anything else reads it, and only once:
+	// from then on it belongs to whoever scales (a user, a MachineDeployment,
+	// or the autoscaler).
+	if ms.Spec.Replicas == nil && ms.DeletionTimestamp.IsZero() && !util.IsPaused(cluster, ms) {
+		if err := r.defaultReplicas(ctx, ms); apierrors.IsConflict(err) {
+			// Someone wrote first, a scale most likely; the watch brings
+			// their version.
+			return ctrl.Result{}, nil
+		} else if err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 
 	helper, err := patch.NewHelper(ms, r.Client)
 	if err != nil {
@@ -121,6 +134,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		return res, err
 	}
 	return ctrl.Result{RequeueAfter: s.requeueAfter}, nil
+}
+
+// defaultReplicas sets spec.replicas of a set created without it (see
+// mdutil.DefaultReplicas) in a patch of its own, locked on the version read,
+// so that it never overwrites a scale that came first. ms takes the server's
+// answer, so the rest of the reconcile starts from the defaulted object.
+func (r *Reconciler) defaultReplicas(ctx context.Context, ms *clusterv1.MachineSet) error {
+	base := ms.DeepCopy()
+	replicas := mdutil.DefaultReplicas(ms.Annotations)
+	ms.Spec.Replicas = &replicas
+	ctrl.LoggerFrom(ctx).Info("Defaulting spec.replicas", "replicas", replicas)
+	if err := r.Client.Patch(ctx, ms, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("defaulting spec.replicas of MachineSet %s: %w", ms.Name, err)
+	}
+	return nil
 }
 
 // machineToMachineSets requeues the MachineSets whose selector matches an

@@ -3,11 +3,37 @@
 // running a kind node image, which has systemd, containerd and the kubelet but
 // no cloud-init; a systemd unit in the node runs the script, delivered in a
 // Secret. The package is pure: Parse reads a cloud-config, Render writes the
-// script, Convert does both.
+// script, ConvertFor does both for a node (after RenderTemplate), and Convert
+// for a node about which nothing is known.
+//
+// # Jinja templates
+//
+// A cloud-config whose first line is "## template: jinja" (in any case), as
+// upstream Cluster API's kubeadm bootstrap provider writes, is a Jinja
+// template that cloud-init renders on the node with its instance data before
+// it reads the YAML. RenderTemplate does the same at conversion time, with
+// the [InstanceData] the infrastructure provider gives for the node Pod
+// ([InstanceDataOf]: the Pod's hostname, its name as instance id, the zone
+// and region its nodeSelector pins it to), and drops the header line; line
+// breaks become "\n", as in Jinja. Only substitutions are rendered:
+// {{ v1.instance_id }}, {{ v1.local_hostname }}, {{ v1.availability_zone }},
+// {{ v1.region }}, {{ v1.cloud_name }} and {{ v1.platform }} (also without
+// "v1.", as cloud-init aliases them), {{ ds.meta_data.instance_id }},
+// {{ ds.meta_data.local_hostname }} and {{ ds.meta_data.hostname }}, with
+// dots or quoted keys in brackets (ds.meta_data["local-hostname"]; hyphens
+// and underscores are the same key, as cloud-init aliases them). Anything
+// else is refused with an error that names it and its line: another
+// variable, a filter, a call, a literal, a statement ({% %}), a comment
+// ({# #}, including the "${#" of a shell expansion, which cloud-init would
+// read as one), whitespace control ({{- -}}); and so is a variable the node
+// has no value for, or a value that is not a plain name ([A-Za-z0-9._-]),
+// which could change the YAML it is put into. Without the header, braces are
+// plain text, as for cloud-init.
 //
 // # Supported cloud-config
 //
-// The document must start with the line "#cloud-config" and be a single YAML
+// The document (rendered, for a Jinja template) must start with the line
+// "#cloud-config" and be a single YAML
 // document (YAML 1.1, like cloud-init's PyYAML; !!binary values are kept
 // byte for byte). These modules are supported, with cloud-init's formats:
 //

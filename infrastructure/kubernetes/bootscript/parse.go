@@ -155,6 +155,9 @@ var metadataKeys = []string{"merge_how", "merge_type"}
 // Parse parses a cloud-config and checks everything the script will rely on,
 // so that Render only fails on a CloudConfig built by hand.
 func Parse(cloudConfig []byte) (*CloudConfig, error) {
+	if IsTemplate(cloudConfig) {
+		return nil, errors.New(`cloud-config is a Jinja template ("## template: jinja"): render it with the node's instance data first (RenderTemplate)`)
+	}
 	first, _, _ := bytes.Cut(cloudConfig, []byte("\n"))
 	if strings.TrimRight(string(first), " \t\r") != "#cloud-config" {
 		return nil, errors.New(`cloud-config must start with the line "#cloud-config"`)

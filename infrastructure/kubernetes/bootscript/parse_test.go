@@ -15,7 +15,9 @@ func TestParseErrors(t *testing.T) {
 		unsupported       bool
 	}{
 		{name: "no header", config: "runcmd: [true]\n", err: `cloud-config must start with the line "#cloud-config"`},
-		{name: "jinja header", config: "## template: jinja\n#cloud-config\n", err: `must start with the line "#cloud-config"`},
+		{name: "jinja template of a shell script", config: "## template: jinja\n#!/bin/sh\necho {{ v1.instance_id }}\n", err: `instance data has no instance id`},
+		{name: "jinja shell script without variables", config: "## template: jinja\n#!/bin/sh\n", err: `must start with the line "#cloud-config"`},
+		{name: "basic template", config: "## template: basic\n#cloud-config\n", err: `must start with the line "#cloud-config"`},
 		{name: "archive header", config: "#cloud-config-archive\n", err: `must start with the line "#cloud-config"`},
 		{name: "not a mapping", config: "#cloud-config\n- a\n", err: "cloud-config is not a YAML mapping"},
 		{name: "two documents", config: "#cloud-config\nruncmd: [a]\n---\nruncmd: [b]\n", err: "single YAML document"},

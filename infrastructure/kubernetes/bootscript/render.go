@@ -9,9 +9,21 @@ import (
 	"strings"
 )
 
-// Convert turns a cloud-config into the bootstrap script: Parse, then Render.
+// Convert turns a cloud-config into the bootstrap script of a node about which
+// nothing is known: ConvertFor with empty instance data. A Jinja template
+// converts only if it uses no variables.
 func Convert(cloudConfig []byte) ([]byte, error) {
-	c, err := Parse(cloudConfig)
+	return ConvertFor(cloudConfig, InstanceData{})
+}
+
+// ConvertFor turns a cloud-config into the bootstrap script of the node with
+// the given instance data: RenderTemplate, Parse, then Render.
+func ConvertFor(cloudConfig []byte, instance InstanceData) ([]byte, error) {
+	rendered, err := RenderTemplate(cloudConfig, instance)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(rendered)
 	if err != nil {
 		return nil, err
 	}

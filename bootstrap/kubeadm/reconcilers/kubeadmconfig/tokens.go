@@ -19,6 +19,8 @@ import (
 const (
 	tokenSecretType  corev1.SecretType = "bootstrap.kubernetes.io/token" //nolint:gosec // a type name
 	tokenSecretGroup string            = "system:bootstrappers:kubeadm:default-node-token"
+	// tokenExpirationKey holds the token's expiry, an RFC 3339 time.
+	tokenExpirationKey = "expiration"
 )
 
 // tokenSecretName is where the API server's bootstrap authenticator looks a token up.
@@ -41,7 +43,7 @@ func (r *Reconciler) createToken(ctx context.Context, s *scope) (string, ctrl.Re
 		StringData: map[string]string{
 			"token-id":                       id,
 			"token-secret":                   secretPart,
-			"expiration":                     s.now.Add(r.TokenTTL).UTC().Format(time.RFC3339),
+			tokenExpirationKey:               s.now.Add(r.TokenTTL).UTC().Format(time.RFC3339),
 			"usage-bootstrap-authentication": "true",
 			"usage-bootstrap-signing":        "true",
 			"auth-extra-groups":              tokenSecretGroup,
@@ -63,6 +65,11 @@ func (r *Reconciler) refreshToken(ctx context.Context, s *scope, id string) (ctr
 	if err != nil || res.RequeueAfter > 0 {
 		return res, err
 	}
+	return r.refreshTokenIn(ctx, wc, s, id)
+}
+
+// refreshTokenIn is refreshToken's work in the workload cluster wc.
+func (r *Reconciler) refreshTokenIn(ctx context.Context, wc client.Client, s *scope, id string) (ctrl.Result, error) {
 	secret := &corev1.Secret{}
 	if err := wc.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: tokenSecretName(id)}, secret); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -71,19 +78,33 @@ func (r *Reconciler) refreshToken(ctx context.Context, s *scope, id string) (ctr
 			s.waiting = fmt.Sprintf("join token %s no longer exists in the workload cluster", id)
 			return ctrl.Result{}, nil
 		}
-		return ctrl.Result{}, err
+		return ctrl.Result{}, fmt.Errorf("reading join token %s: %w", id, err)
 	}
-	// Refresh once a third of the TTL is used up and look again every third:
-	// the token then never gets closer than a third of its TTL to expiring.
-	// An unreadable expiration is rewritten rather than trusted.
-	expiration, err := time.Parse(time.RFC3339, string(secret.Data["expiration"]))
-	if err != nil || expiration.Sub(s.now) < r.TokenTTL*2/3 {
-		before := secret.DeepCopy()
-		secret.Data["expiration"] = []byte(s.now.Add(r.TokenTTL).UTC().Format(time.RFC3339))
+	before := secret.DeepCopy()
+	if renewTokenSecret(secret, s.now, r.TokenTTL) {
 		ctrl.LoggerFrom(ctx).V(1).Info("Refreshing join token", "tokenID", id)
 		if err := wc.Patch(ctx, secret, client.MergeFrom(before)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("refreshing join token %s: %w", id, err)
 		}
 	}
 	return ctrl.Result{RequeueAfter: r.TokenTTL / 3}, nil
+}
+
+// renewTokenSecret sets a new expiration on a token Secret once a third of its
+// TTL is used up, and reports whether it changed the Secret. Looking again
+// every third of the TTL, the token never gets closer than a third of its TTL
+// to expiring. A missing or unreadable expiration is rewritten rather than
+// trusted, and a Secret that came back without data (a Secret created empty,
+// or an API server that keeps only stringData, as upstream's in-memory test
+// server does) gets a data map of its own.
+func renewTokenSecret(secret *corev1.Secret, now time.Time, ttl time.Duration) bool {
+	expiration, err := time.Parse(time.RFC3339, string(secret.Data[tokenExpirationKey]))
+	if err == nil && expiration.Sub(now) >= ttl*2/3 {
+		return false
+	}
+	if secret.Data == nil {
+		secret.Data = map[string][]byte{}
+	}
+	secret.Data[tokenExpirationKey] = []byte(now.Add(ttl).UTC().Format(time.RFC3339))
+	return true
 }

@@ -50,6 +50,8 @@ func newClusterCommand(s streams.IO) *cobra.Command {
               MachineHealthCheck that replaces unhealthy workers
   persistent  the kcp flavor whose control-plane machines keep etcd's data in
               a PersistentVolumeClaim (var-lib-etcd)
+  autoscale   the default flavor's shape whose workers are a node group of the
+              cluster autoscaler (docs/autoscaler.md)
 
 Each setting is a flag or, as with clusterctl, an environment variable (%s,
 ...); a flag wins over the environment variable, which wins over the default.
@@ -81,15 +83,7 @@ Each setting is a flag or, as with clusterctl, an environment variable (%s,
 		if v.Flag == "" {
 			continue
 		}
-		usage := fmt.Sprintf("%s (env %s", v.Description, v.Name)
-		switch def, first := v.Default("any"), v.Default(gen.DefaultFlavor); {
-		case first != def:
-			usage += fmt.Sprintf("; default %s with flavor %s, %s otherwise)", first, gen.DefaultFlavor, def)
-		case def != "":
-			usage += fmt.Sprintf("; default %s)", def)
-		default:
-			usage += ")"
-		}
+		usage := fmt.Sprintf("%s (env %s%s)", v.Description, v.Name, defaultsUsage(v))
 		if v.Name == gen.Namespace {
 			o.values[v.Name] = f.StringP(v.Flag, "n", "", usage)
 		} else {
@@ -97,6 +91,42 @@ Each setting is a flag or, as with clusterctl, an environment variable (%s,
 		}
 	}
 	return cmd
+}
+
+// defaultsUsage says a variable's default for the flag's usage, naming the
+// flavors whose default differs: "; default 1 with flavors autoscale and
+// default, 3 otherwise", or "" without any default.
+func defaultsUsage(v gen.Variable) string {
+	general := v.Default("")
+	var values []string
+	byValue := map[string][]string{}
+	for _, f := range gen.Flavors() {
+		d := v.Default(f)
+		if d == general {
+			continue
+		}
+		if _, ok := byValue[d]; !ok {
+			values = append(values, d)
+		}
+		byValue[d] = append(byValue[d], f)
+	}
+	var parts []string
+	for _, d := range values {
+		noun := "flavor"
+		if len(byValue[d]) > 1 {
+			noun = "flavors"
+		}
+		parts = append(parts, fmt.Sprintf("%s with %s %s", d, noun, strings.Join(byValue[d], " and ")))
+	}
+	switch {
+	case len(parts) > 0 && general != "":
+		parts = append(parts, general+" otherwise")
+	case general != "":
+		parts = append(parts, general)
+	case len(parts) == 0:
+		return ""
+	}
+	return "; default " + strings.Join(parts, ", ")
 }
 
 func (o *clusterOptions) run(cmd *cobra.Command, s streams.IO, args []string) error {

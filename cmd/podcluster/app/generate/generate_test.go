@@ -35,7 +35,7 @@ func run(args ...string) (stdout string, err error) {
 	return out.String(), err
 }
 
-var flavors = []string{"default", "kcp", "persistent"}
+var flavors = []string{"default", "kcp", "persistent", "autoscale"}
 
 // TestGenerateGolden: each flavor's output with its defaults matches its golden file.
 func TestGenerateGolden(t *testing.T) {

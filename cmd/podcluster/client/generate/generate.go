@@ -31,6 +31,10 @@ var flavorFS embed.FS
 // DefaultFlavor is the flavor of the seed walkthrough.
 const DefaultFlavor = "default"
 
+// AutoscaleFlavor is the default flavor's shape with its workers a node group
+// of the cluster autoscaler.
+const AutoscaleFlavor = "autoscale"
+
 // Variable names.
 const (
 	ClusterName              = "CLUSTER_NAME"
@@ -38,6 +42,8 @@ const (
 	KubernetesVersion        = "KUBERNETES_VERSION"
 	ControlPlaneMachineCount = "CONTROL_PLANE_MACHINE_COUNT"
 	WorkerMachineCount       = "WORKER_MACHINE_COUNT"
+	WorkerMachineMinCount    = "WORKER_MACHINE_MIN_COUNT"
+	WorkerMachineMaxCount    = "WORKER_MACHINE_MAX_COUNT"
 	PodCIDR                  = "POD_CIDR"
 	ServiceCIDR              = "SERVICE_CIDR"
 	ControlPlaneServiceType  = "CONTROL_PLANE_SERVICE_TYPE"
@@ -98,11 +104,19 @@ var Variables = []Variable{
 	},
 	{
 		Name: ControlPlaneMachineCount, Flag: "control-plane-machine-count", Description: "number of control-plane machines",
-		defaults: map[string]string{"": "3", DefaultFlavor: "1"}, validate: controlPlaneCount,
+		defaults: map[string]string{"": "3", DefaultFlavor: "1", AutoscaleFlavor: "1"}, validate: controlPlaneCount,
 	},
 	{
 		Name: WorkerMachineCount, Flag: "worker-machine-count", Description: "number of worker machines",
 		defaults: map[string]string{"": "3"}, validate: count(0),
+	},
+	{
+		Name: WorkerMachineMinCount, Flag: "worker-machine-min-count", Description: "fewest worker machines the cluster autoscaler keeps, and the number the pool starts with",
+		defaults: map[string]string{"": "1"}, validate: count(0),
+	},
+	{
+		Name: WorkerMachineMaxCount, Flag: "worker-machine-max-count", Description: "most worker machines the cluster autoscaler makes",
+		defaults: map[string]string{"": "5"}, validate: count(1),
 	},
 	{
 		Name: PodCIDR, Flag: "pod-cidr", Description: "CIDR of the Pod network",
@@ -118,11 +132,13 @@ var Variables = []Variable{
 	},
 	{
 		Name: NodeCPU, Flag: "node-cpu", Description: "CPU of each node container (requests and limits), for example 2", Optional: true,
-		validate: quantity,
+		// The autoscaler scales a pool up from zero only when it knows a
+		// new node's cpu and memory.
+		defaults: map[string]string{AutoscaleFlavor: "2"}, validate: quantity,
 	},
 	{
 		Name: NodeMemory, Flag: "node-memory", Description: "memory of each node container (requests and limits), for example 4Gi", Optional: true,
-		validate: quantity,
+		defaults: map[string]string{AutoscaleFlavor: "4Gi"}, validate: quantity,
 	},
 	{
 		Name: EtcdVolumeSize, Flag: "etcd-volume-size", Description: "size of each control-plane machine's var-lib-etcd volume",
@@ -274,6 +290,9 @@ func resolve(fsys fs.FS, flavor string, flags map[string]string, lookupEnv func(
 	if err := disjoint(values); err != nil {
 		errs = append(errs, err)
 	}
+	if err := ordered(values); err != nil {
+		errs = append(errs, err)
+	}
 	return values, errors.Join(errs...)
 }
 
@@ -344,11 +363,12 @@ func count(minimum int) func(string, string) error {
 
 // controlPlaneCount asks for an odd number with a KubeadmControlPlane: its
 // etcd is stacked, and an even number of members adds no fault tolerance.
+// The flavors with hand-made control-plane Machines take any number.
 func controlPlaneCount(flavor, v string) error {
 	if err := count(1)(flavor, v); err != nil {
 		return err
 	}
-	if n, _ := strconv.Atoi(v); flavor != DefaultFlavor && n%2 == 0 {
+	if n, _ := strconv.Atoi(v); flavor != DefaultFlavor && flavor != AutoscaleFlavor && n%2 == 0 {
 		return fmt.Errorf("must be odd with flavor %q: its etcd is stacked and an even number of members adds no fault tolerance", flavor)
 	}
 	return nil
@@ -393,4 +413,17 @@ func disjoint(values map[string]string) error {
 		return fmt.Errorf("%s %s and %s %s overlap", p.Source(), pods, s.Source(), services)
 	}
 	return nil
+}
+
+// ordered checks that the autoscaler's bounds leave room: the autoscaler
+// ignores a node group whose min-size is above its max-size.
+func ordered(values map[string]string) error {
+	lo, err1 := strconv.Atoi(values[WorkerMachineMinCount])
+	hi, err2 := strconv.Atoi(values[WorkerMachineMaxCount])
+	if err1 != nil || err2 != nil || lo <= hi {
+		return nil // reported by their own checks, or fine
+	}
+	l, _ := Lookup(WorkerMachineMinCount)
+	h, _ := Lookup(WorkerMachineMaxCount)
+	return fmt.Errorf("%s %d is above %s %d", l.Source(), lo, h.Source(), hi)
 }

@@ -74,8 +74,34 @@ func TestResolve(t *testing.T) {
 			errs: []string{"missing value for NAME (CLUSTER_NAME)"},
 		},
 		{
+			name: "autoscale: bounds, node resources and one control-plane machine by default", flavor: "autoscale",
+			flags: map[string]string{ClusterName: "demo"},
+			want: map[string]string{
+				WorkerMachineMinCount: "1", WorkerMachineMaxCount: "5", NodeCPU: "2", NodeMemory: "4Gi", ControlPlaneMachineCount: "1",
+			},
+		},
+		{
+			name: "autoscale from zero, an even control plane", flavor: "autoscale",
+			flags: map[string]string{ClusterName: "demo", WorkerMachineMinCount: "0", ControlPlaneMachineCount: "2"},
+			env:   map[string]string{WorkerMachineMaxCount: "2"},
+			want:  map[string]string{WorkerMachineMinCount: "0", WorkerMachineMaxCount: "2", ControlPlaneMachineCount: "2"},
+		},
+		{
+			name: "autoscale bounds the wrong way round", flavor: "autoscale",
+			flags: map[string]string{ClusterName: "demo", WorkerMachineMinCount: "4", WorkerMachineMaxCount: "3"},
+			errs:  []string{"--worker-machine-min-count (WORKER_MACHINE_MIN_COUNT) 4 is above --worker-machine-max-count (WORKER_MACHINE_MAX_COUNT) 3"},
+		},
+		{
+			name: "autoscale bounds that are no counts", flavor: "autoscale",
+			flags: map[string]string{ClusterName: "demo", WorkerMachineMinCount: "-1", WorkerMachineMaxCount: "0"},
+			errs: []string{
+				`invalid --worker-machine-min-count (WORKER_MACHINE_MIN_COUNT) "-1": must be a whole number of at least 0`,
+				`invalid --worker-machine-max-count (WORKER_MACHINE_MAX_COUNT) "0": must be a whole number of at least 1`,
+			},
+		},
+		{
 			name: "an unknown flavor", flavor: "huge",
-			errs: []string{`unknown flavor "huge": choose one of default, kcp, persistent`},
+			errs: []string{`unknown flavor "huge": choose one of autoscale, default, kcp, persistent`},
 		},
 	}
 	for _, tc := range cases {
@@ -113,6 +139,8 @@ func TestFlavorVariables(t *testing.T) {
 	g.Expect(names("default")).To(Equal(common))
 	g.Expect(names("kcp")).To(Equal(common))
 	g.Expect(names("persistent")).To(Equal(append(common, EtcdVolumeSize)))
+	g.Expect(names("autoscale")).To(Equal([]string{ClusterName, Namespace, KubernetesVersion, ControlPlaneMachineCount,
+		WorkerMachineMinCount, WorkerMachineMaxCount, PodCIDR, ServiceCIDR, ControlPlaneServiceType, NodeCPU, NodeMemory}))
 }
 
 // TestUnknownVariables: a flavor that uses a variable nobody can set is an
@@ -146,7 +174,7 @@ func TestRenderAllFlavors(t *testing.T) {
 			}
 			g.Expect(kinds).To(HaveKeyWithValue("Cluster", 1), flavor)
 			g.Expect(kinds).To(HaveKeyWithValue("MachineDeployment", 1), flavor)
-			if flavor == DefaultFlavor {
+			if flavor == DefaultFlavor || flavor == AutoscaleFlavor {
 				want := 1
 				if flags[ControlPlaneMachineCount] != "" {
 					want = 5
@@ -159,4 +187,34 @@ func TestRenderAllFlavors(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAutoscaleFlavor: the workers are a node group of the cluster autoscaler,
+// with the bounds as set, no replicas (they default to the min-size and then
+// belong to the autoscaler), and a template whose resources tell the
+// autoscaler what a new node offers.
+func TestAutoscaleFlavor(t *testing.T) {
+	g := NewWithT(t)
+	out, err := Render(AutoscaleFlavor, map[string]string{ClusterName: "demo", WorkerMachineMinCount: "0", WorkerMachineMaxCount: "7"}, env(nil))
+	g.Expect(err).NotTo(HaveOccurred())
+	objs, err := manifest.Decode(out)
+	g.Expect(err).NotTo(HaveOccurred())
+	var md, kmt bool
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "MachineDeployment":
+			md = true
+			g.Expect(o.GetAnnotations()).To(Equal(map[string]string{
+				"cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size": "0",
+				"cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size": "7",
+			}))
+			g.Expect(o.Object["spec"]).NotTo(HaveKey("replicas"))
+		case "KubernetesMachineTemplate":
+			kmt = true
+			g.Expect(o.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("template", HaveKeyWithValue("spec",
+				HaveKeyWithValue("resources", HaveKeyWithValue("limits", Equal(map[string]any{"cpu": "2", "memory": "4Gi"})))))))
+		}
+	}
+	g.Expect(md).To(BeTrue())
+	g.Expect(kmt).To(BeTrue())
 }

@@ -146,11 +146,6 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 	if err != nil || data == nil {
 		return res, err
 	}
-	script, err := bootscript.Convert(data)
-	if err != nil {
-		s.bootstrapDataError = fmt.Sprintf("converting the cloud-config of Secret %s into a boot script: %v", *m.Spec.Bootstrap.DataSecretName, err)
-		return ctrl.Result{}, reconcile.TerminalError(errors.New(s.bootstrapDataError))
-	}
 	image, err := r.image(ctx, km, m.Spec.Version)
 	if err != nil {
 		s.specError = err.Error()
@@ -168,6 +163,13 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 	if err != nil {
 		s.specError = err.Error()
 		return ctrl.Result{}, reconcile.TerminalError(err)
+	}
+	// Converted for this Pod: a Jinja-templated cloud-config gets the Pod's
+	// hostname, name and zone as its instance data (docs/decisions.md).
+	script, err := bootscript.ConvertFor(data, bootscript.InstanceDataOf(pod))
+	if err != nil {
+		s.bootstrapDataError = fmt.Sprintf("converting the cloud-config of Secret %s into a boot script: %v", *m.Spec.Bootstrap.DataSecretName, err)
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(s.bootstrapDataError))
 	}
 	owner := util.OwnerRef(km, infrav1.GroupVersion.WithKind("KubernetesMachine"), true)
 
