@@ -31,6 +31,7 @@ generate: ## Regenerate deepcopy functions and CRDs.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=podcluster-core-manager paths=./core/... output:rbac:artifacts:config=config/providers/core
 	$(CONTROLLER_GEN) rbac:roleName=podcluster-kubeadm-bootstrap-manager paths=./bootstrap/... output:rbac:artifacts:config=config/providers/kubeadm-bootstrap
+	$(CONTROLLER_GEN) rbac:roleName=podcluster-kubeadm-control-plane-manager paths=./controlplane/... output:rbac:artifacts:config=config/providers/kubeadm-control-plane
 	gofmt -w api
 	$(CONTROLLER_GEN) rbac:roleName=podcluster-kubernetes-manager paths=./infrastructure/... output:rbac:artifacts:config=config/providers/kubernetes
 	hack/release-manifests.sh

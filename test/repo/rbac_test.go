@@ -43,8 +43,9 @@ func TestRenderedRBACHasNoWildcards(t *testing.T) {
 	}
 	g.Expect(roles).To(BeNumerically(">=", 2))
 	g.Expect(deployments).To(Equal(map[string]string{
-		"podcluster-core":              "podcluster-core",
-		"podcluster-kubeadm-bootstrap": "podcluster-kubeadm-bootstrap",
-		"podcluster-kubernetes":        "podcluster-kubernetes",
+		"podcluster-core":                  "podcluster-core",
+		"podcluster-kubeadm-bootstrap":     "podcluster-kubeadm-bootstrap",
+		"podcluster-kubeadm-control-plane": "podcluster-kubeadm-control-plane",
+		"podcluster-kubernetes":            "podcluster-kubernetes",
 	}), "one manager Deployment per provider, each with its own service account")
 }

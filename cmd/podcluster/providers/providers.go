@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/podcluster/podcluster/bootstrap/kubeadm"
+	kubeadmcontrolplane "github.com/podcluster/podcluster/controlplane/kubeadm"
 	"github.com/podcluster/podcluster/core"
 	"github.com/podcluster/podcluster/infrastructure/kubernetes"
 	"github.com/podcluster/podcluster/internal/remote"
@@ -35,6 +36,9 @@ var registry = map[string]Setup{
 	},
 	"kubeadm-bootstrap": func(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return kubeadm.Setup(ctx, mgr, kubeadm.Options{WatchFilter: o.WatchFilter, Concurrency: o.Concurrency, ClusterCache: o.ClusterCache})
+	},
+	"kubeadm-control-plane": func(ctx context.Context, mgr ctrl.Manager, o Options) error {
+		return kubeadmcontrolplane.Setup(ctx, mgr, kubeadmcontrolplane.Options{WatchFilter: o.WatchFilter, Concurrency: o.Concurrency, ClusterCache: o.ClusterCache})
 	},
 	"kubernetes": func(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return kubernetes.Setup(ctx, mgr, kubernetes.Options{WatchFilter: o.WatchFilter, Concurrency: o.Concurrency, ClusterCache: o.ClusterCache})

@@ -1,0 +1,569 @@
+package kubeadmcontrolplane
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
+	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/external"
+	"github.com/podcluster/podcluster/internal/kubeconfig"
+	"github.com/podcluster/podcluster/internal/pki"
+	"github.com/podcluster/podcluster/internal/remote"
+	"github.com/podcluster/podcluster/internal/util"
+)
+
+// clonesWindow is how long a freshly created Machine's clones are assumed to
+// exist without looking (see ensureProviderObjects).
+const clonesWindow = 10 * time.Second
+
+// scope carries what one reconcile observed. setStatus reads only this.
+type scope struct {
+	kcp     *controlplanev1.KubeadmControlPlane
+	cluster *clusterv1.Cluster
+	key     string
+	now     time.Time
+	paused  bool
+
+	// machines are the Machines the control plane owns, set by getMachines.
+	machines []*clusterv1.Machine
+	// infraWaiting says why nothing can start yet, set by waitForInfrastructure.
+	infraWaiting string
+	// kubeconfigWaiting says why the kubeconfig Secret is not written yet,
+	// set by reconcileKubeconfig.
+	kubeconfigWaiting string
+	// scaleUpWaiting says why a missing Machine is not created now, and
+	// scaleDownWaiting why a surplus one is not deleted now; set by scale.
+	scaleUpWaiting, scaleDownWaiting string
+	// templateErr is a problem with spec.machineTemplate or the naming
+	// template, set by createMachine.
+	templateErr string
+	// workersLeft is how many worker Machines a deletion waits for, set by
+	// reconcileDelete.
+	workersLeft int
+	// requeueAfter asks for another look, set by ensureProviderObjects.
+	requeueAfter time.Duration
+}
+
+func groupOf(apiVersion string) string {
+	group, _, found := strings.Cut(apiVersion, "/")
+	if !found {
+		return ""
+	}
+	return group
+}
+
+// selectorFor is the label selector of a control plane's Machines: the
+// cluster's control-plane Machines, as upstream writes it in status.selector.
+func selectorFor(clusterName string) string {
+	return clusterv1.ClusterNameLabel + "=" + clusterName + "," + clusterv1.MachineControlPlaneLabel
+}
+
+// getMachines lists the Machines the control plane owns (from the cache).
+// Ownership is by controller UID: Machines of an earlier control plane of the
+// same name are not ours.
+func (r *Reconciler) getMachines(ctx context.Context, s *scope) error {
+	opts := []client.ListOption{client.InNamespace(s.kcp.Namespace), client.HasLabels{clusterv1.MachineControlPlaneLabel}}
+	if s.cluster != nil {
+		opts = append(opts, client.MatchingLabels{clusterv1.ClusterNameLabel: s.cluster.Name})
+	}
+	list := &clusterv1.MachineList{}
+	if err := r.Client.List(ctx, list, opts...); err != nil {
+		return fmt.Errorf("listing control-plane Machines: %w", err)
+	}
+	s.machines = nil
+	for i := range list.Items {
+		m := &list.Items[i]
+		if owner := util.ControllerOf(m); owner != nil && owner.Kind == "KubeadmControlPlane" && owner.UID == s.kcp.UID {
+			s.machines = append(s.machines, m)
+		}
+	}
+	// Oldest first, so that every step and the status see one order.
+	sortOldestFirst(s.machines)
+	return nil
+}
+
+func sortOldestFirst(ms []*clusterv1.Machine) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		ti, tj := ms[i].CreationTimestamp.Time, ms[j].CreationTimestamp.Time
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return ms[i].Name < ms[j].Name
+	})
+}
+
+// waitForInfrastructure holds everything until the Cluster's infrastructure
+// is provisioned and its endpoint known: the Machines' bootstrap data and the
+// kubeconfig both need the endpoint. The Cluster is watched, so no requeue.
+func (r *Reconciler) waitForInfrastructure(_ context.Context, s *scope) (ctrl.Result, error) {
+	c := s.cluster
+	switch {
+	case c.Status.Initialization.InfrastructureProvisioned == nil || !*c.Status.Initialization.InfrastructureProvisioned:
+		s.infraWaiting = fmt.Sprintf("waiting for the infrastructure of Cluster %s to be provisioned", c.Name)
+	case !c.Spec.ControlPlaneEndpoint.IsValid():
+		s.infraWaiting = fmt.Sprintf("waiting for Cluster %s to have a controlPlaneEndpoint", c.Name)
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileInitialized records that the control plane is initialized once a
+// Machine has a Node: its kubelet registered with an API server of the
+// cluster, so kubeadm init has run. It never goes back, as the contract
+// requires: workers may have joined already.
+func (r *Reconciler) reconcileInitialized(_ context.Context, s *scope) (ctrl.Result, error) {
+	if initialized(s.kcp) {
+		return ctrl.Result{}, nil
+	}
+	for _, m := range s.machines {
+		if m.Status.NodeRef.Name != "" {
+			t := true
+			s.kcp.Status.Initialization.ControlPlaneInitialized = &t
+			return ctrl.Result{}, nil
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+func initialized(kcp *controlplanev1.KubeadmControlPlane) bool {
+	p := kcp.Status.Initialization.ControlPlaneInitialized
+	return p != nil && *p
+}
+
+// reconcileKubeconfig writes "<cluster>-kubeconfig", an admin kubeconfig for
+// the endpoint signed by the cluster CA, once the CA exists. The kubeadm
+// bootstrap provider creates the CA (and the etcd, front-proxy and
+// service-account keys) for the init Machine; the Cluster controller leaves
+// the kubeconfig to a control-plane provider.
+func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Result, error) {
+	c := s.cluster
+	name := remote.KubeconfigSecretName(c.Name)
+	existing := &corev1.Secret{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: name}, existing)
+	if err == nil {
+		// Written once: users and tools may hold the file, and the CA it is
+		// signed by does not change. Rotation comes with the certificates.
+		return ctrl.Result{}, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("reading Secret %s: %w", name, err)
+	}
+	caSecret := &corev1.Secret{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Name + "-ca"}, caSecret); err != nil {
+		if apierrors.IsNotFound(err) {
+			s.kubeconfigWaiting = fmt.Sprintf("waiting for the cluster CA Secret %s-ca", c.Name)
+			return ctrl.Result{RequeueAfter: waitForCA}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("reading Secret %s-ca: %w", c.Name, err)
+	}
+	ca, err := pki.ParseKeyPair(caSecret.Data[corev1.TLSCertKey], caSecret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("reading the cluster CA from Secret %s-ca: %w", c.Name, err)
+	}
+	ep := c.Spec.ControlPlaneEndpoint
+	server := "https://" + net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
+	data, err := kubeconfig.NewAdmin(c.Name, server, ca)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// Controlled by the control plane, as upstream's is: it goes with it.
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            name,
+			Namespace:       c.Namespace,
+			Labels:          map[string]string{clusterv1.ClusterNameLabel: c.Name},
+			OwnerReferences: []metav1.OwnerReference{util.OwnerRef(s.kcp, controlplanev1.GroupVersion.WithKind("KubeadmControlPlane"), true)},
+		},
+		Type: clusterv1.ClusterSecretType,
+		Data: map[string][]byte{"value": data},
+	}
+	ctrl.LoggerFrom(ctx).Info("Writing the cluster's kubeconfig Secret", "secret", name)
+	// AlreadyExists: a stale cache; the Secret there is as good as ours.
+	if err := r.Client.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		return ctrl.Result{}, fmt.Errorf("creating Secret %s: %w", name, err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileMachines repairs missing clones, then scales.
+func (r *Reconciler) reconcileMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if err := r.ensureProviderObjects(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.scale(ctx, s)
+}
+
+// ensureProviderObjects creates the clones of a Machine that are missing,
+// which happens only if the controller stopped between creating a Machine
+// and its clones. Machines that provisioned are left alone.
+func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) error {
+	for _, m := range s.machines {
+		if !m.DeletionTimestamp.IsZero() || (m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned) {
+			continue
+		}
+		if wait := m.CreationTimestamp.Add(clonesWindow).Sub(s.now); wait > 0 {
+			// Just created: its clones may not be in the cache yet.
+			if s.requeueAfter == 0 || wait < s.requeueAfter {
+				s.requeueAfter = wait
+			}
+			continue
+		}
+		if err := r.createClones(ctx, s, m, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scale creates or deletes one Machine, when the control plane is in a
+// state where that is safe.
+func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
+	// Do not count from a cache that has not seen our own writes yet.
+	present := map[string]bool{}
+	for _, m := range s.machines {
+		present[m.Name] = m.DeletionTimestamp.IsZero()
+	}
+	if !r.expectations.Satisfied(s.key, func(name string) bool {
+		if gone, ok := strings.CutPrefix(name, "-"); ok {
+			return !present[gone]
+		}
+		_, ok := present[name]
+		return ok
+	}) {
+		return ctrl.Result{RequeueAfter: waitForCache}, nil
+	}
+
+	active, deleting := splitDeleting(s.machines)
+	want := int(desiredReplicas(s.kcp))
+	switch {
+	case len(active) < want:
+		if s.scaleUpWaiting = scaleUpBlocker(s.kcp, s.machines); s.scaleUpWaiting != "" {
+			return ctrl.Result{}, nil
+		}
+		ctrl.LoggerFrom(ctx).Info("Scaling up the control plane", "from", len(active), "to", want)
+		name, err := r.createMachine(ctx, s, active)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		r.expectations.Expect(s.key, name)
+	case len(active) > want:
+		// One at a time: the next goes once the last one is gone, as
+		// etcd membership will require.
+		if len(deleting) > 0 {
+			s.scaleDownWaiting = fmt.Sprintf("waiting for Machine %s to be deleted", deleting[0].Name)
+			return ctrl.Result{}, nil
+		}
+		victim := selectMachineForScaleDown(active, s.cluster.Status.FailureDomains)
+		ctrl.LoggerFrom(ctx).Info("Scaling down the control plane", "from", len(active), "to", want, "machine", victim.Name)
+		if err := r.Client.Delete(ctx, victim); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("deleting Machine %s: %w", victim.Name, err)
+		}
+		// Deletes are expected under a "-" prefix, so that a Machine
+		// deleted and one of the same name created are told apart.
+		r.expectations.Expect(s.key, "-"+victim.Name)
+	}
+	return ctrl.Result{}, nil
+}
+
+// desiredReplicas is spec.replicas, 1 when unset (upstream's default).
+func desiredReplicas(kcp *controlplanev1.KubeadmControlPlane) int32 {
+	if kcp.Spec.Replicas == nil {
+		return 1
+	}
+	return *kcp.Spec.Replicas
+}
+
+func splitDeleting(machines []*clusterv1.Machine) (active, deleting []*clusterv1.Machine) {
+	for _, m := range machines {
+		if m.DeletionTimestamp.IsZero() {
+			active = append(active, m)
+		} else {
+			deleting = append(deleting, m)
+		}
+	}
+	return active, deleting
+}
+
+// scaleUpBlocker says why no Machine may be added now, or "" when one may.
+// The first Machine runs kubeadm init alone; every other Machine joins, and
+// only once the control plane is initialized and every Machine is Ready and
+// none is being deleted, so that at most one Machine is ever on its way in
+// or out. Pure.
+func scaleUpBlocker(kcp *controlplanev1.KubeadmControlPlane, machines []*clusterv1.Machine) string {
+	if len(machines) == 0 {
+		return ""
+	}
+	if !initialized(kcp) {
+		return fmt.Sprintf("waiting for the control plane to be initialized by Machine %s", machines[0].Name)
+	}
+	var notReady []string
+	for _, m := range machines {
+		if !m.DeletionTimestamp.IsZero() {
+			return fmt.Sprintf("waiting for Machine %s to be deleted", m.Name)
+		}
+		if !conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
+			notReady = append(notReady, m.Name)
+		}
+	}
+	if len(notReady) > 0 {
+		return "waiting for Machines to be Ready: " + strings.Join(notReady, ", ")
+	}
+	return ""
+}
+
+// selectMachineForScaleDown picks the Machine to delete, as upstream does:
+// Machines marked with the delete-machine annotation first; then, when the
+// Cluster has failure domains, a Machine of the failure domain with the most
+// Machines; the oldest among those. machines must not be empty. Pure.
+func selectMachineForScaleDown(machines []*clusterv1.Machine, fds []clusterv1.FailureDomain) *clusterv1.Machine {
+	candidates := machines
+	var marked []*clusterv1.Machine
+	for _, m := range machines {
+		if _, ok := m.Annotations[clusterv1.DeleteMachineAnnotation]; ok {
+			marked = append(marked, m)
+		}
+	}
+	if len(marked) > 0 {
+		candidates = marked
+	}
+	if len(fds) > 0 {
+		count := map[string]int{}
+		for _, m := range candidates {
+			count[m.Spec.FailureDomain]++
+		}
+		// The most crowded domain; ties go to the name, for a stable choice.
+		names := slices.Sorted(maps.Keys(count))
+		best := names[0]
+		for _, fd := range names[1:] {
+			if count[fd] > count[best] {
+				best = fd
+			}
+		}
+		var inBest []*clusterv1.Machine
+		for _, m := range candidates {
+			if m.Spec.FailureDomain == best {
+				inBest = append(inBest, m)
+			}
+		}
+		candidates = inBest
+	}
+	out := append([]*clusterv1.Machine(nil), candidates...)
+	sortOldestFirst(out)
+	return out[0]
+}
+
+// chooseFailureDomain places a new Machine in the control-plane failure
+// domain with the fewest active Machines (ties go to the name), or in none
+// when the Cluster has no control-plane failure domains. Pure.
+func chooseFailureDomain(fds []clusterv1.FailureDomain, active []*clusterv1.Machine) string {
+	count := map[string]int{}
+	for _, m := range active {
+		count[m.Spec.FailureDomain]++
+	}
+	best, found := "", false
+	for _, fd := range fds {
+		if fd.ControlPlane == nil || !*fd.ControlPlane {
+			continue
+		}
+		if !found || count[fd.Name] < count[best] || (count[fd.Name] == count[best] && fd.Name < best) {
+			best, found = fd.Name, true
+		}
+	}
+	return best
+}
+
+// machineName renders spec.machineNaming.template (default
+// "{{ .kubeadmControlPlane.name }}-{{ .random }}").
+func machineName(kcp *controlplanev1.KubeadmControlPlane, clusterName string) (string, error) {
+	text := kcp.Spec.MachineNaming.Template
+	if text == "" {
+		text = "{{ .kubeadmControlPlane.name }}-{{ .random }}"
+	}
+	// Without the random part every Machine would get the same name.
+	if !strings.Contains(text, "{{ .random }}") && !strings.Contains(text, "{{.random}}") {
+		return "", fmt.Errorf("spec.machineNaming.template %q must contain {{ .random }}", text)
+	}
+	tmpl, err := template.New("name").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
+	}
+	var b bytes.Buffer
+	data := map[string]any{
+		"cluster":             map[string]string{"name": clusterName},
+		"kubeadmControlPlane": map[string]string{"name": kcp.Name},
+		"random":              utilrand.String(5),
+	}
+	if err := tmpl.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
+	}
+	name := b.String()
+	if len(name) > 63 {
+		// Keep the random part: trim the prefix.
+		name = strings.TrimLeft(name[len(name)-63:], "-.")
+	}
+	return name, nil
+}
+
+// machineLabels are the template's labels plus the ones Machines of a
+// control plane are found by. Ours are written last, so that a template
+// cannot override them.
+func machineLabels(kcp *controlplanev1.KubeadmControlPlane, clusterName string) map[string]string {
+	l := make(map[string]string, len(kcp.Spec.MachineTemplate.ObjectMeta.Labels)+3)
+	maps.Copy(l, kcp.Spec.MachineTemplate.ObjectMeta.Labels)
+	l[clusterv1.ClusterNameLabel] = clusterName
+	l[clusterv1.MachineControlPlaneLabel] = ""
+	l[clusterv1.MachineControlPlaneNameLabel] = util.LabelValue(kcp.Name)
+	return l
+}
+
+// newMachine builds a control-plane Machine. Its clones take its name, so the
+// references are known before the clones exist and a crash in between is
+// repaired by name. Pure.
+func newMachine(kcp *controlplanev1.KubeadmControlPlane, clusterName, name, failureDomain string) *clusterv1.Machine {
+	tmpl := kcp.Spec.MachineTemplate
+	infra := tmpl.Spec.InfrastructureRef
+	m := &clusterv1.Machine{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            name,
+			Namespace:       kcp.Namespace,
+			Labels:          machineLabels(kcp, clusterName),
+			Annotations:     maps.Clone(tmpl.ObjectMeta.Annotations),
+			Finalizers:      []string{clusterv1.MachineFinalizer},
+			OwnerReferences: []metav1.OwnerReference{util.OwnerRef(kcp, controlplanev1.GroupVersion.WithKind("KubeadmControlPlane"), true)},
+		},
+		Spec: clusterv1.MachineSpec{
+			ClusterName: clusterName,
+			Version:     kcp.Spec.Version,
+			Bootstrap: clusterv1.Bootstrap{ConfigRef: clusterv1.ContractVersionedObjectReference{
+				APIGroup: bootstrapv1.GroupVersion.Group, Kind: "KubeadmConfig", Name: name,
+			}},
+			InfrastructureRef: clusterv1.ContractVersionedObjectReference{
+				APIGroup: infra.APIGroup, Kind: strings.TrimSuffix(infra.Kind, "Template"), Name: name,
+			},
+			FailureDomain:  failureDomain,
+			ReadinessGates: tmpl.Spec.ReadinessGates,
+			Taints:         tmpl.Spec.Taints,
+			Deletion: clusterv1.MachineDeletionSpec{
+				NodeDrainTimeoutSeconds:        tmpl.Spec.Deletion.NodeDrainTimeoutSeconds,
+				NodeVolumeDetachTimeoutSeconds: tmpl.Spec.Deletion.NodeVolumeDetachTimeoutSeconds,
+				NodeDeletionTimeoutSeconds:     tmpl.Spec.Deletion.NodeDeletionTimeoutSeconds,
+			},
+		},
+	}
+	return m
+}
+
+// bootstrapSpec is the KubeadmConfig spec of a control-plane Machine, as
+// upstream builds it: the Machine that initializes the control plane gets the
+// init and cluster configuration and no join configuration; every other
+// Machine gets only the join configuration, marked as a control-plane join.
+// The bootstrap provider decides the role again from the Cluster's state, so
+// this only keeps each config to what its kubeadm command reads. Pure.
+func bootstrapSpec(kcp *controlplanev1.KubeadmControlPlane, init bool) bootstrapv1.KubeadmConfigSpec {
+	spec := *kcp.Spec.KubeadmConfigSpec.DeepCopy()
+	if init {
+		spec.JoinConfiguration = bootstrapv1.JoinConfiguration{}
+		return spec
+	}
+	spec.InitConfiguration = bootstrapv1.InitConfiguration{}
+	spec.ClusterConfiguration = bootstrapv1.ClusterConfiguration{}
+	if spec.JoinConfiguration.ControlPlane == nil {
+		spec.JoinConfiguration.ControlPlane = &bootstrapv1.JoinControlPlane{}
+	}
+	return spec
+}
+
+// createMachine creates one control-plane Machine and its clones, and
+// returns its name.
+func (r *Reconciler) createMachine(ctx context.Context, s *scope, active []*clusterv1.Machine) (string, error) {
+	name, err := machineName(s.kcp, s.cluster.Name)
+	if err != nil {
+		// Kept for ScalingUp: the user must fix the template.
+		s.templateErr = err.Error()
+		return "", err
+	}
+	m := newMachine(s.kcp, s.cluster.Name, name, chooseFailureDomain(s.cluster.Status.FailureDomains, active))
+	ctrl.LoggerFrom(ctx).Info("Creating control-plane Machine", "machine", name, "init", !initialized(s.kcp))
+	if err := r.Client.Create(ctx, m); err != nil {
+		return "", fmt.Errorf("creating Machine %s: %w", name, err)
+	}
+	if err := r.createClones(ctx, s, m, false); err != nil {
+		// Without its clones the Machine is useless: take it back.
+		_ = r.Client.Delete(ctx, m)
+		return "", err
+	}
+	return name, nil
+}
+
+// createClones creates the Machine's infrastructure machine and
+// KubeadmConfig, both controlled by the Machine; existing ones are kept when
+// onlyMissing is set. Before initialization the control plane has only the
+// one Machine that runs kubeadm init, so the config's role follows from
+// whether the control plane is initialized, also for a repair.
+func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Machine, onlyMissing bool) error {
+	owner := util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true)
+	if !onlyMissing || r.missing(ctx, m.Spec.InfrastructureRef, m.Namespace) {
+		ref := s.kcp.Spec.MachineTemplate.Spec.InfrastructureRef
+		tmpl, err := r.Resolver.Get(ctx, r.Client, ref, m.Namespace)
+		if err != nil {
+			s.templateErr = fmt.Sprintf("reading spec.machineTemplate.spec.infrastructureRef %s %s: %v", ref.Kind, ref.Name, err)
+			return fmt.Errorf("reading template %s %s: %w", ref.Kind, ref.Name, err)
+		}
+		obj, err := external.FromTemplate(tmpl, external.Instance{Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, Owner: owner})
+		if err != nil {
+			s.templateErr = err.Error()
+			return fmt.Errorf("cloning %s %s: %w", ref.Kind, ref.Name, err)
+		}
+		// AlreadyExists is success: the clone has the Machine's name, so an
+		// existing one is ours from an earlier attempt.
+		if err := r.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+	}
+	if !onlyMissing || r.missing(ctx, m.Spec.Bootstrap.ConfigRef, m.Namespace) {
+		cfg := &bootstrapv1.KubeadmConfig{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:            m.Name,
+				Namespace:       m.Namespace,
+				Labels:          maps.Clone(m.Labels),
+				Annotations:     maps.Clone(s.kcp.Spec.MachineTemplate.ObjectMeta.Annotations),
+				OwnerReferences: []metav1.OwnerReference{owner},
+			},
+			Spec: bootstrapSpec(s.kcp, !initialized(s.kcp)),
+		}
+		if err := r.Client.Create(ctx, cfg); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating KubeadmConfig %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// missing reports whether the referenced object is certainly absent. Any
+// answer but NotFound leaves it alone: creating over a read error could only
+// fail or duplicate.
+func (r *Reconciler) missing(ctx context.Context, ref clusterv1.ContractVersionedObjectReference, namespace string) bool {
+	_, err := r.Resolver.Get(ctx, r.Client, ref, namespace)
+	if apierrors.IsNotFound(err) {
+		ctrl.LoggerFrom(ctx).Info("Creating missing clone", "kind", ref.Kind, "name", ref.Name)
+		return true
+	}
+	return false
+}

@@ -1,0 +1,218 @@
+package kubeadmcontrolplane
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/version"
+
+	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/conditions"
+)
+
+// counts are the replica counters of the control plane's Machines.
+type counts struct {
+	replicas, active, ready, available, upToDate int32
+	versions                                     []clusterv1.StatusVersion
+}
+
+// count counts Machines by their conditions and versions, with the rules the
+// core controllers use for MachineSets: Machines being deleted are replicas
+// (scaling down is not over until they are gone) but not active. Pure.
+func count(machines []*clusterv1.Machine) counts {
+	var c counts
+	perVersion := map[string]int32{}
+	for _, m := range machines {
+		c.replicas++
+		if m.DeletionTimestamp.IsZero() {
+			c.active++
+		}
+		if conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
+			c.ready++
+		}
+		if conditions.IsTrue(m.Status.Conditions, clusterv1.AvailableCondition) {
+			c.available++
+		}
+		if conditions.IsTrue(m.Status.Conditions, clusterv1.UpToDateCondition) {
+			c.upToDate++
+		}
+		if m.Spec.Version != "" {
+			perVersion[m.Spec.Version]++
+		}
+	}
+	for v, n := range perVersion {
+		c.versions = append(c.versions, clusterv1.StatusVersion{Version: v, Replicas: n})
+	}
+	// Oldest version first, as the contract asks; an unparsable version
+	// sorts by its text after the parsable ones.
+	sort.Slice(c.versions, func(i, j int) bool {
+		a, errA := version.ParseGeneric(c.versions[i].Version)
+		b, errB := version.ParseGeneric(c.versions[j].Version)
+		switch {
+		case errA == nil && errB == nil && !a.EqualTo(b):
+			return a.LessThan(b)
+		case (errA == nil) != (errB == nil):
+			return errA == nil
+		}
+		return c.versions[i].Version < c.versions[j].Version
+	})
+	return c
+}
+
+// setStatus computes the KubeadmControlPlane's status from the scope. Pure.
+func setStatus(s *scope) {
+	kcp := s.kcp
+	gen := kcp.Generation
+	st := &kcp.Status
+	st.ObservedGeneration = gen
+	if s.cluster != nil {
+		// The scale subresource reads the selector from here.
+		st.Selector = selectorFor(s.cluster.Name)
+	}
+	// Counters are written even while paused: they describe Machines that
+	// exist, not decisions the controller made.
+	c := count(s.machines)
+	setReplicas(st, c)
+
+	if s.paused {
+		conditions.Set(&st.Conditions, gen, conditions.True(controlplanev1.KubeadmControlPlanePausedCondition, controlplanev1.KubeadmControlPlanePausedReason, "reconciliation is paused"))
+		return
+	}
+	conditions.Set(&st.Conditions, gen, conditions.False(controlplanev1.KubeadmControlPlanePausedCondition, controlplanev1.KubeadmControlPlaneNotPausedReason, ""))
+
+	want := desiredReplicas(kcp)
+	conditions.Set(&st.Conditions, gen, initializedCondition(s))
+	conditions.Set(&st.Conditions, gen, availableCondition(s, c))
+	conditions.Set(&st.Conditions, gen, machinesCondition(s.machines, clusterv1.ReadyCondition, controlplanev1.KubeadmControlPlaneMachinesReadyCondition,
+		controlplanev1.KubeadmControlPlaneMachinesReadyReason, controlplanev1.KubeadmControlPlaneMachinesNotReadyReason, controlplanev1.KubeadmControlPlaneMachinesReadyNoReplicasReason))
+	conditions.Set(&st.Conditions, gen, machinesCondition(s.machines, clusterv1.UpToDateCondition, controlplanev1.KubeadmControlPlaneMachinesUpToDateCondition,
+		controlplanev1.KubeadmControlPlaneMachinesUpToDateReason, controlplanev1.KubeadmControlPlaneMachinesNotUpToDateReason, controlplanev1.KubeadmControlPlaneMachinesUpToDateNoReplicasReason))
+	conditions.Set(&st.Conditions, gen, scalingUpCondition(s, c, want))
+	conditions.Set(&st.Conditions, gen, scalingDownCondition(s, c, want))
+	// No rollouts yet: every Machine is created from the current spec.
+	conditions.Set(&st.Conditions, gen, conditions.False(controlplanev1.KubeadmControlPlaneRollingOutCondition, controlplanev1.KubeadmControlPlaneNotRollingOutReason, ""))
+	conditions.Set(&st.Conditions, gen, deletingCondition(s, c))
+}
+
+// setReplicas writes the counters, the versions and their v1beta1 copies.
+func setReplicas(st *controlplanev1.KubeadmControlPlaneStatus, c counts) {
+	st.Replicas = &c.replicas
+	st.ReadyReplicas = &c.ready
+	st.AvailableReplicas = &c.available
+	st.UpToDateReplicas = &c.upToDate
+	st.Versions = c.versions
+	// The deprecated field is still written: older clients read it.
+	st.Version = "" //nolint:staticcheck // written for older clients, as upstream does
+	if len(c.versions) > 0 {
+		st.Version = c.versions[0].Version //nolint:staticcheck // as above
+	}
+	if st.Deprecated == nil {
+		st.Deprecated = &controlplanev1.KubeadmControlPlaneDeprecatedStatus{}
+	}
+	if st.Deprecated.V1Beta1 == nil {
+		st.Deprecated.V1Beta1 = &controlplanev1.KubeadmControlPlaneV1Beta1DeprecatedStatus{}
+	}
+	st.Deprecated.V1Beta1.ReadyReplicas = c.ready
+	st.Deprecated.V1Beta1.UpdatedReplicas = c.upToDate
+	st.Deprecated.V1Beta1.UnavailableReplicas = max(c.replicas-c.available, 0)
+}
+
+func initializedCondition(s *scope) metav1.Condition {
+	if initialized(s.kcp) {
+		return conditions.True(controlplanev1.KubeadmControlPlaneInitializedCondition, controlplanev1.KubeadmControlPlaneInitializedReason, "")
+	}
+	msg := "waiting for the first control-plane Machine to register its Node"
+	if s.infraWaiting != "" {
+		msg = s.infraWaiting
+	}
+	return conditions.False(controlplanev1.KubeadmControlPlaneInitializedCondition, controlplanev1.KubeadmControlPlaneNotInitializedReason, msg)
+}
+
+// availableCondition: the control plane serves once it is initialized and a
+// Machine not being deleted is Ready. With etcd membership this will also
+// require etcd quorum, as upstream does.
+func availableCondition(s *scope, c counts) metav1.Condition {
+	if s.kcp.DeletionTimestamp != nil {
+		return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason, "the control plane is being deleted")
+	}
+	if !initialized(s.kcp) {
+		return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason, "the control plane is not initialized")
+	}
+	for _, m := range s.machines {
+		if m.DeletionTimestamp.IsZero() && conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
+			return conditions.True(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneAvailableReason, "")
+		}
+	}
+	return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason,
+		fmt.Sprintf("none of the %d control-plane Machines is Ready", c.active))
+}
+
+// machinesCondition summarises one condition over the Machines: True when
+// all are True, with noneReason when there are none (nothing is wrong),
+// otherwise False naming up to five Machines that are not.
+func machinesCondition(machines []*clusterv1.Machine, from, to, goodReason, badReason, noneReason string) metav1.Condition {
+	if len(machines) == 0 {
+		return conditions.True(to, noneReason, "")
+	}
+	var bad []string
+	for _, m := range machines {
+		if !conditions.IsTrue(m.Status.Conditions, from) {
+			bad = append(bad, m.Name)
+		}
+	}
+	if len(bad) == 0 {
+		return conditions.True(to, goodReason, "")
+	}
+	sort.Strings(bad)
+	if len(bad) > 5 {
+		bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
+	}
+	return conditions.False(to, badReason, fmt.Sprintf("%s is not True on %s", from, strings.Join(bad, ", ")))
+}
+
+// scalingUpCondition compares the Machines not being deleted with
+// spec.replicas, and says what the next Machine waits for.
+func scalingUpCondition(s *scope, c counts, want int32) metav1.Condition {
+	if c.active >= want {
+		return conditions.False(controlplanev1.KubeadmControlPlaneScalingUpCondition, controlplanev1.KubeadmControlPlaneNotScalingUpReason, "")
+	}
+	msg := fmt.Sprintf("scaling up from %d to %d replicas", c.active, want)
+	for _, why := range []string{s.templateErr, s.infraWaiting, s.scaleUpWaiting} {
+		if why != "" {
+			msg += "; " + why
+			break
+		}
+	}
+	return conditions.True(controlplanev1.KubeadmControlPlaneScalingUpCondition, controlplanev1.KubeadmControlPlaneScalingUpReason, msg)
+}
+
+// scalingDownCondition compares all Machines, including those being deleted,
+// with spec.replicas: scaling down ends when they are gone.
+func scalingDownCondition(s *scope, c counts, want int32) metav1.Condition {
+	if s.kcp.DeletionTimestamp != nil || c.replicas <= want {
+		return conditions.False(controlplanev1.KubeadmControlPlaneScalingDownCondition, controlplanev1.KubeadmControlPlaneNotScalingDownReason, "")
+	}
+	msg := fmt.Sprintf("scaling down from %d to %d replicas", c.replicas, want)
+	if s.scaleDownWaiting != "" {
+		msg += "; " + s.scaleDownWaiting
+	}
+	return conditions.True(controlplanev1.KubeadmControlPlaneScalingDownCondition, controlplanev1.KubeadmControlPlaneScalingDownReason, msg)
+}
+
+// deletingCondition says what a deleted control plane waits for.
+func deletingCondition(s *scope, c counts) metav1.Condition {
+	switch {
+	case s.kcp.DeletionTimestamp.IsZero():
+		return conditions.False(controlplanev1.KubeadmControlPlaneDeletingCondition, controlplanev1.KubeadmControlPlaneNotDeletingReason, "")
+	case s.workersLeft > 0:
+		return conditions.True(controlplanev1.KubeadmControlPlaneDeletingCondition, controlplanev1.KubeadmControlPlaneDeletingWaitingForWorkersDeletionReason,
+			fmt.Sprintf("waiting for %d worker Machines to be deleted", s.workersLeft))
+	case c.replicas > 0:
+		return conditions.True(controlplanev1.KubeadmControlPlaneDeletingCondition, controlplanev1.KubeadmControlPlaneDeletingWaitingForMachineDeletionReason,
+			fmt.Sprintf("deleting %d control-plane Machines", c.replicas))
+	}
+	return conditions.True(controlplanev1.KubeadmControlPlaneDeletingCondition, controlplanev1.KubeadmControlPlaneDeletingDeletionCompletedReason, "")
+}
