@@ -85,7 +85,8 @@ func TestKCP(t *testing.T) {
 		g.Expect(cl.Status.ControlPlane.ReadyReplicas).To(HaveValue(BeEquivalentTo(3)))
 	}, time.Minute, time.Second).Should(Succeed())
 	out := kubectl(g, "get", "kcp", "-n", ns)
-	g.Expect(out).To(MatchRegexp(kcpName+`\s+`+cluster+`\s+true\s+True\s+3\s+3\s+3\s+3\s+3\s+`), out)
+	// Columns: NAME CLUSTER AVAILABLE DESIRED CURRENT READY AVAILABLE UP-TO-DATE INITIALIZED AGE VERSION.
+	g.Expect(out).To(MatchRegexp(kcpName+`\s+`+cluster+`\s+True\s+3\s+3\s+3\s+3\s+3\s+true\s+`), out)
 
 	var b strings.Builder
 	cmd := describe.NewCommand(streams.IO{Out: &b, ErrOut: &b})

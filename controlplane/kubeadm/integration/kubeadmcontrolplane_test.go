@@ -172,7 +172,7 @@ func TestKubeadmControlPlaneLifecycle(t *testing.T) {
 	g.Expect(maxDeleting).To(Equal(1), "one Machine at a time on its way out")
 	out, err := env.Kubectl(ctx, "get", "kcp", "-n", ns)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(out).To(MatchRegexp(`c1-control-plane\s+c1\s+true\s+True\s+1\s+1\s+1\s+1\s+1`), out)
+	g.Expect(out).To(MatchRegexp(`c1-control-plane\s+c1\s+True\s+1\s+1\s+1\s+1\s+1\s+true`), out)
 
 	// Deleting the control plane deletes its Machines, then goes itself.
 	g.Expect(env.Client.Delete(ctx, got)).To(Succeed())
