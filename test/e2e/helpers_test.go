@@ -291,15 +291,8 @@ func liveInGroups(groups map[int]bool, before uint64) []string {
 // readyNodesOf lists the Ready Nodes of the Cluster ns/name, through its
 // kubeconfig Secret read with mc, the management cluster's client.
 func readyNodesOf(g Gomega, mc client.Client, ns, name string) []string {
-	secret := &corev1.Secret{}
-	g.Expect(mc.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name + "-kubeconfig"}, secret)).To(Succeed())
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
-	g.Expect(err).NotTo(HaveOccurred())
-	cfg.Timeout = 5 * time.Second
-	wc, err := client.New(cfg, client.Options{Scheme: scheme.New()})
-	g.Expect(err).NotTo(HaveOccurred())
 	nodes := &corev1.NodeList{}
-	g.Expect(wc.List(context.Background(), nodes)).To(Succeed())
+	g.Expect(workloadClientOf(g, mc, ns, name).List(context.Background(), nodes)).To(Succeed())
 	var ready []string
 	for _, n := range nodes.Items {
 		for _, cond := range n.Status.Conditions {
@@ -310,4 +303,17 @@ func readyNodesOf(g Gomega, mc client.Client, ns, name string) []string {
 	}
 	slices.Sort(ready)
 	return ready
+}
+
+// workloadClientOf is a client of the workload cluster of the Cluster
+// ns/name, from its kubeconfig Secret read with mc.
+func workloadClientOf(g Gomega, mc client.Client, ns, name string) client.Client {
+	secret := &corev1.Secret{}
+	g.Expect(mc.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name + "-kubeconfig"}, secret)).To(Succeed())
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
+	g.Expect(err).NotTo(HaveOccurred())
+	cfg.Timeout = 5 * time.Second
+	wc, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+	g.Expect(err).NotTo(HaveOccurred())
+	return wc
 }

@@ -10,7 +10,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
@@ -18,7 +17,6 @@ import (
 	"github.com/podcluster/podcluster/cmd/podcluster/app/describe"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
-	"github.com/podcluster/podcluster/internal/scheme"
 )
 
 // TestKCP: examples/kcp comes up on the simulated runtime. The
@@ -98,15 +96,8 @@ func TestKCP(t *testing.T) {
 // controlPlaneNodes lists the workload cluster's Nodes with kubeadm's
 // control-plane role label, through the cluster's kubeconfig Secret.
 func controlPlaneNodes(g Gomega, ns, name string) []string {
-	secret := &corev1.Secret{}
-	g.Expect(c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name + "-kubeconfig"}, secret)).To(Succeed())
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
-	g.Expect(err).NotTo(HaveOccurred())
-	cfg.Timeout = 5 * time.Second
-	wc, err := client.New(cfg, client.Options{Scheme: scheme.New()})
-	g.Expect(err).NotTo(HaveOccurred())
 	nodes := &corev1.NodeList{}
-	g.Expect(wc.List(context.Background(), nodes, client.HasLabels{"node-role.kubernetes.io/control-plane"})).To(Succeed())
+	g.Expect(workloadClientOf(g, c, ns, name).List(context.Background(), nodes, client.HasLabels{"node-role.kubernetes.io/control-plane"})).To(Succeed())
 	var out []string
 	for _, n := range nodes.Items {
 		out = append(out, n.Name)

@@ -8,10 +8,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/core/machinecount"
 	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/contract"
+	"github.com/podcluster/podcluster/internal/machinecount"
 )
 
 // setStatus computes the Cluster's status from what the reconcile observed. Pure.

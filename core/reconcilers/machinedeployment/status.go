@@ -8,9 +8,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/core/machinecount"
 	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/machinecount"
 )
 
 // setStatus computes the MachineDeployment's status from its MachineSets and

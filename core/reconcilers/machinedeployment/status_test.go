@@ -8,8 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
-	"github.com/podcluster/podcluster/core/machinecount"
 	"github.com/podcluster/podcluster/internal/conditions/conditionstest"
+	"github.com/podcluster/podcluster/internal/machinecount"
 )
 
 // Builders for what a MachineDeployment reconcile observes.

@@ -6,61 +6,12 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/version"
 
 	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/machinecount"
 )
-
-// counts are the replica counters of the control plane's Machines.
-type counts struct {
-	replicas, active, ready, available, upToDate int32
-	versions                                     []clusterv1.StatusVersion
-}
-
-// count counts Machines by their conditions and versions, with the rules the
-// core controllers use for MachineSets: Machines being deleted are replicas
-// (scaling down is not over until they are gone) but not active. Pure.
-func count(machines []*clusterv1.Machine) counts {
-	var c counts
-	perVersion := map[string]int32{}
-	for _, m := range machines {
-		c.replicas++
-		if m.DeletionTimestamp.IsZero() {
-			c.active++
-		}
-		if conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
-			c.ready++
-		}
-		if conditions.IsTrue(m.Status.Conditions, clusterv1.AvailableCondition) {
-			c.available++
-		}
-		if conditions.IsTrue(m.Status.Conditions, clusterv1.UpToDateCondition) {
-			c.upToDate++
-		}
-		if m.Spec.Version != "" {
-			perVersion[m.Spec.Version]++
-		}
-	}
-	for v, n := range perVersion {
-		c.versions = append(c.versions, clusterv1.StatusVersion{Version: v, Replicas: n})
-	}
-	// Oldest version first, as the contract asks; an unparsable version
-	// sorts by its text after the parsable ones.
-	sort.Slice(c.versions, func(i, j int) bool {
-		a, errA := version.ParseGeneric(c.versions[i].Version)
-		b, errB := version.ParseGeneric(c.versions[j].Version)
-		switch {
-		case errA == nil && errB == nil && !a.EqualTo(b):
-			return a.LessThan(b)
-		case (errA == nil) != (errB == nil):
-			return errA == nil
-		}
-		return c.versions[i].Version < c.versions[j].Version
-	})
-	return c
-}
 
 // setStatus computes the KubeadmControlPlane's status from the scope. Pure.
 func setStatus(s *scope) {
@@ -74,7 +25,7 @@ func setStatus(s *scope) {
 	}
 	// Counters are written even while paused: they describe Machines that
 	// exist, not decisions the controller made.
-	c := count(s.machines)
+	c := machinecount.Count(s.machines)
 	setReplicas(st, c)
 
 	if s.paused {
@@ -98,16 +49,16 @@ func setStatus(s *scope) {
 }
 
 // setReplicas writes the counters, the versions and their v1beta1 copies.
-func setReplicas(st *controlplanev1.KubeadmControlPlaneStatus, c counts) {
-	st.Replicas = &c.replicas
-	st.ReadyReplicas = &c.ready
-	st.AvailableReplicas = &c.available
-	st.UpToDateReplicas = &c.upToDate
-	st.Versions = c.versions
+func setReplicas(st *controlplanev1.KubeadmControlPlaneStatus, c machinecount.Counts) {
+	st.Replicas = &c.Replicas
+	st.ReadyReplicas = &c.Ready
+	st.AvailableReplicas = &c.Available
+	st.UpToDateReplicas = &c.UpToDate
+	st.Versions = c.Versions
 	// The deprecated field is still written: older clients read it.
 	st.Version = "" //nolint:staticcheck // written for older clients, as upstream does
-	if len(c.versions) > 0 {
-		st.Version = c.versions[0].Version //nolint:staticcheck // as above
+	if len(c.Versions) > 0 {
+		st.Version = c.Versions[0].Version //nolint:staticcheck // as above
 	}
 	if st.Deprecated == nil {
 		st.Deprecated = &controlplanev1.KubeadmControlPlaneDeprecatedStatus{}
@@ -115,9 +66,9 @@ func setReplicas(st *controlplanev1.KubeadmControlPlaneStatus, c counts) {
 	if st.Deprecated.V1Beta1 == nil {
 		st.Deprecated.V1Beta1 = &controlplanev1.KubeadmControlPlaneV1Beta1DeprecatedStatus{}
 	}
-	st.Deprecated.V1Beta1.ReadyReplicas = c.ready
-	st.Deprecated.V1Beta1.UpdatedReplicas = c.upToDate
-	st.Deprecated.V1Beta1.UnavailableReplicas = max(c.replicas-c.available, 0)
+	st.Deprecated.V1Beta1.ReadyReplicas = c.Ready
+	st.Deprecated.V1Beta1.UpdatedReplicas = c.UpToDate
+	st.Deprecated.V1Beta1.UnavailableReplicas = max(c.Replicas-c.Available, 0)
 }
 
 func initializedCondition(s *scope) metav1.Condition {
@@ -134,7 +85,7 @@ func initializedCondition(s *scope) metav1.Condition {
 // availableCondition: the control plane serves once it is initialized and a
 // Machine not being deleted is Ready. With etcd membership this will also
 // require etcd quorum, as upstream does.
-func availableCondition(s *scope, c counts) metav1.Condition {
+func availableCondition(s *scope, c machinecount.Counts) metav1.Condition {
 	if s.kcp.DeletionTimestamp != nil {
 		return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason, "the control plane is being deleted")
 	}
@@ -147,7 +98,7 @@ func availableCondition(s *scope, c counts) metav1.Condition {
 		}
 	}
 	return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason,
-		fmt.Sprintf("none of the %d control-plane Machines is Ready", c.active))
+		fmt.Sprintf("none of the %d control-plane Machines is Ready", c.Active))
 }
 
 // machinesCondition summarises one condition over the Machines: True when
@@ -175,11 +126,11 @@ func machinesCondition(machines []*clusterv1.Machine, from, to, goodReason, badR
 
 // scalingUpCondition compares the Machines not being deleted with
 // spec.replicas, and says what the next Machine waits for.
-func scalingUpCondition(s *scope, c counts, want int32) metav1.Condition {
-	if c.active >= want {
+func scalingUpCondition(s *scope, c machinecount.Counts, want int32) metav1.Condition {
+	if c.Active >= want {
 		return conditions.False(controlplanev1.KubeadmControlPlaneScalingUpCondition, controlplanev1.KubeadmControlPlaneNotScalingUpReason, "")
 	}
-	msg := fmt.Sprintf("scaling up from %d to %d replicas", c.active, want)
+	msg := fmt.Sprintf("scaling up from %d to %d replicas", c.Active, want)
 	for _, why := range []string{s.templateErr, s.infraWaiting, s.scaleUpWaiting} {
 		if why != "" {
 			msg += "; " + why
@@ -191,11 +142,11 @@ func scalingUpCondition(s *scope, c counts, want int32) metav1.Condition {
 
 // scalingDownCondition compares all Machines, including those being deleted,
 // with spec.replicas: scaling down ends when they are gone.
-func scalingDownCondition(s *scope, c counts, want int32) metav1.Condition {
-	if s.kcp.DeletionTimestamp != nil || c.replicas <= want {
+func scalingDownCondition(s *scope, c machinecount.Counts, want int32) metav1.Condition {
+	if s.kcp.DeletionTimestamp != nil || c.Replicas <= want {
 		return conditions.False(controlplanev1.KubeadmControlPlaneScalingDownCondition, controlplanev1.KubeadmControlPlaneNotScalingDownReason, "")
 	}
-	msg := fmt.Sprintf("scaling down from %d to %d replicas", c.replicas, want)
+	msg := fmt.Sprintf("scaling down from %d to %d replicas", c.Replicas, want)
 	if s.scaleDownWaiting != "" {
 		msg += "; " + s.scaleDownWaiting
 	}
@@ -203,16 +154,16 @@ func scalingDownCondition(s *scope, c counts, want int32) metav1.Condition {
 }
 
 // deletingCondition says what a deleted control plane waits for.
-func deletingCondition(s *scope, c counts) metav1.Condition {
+func deletingCondition(s *scope, c machinecount.Counts) metav1.Condition {
 	switch {
 	case s.kcp.DeletionTimestamp.IsZero():
 		return conditions.False(controlplanev1.KubeadmControlPlaneDeletingCondition, controlplanev1.KubeadmControlPlaneNotDeletingReason, "")
 	case s.workersLeft > 0:
 		return conditions.True(controlplanev1.KubeadmControlPlaneDeletingCondition, controlplanev1.KubeadmControlPlaneDeletingWaitingForWorkersDeletionReason,
 			fmt.Sprintf("waiting for %d worker Machines to be deleted", s.workersLeft))
-	case c.replicas > 0:
+	case c.Replicas > 0:
 		return conditions.True(controlplanev1.KubeadmControlPlaneDeletingCondition, controlplanev1.KubeadmControlPlaneDeletingWaitingForMachineDeletionReason,
-			fmt.Sprintf("deleting %d control-plane Machines", c.replicas))
+			fmt.Sprintf("deleting %d control-plane Machines", c.Replicas))
 	}
 	return conditions.True(controlplanev1.KubeadmControlPlaneDeletingCondition, controlplanev1.KubeadmControlPlaneDeletingDeletionCompletedReason, "")
 }

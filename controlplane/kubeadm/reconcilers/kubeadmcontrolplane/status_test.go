@@ -41,35 +41,6 @@ func kcp(replicas int32, initialized bool) *controlplanev1.KubeadmControlPlane {
 	return k
 }
 
-func TestCount(t *testing.T) {
-	r, a, u := clusterv1.ReadyCondition, clusterv1.AvailableCondition, clusterv1.UpToDateCondition
-	old := machine("old", 0, r)
-	old.Spec.Version = "v1.9.0"
-	tests := []struct {
-		name     string
-		machines []*clusterv1.Machine
-		want     counts
-	}{
-		{name: "no Machines", want: counts{}},
-		{
-			name:     "each counter on its own condition, a deleted Machine is a replica but not active",
-			machines: []*clusterv1.Machine{machine("a", 0, r, a, u), machine("b", 1, r), deleting(machine("c", 2, u))},
-			want:     counts{replicas: 3, active: 2, ready: 2, available: 1, upToDate: 2, versions: []clusterv1.StatusVersion{{Version: "v1.37.2", Replicas: 3}}},
-		},
-		{
-			name:     "versions oldest first by semantic version, not by text",
-			machines: []*clusterv1.Machine{machine("a", 0), old},
-			want: counts{replicas: 2, active: 2, ready: 1, versions: []clusterv1.StatusVersion{
-				{Version: "v1.9.0", Replicas: 1}, {Version: "v1.37.2", Replicas: 1}}},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			NewWithT(t).Expect(count(tt.machines)).To(Equal(tt.want))
-		})
-	}
-}
-
 func TestSetStatus(t *testing.T) {
 	r, a, u := clusterv1.ReadyCondition, clusterv1.AvailableCondition, clusterv1.UpToDateCondition
 	cluster := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c"}}

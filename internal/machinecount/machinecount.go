@@ -1,8 +1,9 @@
 // Package machinecount counts and summarises groups of Machines. The
-// MachineSet, MachineDeployment and Cluster controllers all report replica
-// counters and aggregated conditions of the Machines they own, and they must
-// agree on what counts as ready, available and up to date, so the rules live
-// here once instead of in one reconciler that the others import.
+// MachineSet, MachineDeployment, Cluster and KubeadmControlPlane controllers
+// all report replica counters and aggregated conditions of the Machines they
+// own, and they must agree on what counts as ready, available and up to
+// date, so the rules live here once, shared by the core and the control-plane
+// provider.
 package machinecount
 
 import (
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/version"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/conditions"
@@ -47,11 +49,23 @@ func Count(machines []*clusterv1.Machine) Counts {
 		}
 	}
 	// Sorted so that an unchanged set of Machines gives an unchanged status
-	// and no patch; map order would shuffle it.
+	// and no patch; map order would shuffle it. Oldest version first, as the
+	// contract asks; an unparsable version sorts by its text after the
+	// parsable ones.
 	for v, n := range versions {
 		c.Versions = append(c.Versions, clusterv1.StatusVersion{Version: v, Replicas: n})
 	}
-	sort.Slice(c.Versions, func(i, j int) bool { return c.Versions[i].Version < c.Versions[j].Version })
+	sort.Slice(c.Versions, func(i, j int) bool {
+		a, errA := version.ParseGeneric(c.Versions[i].Version)
+		b, errB := version.ParseGeneric(c.Versions[j].Version)
+		switch {
+		case errA == nil && errB == nil && !a.EqualTo(b):
+			return a.LessThan(b)
+		case (errA == nil) != (errB == nil):
+			return errA == nil
+		}
+		return c.Versions[i].Version < c.Versions[j].Version
+	})
 	return c
 }
 

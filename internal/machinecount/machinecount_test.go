@@ -52,6 +52,13 @@ func TestCount(t *testing.T) {
 			want: Counts{Replicas: 4, Active: 4, Versions: []clusterv1.StatusVersion{
 				{Version: "v1.35.0", Replicas: 1}, {Version: "v1.36.1", Replicas: 2}}},
 		},
+		{
+			name: "oldest first by semantic version, not by text; unparsable last",
+			machines: []*clusterv1.Machine{machine("a", "v1.37.2", false), machine("b", "v1.9.0", false),
+				machine("c", "latest", false)},
+			want: Counts{Replicas: 3, Active: 3, Versions: []clusterv1.StatusVersion{
+				{Version: "v1.9.0", Replicas: 1}, {Version: "v1.37.2", Replicas: 1}, {Version: "latest", Replicas: 1}}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
