@@ -2,8 +2,6 @@ package kubeadmcontrolplane
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -101,27 +99,14 @@ func availableCondition(s *scope, c machinecount.Counts) metav1.Condition {
 		fmt.Sprintf("none of the %d control-plane Machines is Ready", c.Active))
 }
 
-// machinesCondition summarises one condition over the Machines: True when
-// all are True, with noneReason when there are none (nothing is wrong),
-// otherwise False naming up to five Machines that are not.
+// machinesCondition summarises one condition over the Machines, with
+// noneReason when there are none (nothing is wrong), otherwise as
+// machinecount.Aggregate does for every owner of Machines.
 func machinesCondition(machines []*clusterv1.Machine, from, to, goodReason, badReason, noneReason string) metav1.Condition {
 	if len(machines) == 0 {
 		return conditions.True(to, noneReason, "")
 	}
-	var bad []string
-	for _, m := range machines {
-		if !conditions.IsTrue(m.Status.Conditions, from) {
-			bad = append(bad, m.Name)
-		}
-	}
-	if len(bad) == 0 {
-		return conditions.True(to, goodReason, "")
-	}
-	sort.Strings(bad)
-	if len(bad) > 5 {
-		bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
-	}
-	return conditions.False(to, badReason, fmt.Sprintf("%s is not True on %s", from, strings.Join(bad, ", ")))
+	return machinecount.Aggregate(machines, from, to, goodReason, badReason)
 }
 
 // scalingUpCondition compares the Machines not being deleted with
