@@ -1,20 +1,17 @@
 package machineset
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"sort"
 	"strings"
-	"text/template"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -22,6 +19,7 @@ import (
 	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/external"
+	"github.com/podcluster/podcluster/internal/naming"
 	"github.com/podcluster/podcluster/internal/util"
 )
 
@@ -306,37 +304,8 @@ func deletionOrder(machines []*clusterv1.Machine, order clusterv1.MachineSetDele
 // machineName renders spec.machineNaming.template (default
 // "{{ .machineSet.name }}-{{ .random }}").
 func machineName(ms *clusterv1.MachineSet) (string, error) {
-	text := ms.Spec.MachineNaming.Template
-	if text == "" {
-		text = "{{ .machineSet.name }}-{{ .random }}"
-	}
-	// Without the random part, the second Machine would collide with the
-	// first and the set could never scale past one.
-	if !strings.Contains(text, "{{ .random }}") && !strings.Contains(text, "{{.random}}") {
-		return "", fmt.Errorf("spec.machineNaming.template %q must contain {{ .random }}", text)
-	}
-	// missingkey=error turns a typo in the template into an error rather
-	// than a name with "<no value>" in it.
-	tmpl, err := template.New("name").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
-	}
-	var b bytes.Buffer
-	data := map[string]any{
-		"cluster":    map[string]string{"name": ms.Spec.ClusterName},
-		"machineSet": map[string]string{"name": ms.Name},
-		"random":     utilrand.String(5),
-	}
-	if err := tmpl.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
-	}
-	name := b.String()
-	if len(name) > 63 {
-		// Keep the random part: trim the prefix.
-		name = name[len(name)-63:]
-		name = strings.TrimLeft(name, "-.")
-	}
-	return name, nil
+	return naming.MachineName(ms.Spec.MachineNaming.Template, "{{ .machineSet.name }}-{{ .random }}",
+		map[string]string{"cluster": ms.Spec.ClusterName, "machineSet": ms.Name})
 }
 
 // createMachine creates one Machine and its clones. It returns the Machine's name.

@@ -1,7 +1,6 @@
 package kubeadmcontrolplane
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -10,13 +9,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,6 +23,7 @@ import (
 	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/external"
 	"github.com/podcluster/podcluster/internal/kubeconfig"
+	"github.com/podcluster/podcluster/internal/naming"
 	"github.com/podcluster/podcluster/internal/pki"
 	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
@@ -393,33 +391,8 @@ func chooseFailureDomain(fds []clusterv1.FailureDomain, active []*clusterv1.Mach
 // machineName renders spec.machineNaming.template (default
 // "{{ .kubeadmControlPlane.name }}-{{ .random }}").
 func machineName(kcp *controlplanev1.KubeadmControlPlane, clusterName string) (string, error) {
-	text := kcp.Spec.MachineNaming.Template
-	if text == "" {
-		text = "{{ .kubeadmControlPlane.name }}-{{ .random }}"
-	}
-	// Without the random part every Machine would get the same name.
-	if !strings.Contains(text, "{{ .random }}") && !strings.Contains(text, "{{.random}}") {
-		return "", fmt.Errorf("spec.machineNaming.template %q must contain {{ .random }}", text)
-	}
-	tmpl, err := template.New("name").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
-	}
-	var b bytes.Buffer
-	data := map[string]any{
-		"cluster":             map[string]string{"name": clusterName},
-		"kubeadmControlPlane": map[string]string{"name": kcp.Name},
-		"random":              utilrand.String(5),
-	}
-	if err := tmpl.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("spec.machineNaming.template: %w", err)
-	}
-	name := b.String()
-	if len(name) > 63 {
-		// Keep the random part: trim the prefix.
-		name = strings.TrimLeft(name[len(name)-63:], "-.")
-	}
-	return name, nil
+	return naming.MachineName(kcp.Spec.MachineNaming.Template, "{{ .kubeadmControlPlane.name }}-{{ .random }}",
+		map[string]string{"cluster": clusterName, "kubeadmControlPlane": kcp.Name})
 }
 
 // machineLabels are the template's labels plus the ones Machines of a
