@@ -54,18 +54,32 @@ func infrastructureReady(s *scope) metav1.Condition {
 		return conditions.False(clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterInfrastructureReadyDoesNotExistReason,
 			fmt.Sprintf("%s %s does not exist", ref.Kind, ref.Name))
 	}
-	if reportsNo(s.infra, clusterv1.ReadyCondition) {
-		if isTrue(c.Status.Initialization.InfrastructureProvisioned) {
-			return conditions.True(clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterInfrastructureReadyReason, "")
+	return mirrorOrFollow(s.infra, ref, clusterv1.ReadyCondition, clusterv1.ClusterInfrastructureReadyCondition,
+		c.Status.Initialization.InfrastructureProvisioned, "status.initialization.provisioned",
+		clusterv1.ClusterInfrastructureReadyReason, clusterv1.ClusterInfrastructureReadyNotReadyReason)
+}
+
+// mirrorOrFollow mirrors condition from of a provider object as condition to
+// of the Cluster. An object that reports no such condition at all is followed
+// by the contract's boolean instead (done, at field): True with trueReason
+// once it is true, else False with falseReason saying what is awaited. While
+// the object cannot be read or its condition is unreadable the result is
+// Unknown, not False: that is not the provider saying no.
+func mirrorOrFollow(obj *unstructured.Unstructured, ref clusterv1.ContractVersionedObjectReference, from, to string,
+	done *bool, field, trueReason, falseReason string) metav1.Condition {
+	if reportsNo(obj, from) {
+		if isTrue(done) {
+			return conditions.True(to, trueReason, "")
 		}
-		return conditions.False(clusterv1.ClusterInfrastructureReadyCondition, clusterv1.ClusterInfrastructureReadyNotReadyReason,
-			fmt.Sprintf("waiting for %s %s to report status.initialization.provisioned (it reports no Ready condition)", ref.Kind, ref.Name))
+		return conditions.False(to, falseReason,
+			fmt.Sprintf("waiting for %s %s to report %s (it reports no %s condition)", ref.Kind, ref.Name, field, from))
 	}
-	// Unknown, not False, while the object cannot be read or its condition is
-	// unreadable: that is not the provider saying no.
-	return conditions.Mirror(s.infra, clusterv1.ReadyCondition, clusterv1.ClusterInfrastructureReadyCondition,
-		clusterv1.ClusterInfrastructureReadyNotReadyReason,
-		fmt.Sprintf("%s %s does not report a Ready condition yet", ref.Kind, ref.Name))
+	article := "a"
+	if strings.ContainsAny(from[:1], "AEIOU") {
+		article = "an"
+	}
+	return conditions.Mirror(obj, from, to, falseReason,
+		fmt.Sprintf("%s %s does not report %s %s condition yet", ref.Kind, ref.Name, article, from))
 }
 
 // controlPlaneInitialized follows status.initialization.controlPlaneInitialized,
@@ -94,16 +108,9 @@ func controlPlaneAvailable(s *scope) metav1.Condition {
 			return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableDoesNotExistReason,
 				fmt.Sprintf("%s %s does not exist", ref.Kind, ref.Name))
 		}
-		if reportsNo(s.controlPlane, clusterv1.AvailableCondition) {
-			if isTrue(c.Status.Initialization.ControlPlaneInitialized) {
-				return conditions.True(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableReason, "")
-			}
-			return conditions.False(clusterv1.ClusterControlPlaneAvailableCondition, clusterv1.ClusterControlPlaneAvailableNotAvailableReason,
-				fmt.Sprintf("waiting for %s %s to report status.initialization.controlPlaneInitialized (it reports no Available condition)", ref.Kind, ref.Name))
-		}
-		return conditions.Mirror(s.controlPlane, clusterv1.AvailableCondition, clusterv1.ClusterControlPlaneAvailableCondition,
-			clusterv1.ClusterControlPlaneAvailableNotAvailableReason,
-			fmt.Sprintf("%s %s does not report an Available condition yet", ref.Kind, ref.Name))
+		return mirrorOrFollow(s.controlPlane, ref, clusterv1.AvailableCondition, clusterv1.ClusterControlPlaneAvailableCondition,
+			c.Status.Initialization.ControlPlaneInitialized, "status.initialization.controlPlaneInitialized",
+			clusterv1.ClusterControlPlaneAvailableReason, clusterv1.ClusterControlPlaneAvailableNotAvailableReason)
 	}
 	// One Available Machine is enough: stand-alone control planes have no
 	// quorum rule the core provider could know about.

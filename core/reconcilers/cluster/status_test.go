@@ -136,6 +136,19 @@ func TestSetStatus(t *testing.T) {
 			},
 		},
 		{
+			name:    "referenced objects not read yet: Unknown, not the fallbacks",
+			cluster: withRefs,
+			phase:   clusterv1.ClusterPhaseProvisioning,
+			conds: map[string]want{
+				clusterv1.ClusterInfrastructureReadyCondition:   {Status: metav1.ConditionUnknown, Reason: clusterv1.ClusterInfrastructureReadyNotReadyReason},
+				clusterv1.ClusterControlPlaneAvailableCondition: {Status: metav1.ConditionUnknown, Reason: clusterv1.ClusterControlPlaneAvailableNotAvailableReason},
+			},
+			msgs: map[string]string{
+				clusterv1.ClusterInfrastructureReadyCondition:   "KubernetesCluster c1 does not report a Ready condition yet",
+				clusterv1.ClusterControlPlaneAvailableCondition: "KubeadmControlPlane c1 does not report an Available condition yet",
+			},
+		},
+		{
 			name:    "referenced objects report no conditions: the contract's fallbacks, not provisioned yet",
 			cluster: withRefs,
 			scope:   scope{infra: providerObject("KubernetesCluster", nil), controlPlane: providerObject("KubeadmControlPlane", nil)},
