@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -153,47 +152,6 @@ func TestMachineHealthCheckExternalRemediation(t *testing.T) {
 		g.Expect(condition(got.Status.Conditions, clusterv1.MachineExternallyRemediatedCondition)).To(BeNil())
 	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 	waitForMHCStatus(g, mhc, 2, 2, 2, metav1.ConditionTrue)
-}
-
-// TestMachineHealthCheckShortCircuitThenRecovery: 2 of 3 Machines unhealthy
-// with unhealthyLessThanOrEqualTo 1 short-circuits; when one recovers, the
-// other is remediated and replaced, and the recovered one stays.
-func TestMachineHealthCheckShortCircuitThenRecovery(t *testing.T) {
-	g := NewWithT(t)
-	ns := env.NewNamespace(t)
-	c := newCluster(t, g, ns, "mhcrec")
-	newMachineDeployment(g, c, "workers", 3, 1, 0)
-	waitForRunning(g, ns, 3, time.Minute)
-	one := intstr.FromInt32(1)
-	mhc := newMachineHealthCheck(g, c, "workers", 2, clusterv1.MachineHealthCheckRemediationTriggerIf{UnhealthyLessThanOrEqualTo: &one})
-	waitForMHCStatus(g, mhc, 3, 3, 1, metav1.ConditionTrue)
-
-	ms := machines(g, ns)
-	recovers, remediated := ms[0], ms[1]
-	since := metav1.Now()
-	for _, m := range ms[:2] {
-		setNodeReady(g, m.Status.NodeRef.Name, corev1.ConditionFalse, since)
-	}
-	waitForMHCStatus(g, mhc, 3, 1, 0, metav1.ConditionFalse)
-	g.Consistently(func(g Gomega) {
-		g.Expect(machines(g, ns)).To(HaveLen(3))
-		for _, m := range machines(g, ns) {
-			g.Expect(m.DeletionTimestamp.IsZero()).To(BeTrue(), m.Name)
-		}
-	}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
-
-	setNodeReady(g, recovers.Status.NodeRef.Name, corev1.ConditionTrue, metav1.Now())
-	g.Eventually(func(g Gomega) {
-		var names []string
-		for _, m := range machines(g, ns) {
-			names = append(names, m.Name)
-		}
-		g.Expect(names).To(ContainElement(recovers.Name))
-		g.Expect(names).NotTo(ContainElement(remediated.Name))
-	}, time.Minute, 100*time.Millisecond).Should(Succeed())
-	waitForRunning(g, ns, 3, time.Minute)
-	final := waitForMHCStatus(g, mhc, 3, 3, 1, metav1.ConditionTrue)
-	g.Expect(final.Status.Targets).To(ContainElement(recovers.Name))
 }
 
 // TestMachineHealthCheckNodeStartupTimeout: a Machine whose Node never

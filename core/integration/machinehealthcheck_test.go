@@ -142,7 +142,8 @@ func TestMachineHealthCheckRemediatesUnhealthyMachine(t *testing.T) {
 
 // TestMachineHealthCheckShortCircuits: with 2 of 3 Machines unhealthy and
 // remediation allowed only for at most 1, nothing is marked or deleted, and
-// RemediationAllowed says why.
+// RemediationAllowed says why; when one recovers, the other is remediated and
+// replaced, and the recovered one stays.
 func TestMachineHealthCheckShortCircuits(t *testing.T) {
 	g := NewWithT(t)
 	ns := env.NewNamespace(t)
@@ -179,6 +180,22 @@ func TestMachineHealthCheckShortCircuits(t *testing.T) {
 	}
 	g.Eventually(check, 20*time.Second, 100*time.Millisecond).Should(Succeed())
 	g.Consistently(check, 3*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	// One recovers: 1 unhealthy is within the limit, so the other is
+	// remediated and replaced, and the recovered one stays.
+	recovers, remediated := ms[0], ms[1]
+	setNodeReady(g, recovers.Status.NodeRef.Name, corev1.ConditionTrue, metav1.Now())
+	g.Eventually(func(g Gomega) {
+		var names []string
+		for _, m := range machines(g, ns) {
+			names = append(names, m.Name)
+		}
+		g.Expect(names).To(ContainElement(recovers.Name))
+		g.Expect(names).NotTo(ContainElement(remediated.Name))
+	}, time.Minute, 100*time.Millisecond).Should(Succeed())
+	waitForRunning(g, ns, 3, time.Minute)
+	final := waitForMHCStatus(g, mhc, 3, 3, 1, metav1.ConditionTrue)
+	g.Expect(final.Status.Targets).To(ContainElement(recovers.Name))
 }
 
 // TestMachineHealthCheckNodeDeleted: a Machine whose Node is deleted from the
