@@ -61,6 +61,8 @@ func TestDeletionHooks(t *testing.T) {
 
 // TestNodeLabelSync: labels in the contract's domains and node.cluster.x-k8s.io
 // annotations go to the Node, other labels do not, and removed ones are removed.
+// The worker registered with the uninitialized taint, which goes once the
+// Machine's labels are on the Node.
 func TestNodeLabelSync(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -68,6 +70,12 @@ func TestNodeLabelSync(t *testing.T) {
 	c := newCluster(t, g, ns, "labels")
 	m := newMachine(g, c, "m1", nil)
 	waitForRunning(g, ns, 1, time.Minute)
+	g.Eventually(func(g Gomega) {
+		node := &corev1.Node{}
+		g.Expect(workload.Client.Get(ctx, client.ObjectKey{Name: ns + "-m1"}, node)).To(Succeed())
+		g.Expect(node.Annotations).To(HaveKey(clusterv1.TaintsFromMachineAnnotation), "synced once")
+		g.Expect(node.Spec.Taints).NotTo(ContainElement(HaveField("Key", clusterv1.NodeUninitializedTaintKey)))
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
 	update(g, m, func() {
 		m.Labels["node-role.kubernetes.io/worker"] = ""
 		m.Labels["team.node.cluster.x-k8s.io/owner"] = "a"

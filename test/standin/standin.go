@@ -152,8 +152,13 @@ func (p *Providers) infraMachine(ctx context.Context, c client.Client, req recon
 }
 
 // registerNode plays the kubelet: a Ready Node with the machine's providerID.
+// A worker registers with the uninitialized taint, as kubeadm join does with
+// the kubeadm bootstrap provider's configuration.
 func (p *Providers) registerNode(ctx context.Context, km *infrav1.KubernetesMachine, m *clusterv1.Machine, providerID string) error {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: NodeName(km.Namespace, km.Name)}, Spec: corev1.NodeSpec{ProviderID: providerID}}
+	if _, controlPlane := m.Labels[clusterv1.MachineControlPlaneLabel]; !controlPlane {
+		node.Spec.Taints = []corev1.Taint{{Key: clusterv1.NodeUninitializedTaintKey, Effect: corev1.TaintEffectNoSchedule}}
+	}
 	if err := p.Workload.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating Node: %w", err)
 	}

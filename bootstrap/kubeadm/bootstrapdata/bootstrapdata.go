@@ -11,8 +11,12 @@ package bootstrapdata
 
 import (
 	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
 
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/cloudinit"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/kubeadmtypes"
 )
@@ -117,5 +121,27 @@ func renderKubeadmConfig(in Input) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in.Role == RoleWorkerJoin {
+		jc.NodeRegistration.Taints = withUninitializedTaint(jc.NodeRegistration.Taints)
+	}
 	return kubeadmtypes.MarshalJoinData(jc)
+}
+
+// withUninitializedTaint adds node.cluster.x-k8s.io/uninitialized:NoSchedule
+// to a worker's registration taints, as upstream's kubeadm bootstrap does.
+// The Node then takes no Pods until the Machine controller has synced the
+// Machine's labels and taints to it and removed this taint, so that nothing
+// lands on a node that lacks the labels it is selected by. The cluster
+// autoscaler, given it as a startup taint, counts such a Node as still
+// starting rather than as a ready node its Pods do not fit (docs/autoscaler.md).
+// The spec is not changed: the taint is only in the rendered configuration.
+func withUninitializedTaint(taints *[]corev1.Taint) *[]corev1.Taint {
+	var out []corev1.Taint
+	if taints != nil {
+		out = slices.Clone(*taints)
+	}
+	if !slices.ContainsFunc(out, func(t corev1.Taint) bool { return t.Key == clusterv1.NodeUninitializedTaintKey }) {
+		out = append(out, corev1.Taint{Key: clusterv1.NodeUninitializedTaintKey, Effect: corev1.TaintEffectNoSchedule})
+	}
+	return &out
 }

@@ -5,9 +5,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/cloudinit"
@@ -108,6 +111,50 @@ func TestWorkerGetsNoCertificates(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(got)).NotTo(ContainSubstring("/etc/kubernetes/pki"))
 	g.Expect(string(got)).NotTo(ContainSubstring("PRIVATE KEY"))
+}
+
+// TestUninitializedTaint: a worker registers with the uninitialized taint
+// next to the taints its spec asks for, once, and without changing the spec;
+// control-plane machines do not get it.
+func TestUninitializedTaint(t *testing.T) {
+	uninitialized := corev1.Taint{Key: "node.cluster.x-k8s.io/uninitialized", Effect: corev1.TaintEffectNoSchedule}
+	user := corev1.Taint{Key: "pool", Value: "batch", Effect: corev1.TaintEffectNoSchedule}
+	tests := []struct {
+		name   string
+		role   Role
+		taints *[]corev1.Taint
+		want   *[]corev1.Taint
+	}{
+		{name: "worker, no taints in the spec", role: RoleWorkerJoin, want: &[]corev1.Taint{uninitialized}},
+		{name: "worker, an empty list", role: RoleWorkerJoin, taints: &[]corev1.Taint{}, want: &[]corev1.Taint{uninitialized}},
+		{name: "worker, its own taints kept", role: RoleWorkerJoin, taints: &[]corev1.Taint{user}, want: &[]corev1.Taint{user, uninitialized}},
+		{name: "worker, the taint already asked for", role: RoleWorkerJoin, taints: &[]corev1.Taint{uninitialized, user}, want: &[]corev1.Taint{uninitialized, user}},
+		{name: "control-plane join", role: RoleControlPlaneJoin, taints: &[]corev1.Taint{user}, want: &[]corev1.Taint{user}},
+		{name: "control-plane join, kubeadm's default", role: RoleControlPlaneJoin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			in := input(tt.role)
+			in.Spec.JoinConfiguration.NodeRegistration.Taints = tt.taints
+			var before []corev1.Taint
+			if tt.taints != nil {
+				before = slices.Clone(*tt.taints)
+			}
+			got, err := Render(in)
+			g.Expect(err).NotTo(HaveOccurred())
+			var jc struct {
+				NodeRegistration struct {
+					Taints *[]corev1.Taint `json:"taints"`
+				} `json:"nodeRegistration"`
+			}
+			g.Expect(yaml.Unmarshal(kubeadmtest.KubeadmConfigOf(t, got), &jc)).To(Succeed())
+			g.Expect(jc.NodeRegistration.Taints).To(Equal(tt.want))
+			if tt.taints != nil {
+				g.Expect(*tt.taints).To(Equal(before), "the spec is not changed")
+			}
+		})
+	}
 }
 
 // TestInputErrors: what cannot make a cloud-config is an error naming the
