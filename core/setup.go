@@ -1,5 +1,6 @@
 // Package core is the cluster.x-k8s.io provider: the Cluster, Machine,
-// MachineSet, MachineDeployment and MachineHealthCheck controllers.
+// MachineSet, MachineDeployment and MachineHealthCheck controllers, and the
+// ClusterResourceSet controller of addons.cluster.x-k8s.io.
 package core
 
 import (
@@ -10,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/podcluster/podcluster/core/reconcilers/cluster"
+	"github.com/podcluster/podcluster/core/reconcilers/clusterresourceset"
 	"github.com/podcluster/podcluster/core/reconcilers/machine"
 	"github.com/podcluster/podcluster/core/reconcilers/machinedeployment"
 	"github.com/podcluster/podcluster/core/reconcilers/machinehealthcheck"
@@ -24,7 +26,8 @@ type Options struct {
 	// cluster.x-k8s.io/watch-filter=<WatchFilter>; empty means all.
 	WatchFilter string
 	// Concurrency is the number of workers per controller, by controller name
-	// (cluster, machine, machineset, machinedeployment, machinehealthcheck).
+	// (cluster, machine, machineset, machinedeployment, machinehealthcheck,
+	// clusterresourceset).
 	// Default 10.
 	Concurrency map[string]int
 	// ClusterCache gives access to workload clusters; shared between providers.
@@ -49,6 +52,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		"machine":            &machine.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), ClusterCache: opts.ClusterCache, Resolver: resolver, WatchFilter: opts.WatchFilter},
 		"machineset":         &machineset.Reconciler{Client: c, Resolver: resolver, WatchFilter: opts.WatchFilter},
 		"machinedeployment":  &machinedeployment.Reconciler{Client: c, WatchFilter: opts.WatchFilter},
+		"clusterresourceset": &clusterresourceset.Reconciler{Client: c, ClusterCache: opts.ClusterCache, WatchFilter: opts.WatchFilter},
 		"machinehealthcheck": &machinehealthcheck.Reconciler{Client: c, APIReader: mgr.GetAPIReader(), ClusterCache: opts.ClusterCache, WatchFilter: opts.WatchFilter},
 	} {
 		if err := r.SetupWithManager(ctx, mgr, workers(name)); err != nil {

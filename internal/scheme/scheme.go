@@ -8,6 +8,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	addonsv1 "github.com/podcluster/podcluster/api/addons/v1beta2"
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
@@ -23,5 +24,6 @@ func New() *runtime.Scheme {
 	utilruntime.Must(bootstrapv1.AddToScheme(s))
 	utilruntime.Must(controlplanev1.AddToScheme(s))
 	utilruntime.Must(infrav1.AddToScheme(s))
+	utilruntime.Must(addonsv1.AddToScheme(s))
 	return s
 }

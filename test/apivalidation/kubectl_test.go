@@ -160,7 +160,7 @@ func TestCRDMetadata(t *testing.T) {
 	defer cancel()
 	embedded, err := crd.All()
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(embedded).To(HaveLen(12))
+	g.Expect(embedded).To(HaveLen(14))
 
 	wantContract := map[string]string{
 		"bootstrap.cluster.x-k8s.io":      "v1beta2",
