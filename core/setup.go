@@ -36,7 +36,7 @@ type Options struct {
 
 // Setup registers the core controllers with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	resolver := &contract.Resolver{Reader: mgr.GetClient(), Mapper: mgr.GetRESTMapper()}
+	resolver := &contract.Resolver{Reader: mgr.GetClient()}
 	workers := func(name string) controller.Options {
 		n := opts.Concurrency[name]
 		if n == 0 {

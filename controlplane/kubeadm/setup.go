@@ -35,7 +35,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	r := &kubeadmcontrolplane.Reconciler{
 		Client:      mgr.GetClient(),
-		Resolver:    &contract.Resolver{Reader: mgr.GetClient(), Mapper: mgr.GetRESTMapper()},
+		Resolver:    &contract.Resolver{Reader: mgr.GetClient()},
 		WatchFilter: opts.WatchFilter,
 	}
 	return r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: n})

@@ -25,62 +25,136 @@ import (
 )
 
 // Resolver turns a ContractVersionedObjectReference into a full
-// GroupVersionKind: the version is the last one listed in the contract label
-// of the provider's CRD. Results are cached; a CRD's contract rarely changes
-// and a restart picks up changes.
+// GroupVersionKind, as upstream does: it finds the provider's CRD by group and
+// kind, and the version is the last one listed in the CRD's contract label.
+// It does not ask a RESTMapper, whose view of a group may predate the
+// provider's installation: a kind whose CRD appears after the manager started
+// is found without a restart. The CRD of each group and kind is remembered by
+// name; its contract label is read again on every call (from the metadata
+// cache), so a provider upgrade that changes the label is followed too.
 type Resolver struct {
-	// Reader reads CRDs; a cached client is fine.
+	// Reader reads CRDs; a cached client is fine (and cheap: the label is read
+	// from CRD metadata only).
 	Reader client.Reader
-	// Mapper maps group and kind to the CRD's resource name.
-	Mapper meta.RESTMapper
 
 	mu    sync.RWMutex
-	cache map[schema.GroupKind]string
+	names map[schema.GroupKind]string
 }
 
 // GVK returns the group, version and kind the reference points at.
 func (r *Resolver) GVK(ctx context.Context, ref clusterv1.ContractVersionedObjectReference) (schema.GroupVersionKind, error) {
 	gk := schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind}
 	r.mu.RLock()
-	v, ok := r.cache[gk]
+	name, known := r.names[gk]
 	r.mu.RUnlock()
-	if ok {
-		return gk.WithVersion(v), nil
+	if known {
+		md, err := r.crdMetadata(ctx, name)
+		switch {
+		case err == nil:
+			v, err := contractVersion(name, md.Labels)
+			return gk.WithVersion(v), err
+		case !apierrors.IsNotFound(err):
+			return schema.GroupVersionKind{}, fmt.Errorf("reading CRD %s: %w", name, err)
+		}
+		// The CRD went away, perhaps replaced under another name: look again.
+		r.mu.Lock()
+		delete(r.names, gk)
+		r.mu.Unlock()
 	}
-	mapping, err := r.Mapper.RESTMapping(gk)
+	crd, err := r.findCRD(ctx, gk)
 	if err != nil {
-		return schema.GroupVersionKind{}, fmt.Errorf("finding the resource of %s: %w", gk, err)
+		return schema.GroupVersionKind{}, err
 	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	name := mapping.Resource.Resource + "." + gk.Group
-	if err := r.Reader.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
-		return schema.GroupVersionKind{}, fmt.Errorf("reading CRD %s: %w", name, err)
-	}
-	v, err = ContractVersion(crd)
+	v, err := ContractVersion(crd)
 	if err != nil {
 		return schema.GroupVersionKind{}, err
 	}
 	r.mu.Lock()
-	if r.cache == nil {
-		r.cache = map[schema.GroupKind]string{}
+	if r.names == nil {
+		r.names = map[schema.GroupKind]string{}
 	}
-	r.cache[gk] = v
+	r.names[gk] = crd.Name
 	r.mu.Unlock()
 	return gk.WithVersion(v), nil
+}
+
+// crdMetadata reads only the metadata of a CRD.
+func (r *Resolver) crdMetadata(ctx context.Context, name string) (*metav1.PartialObjectMetadata, error) {
+	md := &metav1.PartialObjectMetadata{}
+	md.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	if err := r.Reader.Get(ctx, client.ObjectKey{Name: name}, md); err != nil {
+		return nil, err
+	}
+	return md, nil
+}
+
+// findCRD finds the CRD that serves a group and kind: first under the name
+// the usual plural gives, then among all CRDs.
+func (r *Resolver) findCRD(ctx context.Context, gk schema.GroupKind) (*apiextensionsv1.CustomResourceDefinition, error) {
+	serves := func(crd *apiextensionsv1.CustomResourceDefinition) bool {
+		return crd.Spec.Group == gk.Group && crd.Spec.Names.Kind == gk.Kind
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	err := r.Reader.Get(ctx, client.ObjectKey{Name: guessPlural(gk.Kind) + "." + gk.Group}, crd)
+	switch {
+	case err == nil && serves(crd):
+		return crd, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("reading the CRD of %s: %w", gk, err)
+	}
+	list := &apiextensionsv1.CustomResourceDefinitionList{}
+	if err := r.Reader.List(ctx, list); err != nil {
+		return nil, fmt.Errorf("listing CRDs to find %s: %w", gk, err)
+	}
+	for i := range list.Items {
+		if serves(&list.Items[i]) {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, &NoCRDError{GroupKind: gk}
+}
+
+// NoCRDError says that no CRD serves a group and kind: its provider is not
+// installed (yet).
+type NoCRDError struct {
+	GroupKind schema.GroupKind
+}
+
+func (e *NoCRDError) Error() string {
+	return fmt.Sprintf("no CustomResourceDefinition serves kind %q of group %q: is its provider installed?", e.GroupKind.Kind, e.GroupKind.Group)
+}
+
+// guessPlural is the plural Kubernetes tools derive from a kind for a CRD's
+// name: lower case, "es" after s, x, z, ch and sh, "ies" for a consonant and
+// y, "s" otherwise. A CRD named otherwise is still found, by listing.
+func guessPlural(kind string) string {
+	k := strings.ToLower(kind)
+	switch {
+	case strings.HasSuffix(k, "s"), strings.HasSuffix(k, "x"), strings.HasSuffix(k, "z"),
+		strings.HasSuffix(k, "ch"), strings.HasSuffix(k, "sh"):
+		return k + "es"
+	case len(k) > 1 && strings.HasSuffix(k, "y") && !strings.ContainsAny(k[len(k)-2:len(k)-1], "aeiou"):
+		return k[:len(k)-1] + "ies"
+	}
+	return k + "s"
 }
 
 // ContractVersion returns the API version a provider CRD serves for the
 // v1beta2 contract: the last of the versions its contract label lists.
 func ContractVersion(crd *apiextensionsv1.CustomResourceDefinition) (string, error) {
-	label, ok := crd.Labels[clusterv1.ContractLabelKey]
+	return contractVersion(crd.Name, crd.Labels)
+}
+
+func contractVersion(crdName string, labels map[string]string) (string, error) {
+	label, ok := labels[clusterv1.ContractLabelKey]
 	if !ok || label == "" {
-		return "", fmt.Errorf("CRD %s has no %q label: it does not implement the Cluster API v1beta2 contract", crd.Name, clusterv1.ContractLabelKey)
+		return "", fmt.Errorf("CRD %s has no %q label: it does not implement the Cluster API v1beta2 contract", crdName, clusterv1.ContractLabelKey)
 	}
 	versions := strings.Split(label, "_")
 	if v := versions[len(versions)-1]; v != "" {
 		return v, nil
 	}
-	return "", fmt.Errorf("CRD %s: label %s=%q does not end with a version", crd.Name, clusterv1.ContractLabelKey, label)
+	return "", fmt.Errorf("CRD %s: label %s=%q does not end with a version", crdName, clusterv1.ContractLabelKey, label)
 }
 
 // Get reads the object a reference points at, in namespace.

@@ -108,3 +108,13 @@ func TestContractVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestGuessPlural(t *testing.T) {
+	g := NewWithT(t)
+	for kind, want := range map[string]string{
+		"KubernetesMachine": "kubernetesmachines", "DockerMachinePool": "dockermachinepools", "Ingress": "ingresses",
+		"Box": "boxes", "Patch": "patches", "Policy": "policies", "Gateway": "gateways", "Mesh": "meshes",
+	} {
+		g.Expect(guessPlural(kind)).To(Equal(want), kind)
+	}
+}
