@@ -10,6 +10,7 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/util"
 )
 
 // setStatus computes the Machine's status from what the reconcile observed.
@@ -31,7 +32,11 @@ func setStatus(s *scope) {
 		nodeReady, nodeHealthy := nodeConditions(s)
 		conditions.Set(&m.Status.Conditions, gen, nodeReady)
 		conditions.Set(&m.Status.Conditions, gen, nodeHealthy)
-		conditions.Set(&m.Status.Conditions, gen, upToDateCondition(s))
+		// Upstream, UpToDate is the owner's to say; a control plane
+		// (KubeadmControlPlane) writes it on its Machines itself.
+		if !ownerSetsUpToDate(m) {
+			conditions.Set(&m.Status.Conditions, gen, upToDateCondition(s))
+		}
 	}
 	conditions.Set(&m.Status.Conditions, gen, deletingCondition(s))
 	// Ready summarises the conditions set above and Available reads Ready's
@@ -191,6 +196,15 @@ func deletingCondition(s *scope) metav1.Condition {
 		reason = clusterv1.MachineDeletingReason
 	}
 	return conditions.True(clusterv1.DeletingCondition, reason, msg)
+}
+
+// ownerSetsUpToDate reports a Machine whose controller is neither absent nor
+// a MachineSet: its owner (a control plane) compares it with its own spec and
+// writes UpToDate; a stand-alone Machine is up to date, and a MachineSet's is
+// compared here with its MachineDeployment's template.
+func ownerSetsUpToDate(m *clusterv1.Machine) bool {
+	owner := util.ControllerOf(m)
+	return owner != nil && owner.Kind != "MachineSet"
 }
 
 // upToDateCondition reports reconcileUpToDate's comparison. The owner is

@@ -59,6 +59,9 @@ type scope struct {
 	workersLeft int
 	// requeueAfter asks for another look, set by ensureProviderObjects.
 	requeueAfter time.Duration
+	// outdated maps each Machine that no longer matches the spec to why,
+	// set by observeUpToDate.
+	outdated map[string]string
 }
 
 func groupOf(apiVersion string) string {
@@ -201,9 +204,14 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 	return ctrl.Result{}, nil
 }
 
-// reconcileMachines repairs missing clones, then scales.
+// reconcileMachines repairs missing clones, marks outdated Machines, then
+// scales, which includes rolling out.
 func (r *Reconciler) reconcileMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
 	if err := r.ensureProviderObjects(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.observeUpToDate(ctx, s)
+	if err := r.markUpToDate(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
 	return r.scale(ctx, s)
@@ -251,34 +259,82 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 
 	active, deleting := splitDeleting(s.machines)
 	want := int(desiredReplicas(s.kcp))
+	var outdated []*clusterv1.Machine
+	for _, m := range active {
+		if _, ok := s.outdated[m.Name]; ok {
+			outdated = append(outdated, m)
+		}
+	}
+	// A rollout is a scale up by the surge and a scale down of an outdated
+	// Machine, one Machine at a time: with maxSurge 1 the new Machine comes
+	// first, with 0 (at least 3 replicas) an outdated one goes first.
+	surge := maxSurge(s.kcp)
+	if want < 3 {
+		surge = 1
+	}
 	switch {
-	case len(active) < want:
-		if s.scaleUpWaiting = scaleUpBlocker(s.kcp, s.machines); s.scaleUpWaiting != "" {
-			return ctrl.Result{}, nil
-		}
-		ctrl.LoggerFrom(ctx).Info("Scaling up the control plane", "from", len(active), "to", want)
-		name, err := r.createMachine(ctx, s, active)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		r.expectations.Expect(s.key, name)
-	case len(active) > want:
-		// One at a time: the next goes once the last one is gone, as
-		// etcd membership will require.
-		if len(deleting) > 0 {
-			s.scaleDownWaiting = fmt.Sprintf("waiting for Machine %s to be deleted", deleting[0].Name)
-			return ctrl.Result{}, nil
-		}
-		victim := selectMachineForScaleDown(active, s.cluster.Status.FailureDomains)
-		ctrl.LoggerFrom(ctx).Info("Scaling down the control plane", "from", len(active), "to", want, "machine", victim.Name)
-		if err := r.Client.Delete(ctx, victim); client.IgnoreNotFound(err) != nil {
-			return ctrl.Result{}, fmt.Errorf("deleting Machine %s: %w", victim.Name, err)
-		}
-		// Deletes are expected under a "-" prefix, so that a Machine
-		// deleted and one of the same name created are told apart.
-		r.expectations.Expect(s.key, "-"+victim.Name)
+	case len(active) < want, len(active) == want && len(outdated) > 0 && surge > 0:
+		return ctrl.Result{}, r.scaleUp(ctx, s, active, want)
+	case len(active) > want, len(active) == want && len(outdated) > 0:
+		return ctrl.Result{}, r.scaleDown(ctx, s, active, deleting, outdated, want)
 	}
 	return ctrl.Result{}, nil
+}
+
+// scaleUp creates one Machine, when every Machine is Ready and none is being
+// deleted.
+func (r *Reconciler) scaleUp(ctx context.Context, s *scope, active []*clusterv1.Machine, want int) error {
+	if s.scaleUpWaiting = scaleUpBlocker(s.kcp, s.machines); s.scaleUpWaiting != "" {
+		return nil
+	}
+	ctrl.LoggerFrom(ctx).Info("Scaling up the control plane", "from", len(active), "to", want, "outdated", len(s.outdated))
+	name, err := r.createMachine(ctx, s, active)
+	if err != nil {
+		return err
+	}
+	r.expectations.Expect(s.key, name)
+	return nil
+}
+
+// scaleDown deletes one Machine, an outdated one first, once the last
+// deleted one is gone and every other Machine is Ready, so that the etcd
+// cluster never loses a member it needs for quorum.
+func (r *Reconciler) scaleDown(ctx context.Context, s *scope, active, deleting, outdated []*clusterv1.Machine, want int) error {
+	if len(deleting) > 0 {
+		s.scaleDownWaiting = fmt.Sprintf("waiting for Machine %s to be deleted", deleting[0].Name)
+		return nil
+	}
+	candidates := active
+	if len(outdated) > 0 {
+		candidates = outdated
+	}
+	victim := selectMachineForScaleDown(candidates, s.cluster.Status.FailureDomains)
+	if s.scaleDownWaiting = scaleDownBlocker(active, victim); s.scaleDownWaiting != "" {
+		return nil
+	}
+	ctrl.LoggerFrom(ctx).Info("Scaling down the control plane", "from", len(active), "to", want, "machine", victim.Name, "outdated", s.outdated[victim.Name])
+	if err := r.Client.Delete(ctx, victim); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("deleting Machine %s: %w", victim.Name, err)
+	}
+	// Deletes are expected under a "-" prefix, so that a Machine deleted and
+	// one of the same name created are told apart.
+	r.expectations.Expect(s.key, "-"+victim.Name)
+	return nil
+}
+
+// scaleDownBlocker says why the victim may not be deleted now, or "": every
+// other Machine must be Ready. Pure.
+func scaleDownBlocker(active []*clusterv1.Machine, victim *clusterv1.Machine) string {
+	var notReady []string
+	for _, m := range active {
+		if m != victim && !conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
+			notReady = append(notReady, m.Name)
+		}
+	}
+	if len(notReady) > 0 {
+		return "waiting for Machines to be Ready before deleting " + victim.Name + ": " + strings.Join(notReady, ", ")
+	}
+	return ""
 }
 
 // desiredReplicas is spec.replicas, 1 when unset (upstream's default).
@@ -407,6 +463,15 @@ func machineLabels(kcp *controlplanev1.KubeadmControlPlane, clusterName string) 
 	return l
 }
 
+// machineAnnotations are the template's annotations plus the hash of the
+// kubeadmConfigSpec the Machine is made from.
+func machineAnnotations(kcp *controlplanev1.KubeadmControlPlane) map[string]string {
+	a := make(map[string]string, len(kcp.Spec.MachineTemplate.ObjectMeta.Annotations)+1)
+	maps.Copy(a, kcp.Spec.MachineTemplate.ObjectMeta.Annotations)
+	a[KubeadmConfigHashAnnotation] = kubeadmConfigHash(kcp)
+	return a
+}
+
 // newMachine builds a control-plane Machine. Its clones take its name, so the
 // references are known before the clones exist and a crash in between is
 // repaired by name. Pure.
@@ -418,7 +483,7 @@ func newMachine(kcp *controlplanev1.KubeadmControlPlane, clusterName, name, fail
 			Name:            name,
 			Namespace:       kcp.Namespace,
 			Labels:          machineLabels(kcp, clusterName),
-			Annotations:     maps.Clone(tmpl.ObjectMeta.Annotations),
+			Annotations:     machineAnnotations(kcp),
 			Finalizers:      []string{clusterv1.MachineFinalizer},
 			OwnerReferences: []metav1.OwnerReference{util.OwnerRef(kcp, controlplanev1.GroupVersion.WithKind("KubeadmControlPlane"), true)},
 		},

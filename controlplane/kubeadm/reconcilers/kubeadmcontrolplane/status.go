@@ -41,8 +41,7 @@ func setStatus(s *scope) {
 		controlplanev1.KubeadmControlPlaneMachinesUpToDateReason, controlplanev1.KubeadmControlPlaneMachinesNotUpToDateReason, controlplanev1.KubeadmControlPlaneMachinesUpToDateNoReplicasReason))
 	conditions.Set(&st.Conditions, gen, scalingUpCondition(s, c, want))
 	conditions.Set(&st.Conditions, gen, scalingDownCondition(s, c, want))
-	// No rollouts yet: every Machine is created from the current spec.
-	conditions.Set(&st.Conditions, gen, conditions.False(controlplanev1.KubeadmControlPlaneRollingOutCondition, controlplanev1.KubeadmControlPlaneNotRollingOutReason, ""))
+	conditions.Set(&st.Conditions, gen, rollingOutCondition(s))
 	conditions.Set(&st.Conditions, gen, deletingCondition(s, c))
 }
 
