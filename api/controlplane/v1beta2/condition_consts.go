@@ -249,3 +249,17 @@ const (
 	// KubeadmControlPlaneNotPausedReason is used when the KubeadmControlPlane is not paused.
 	KubeadmControlPlaneNotPausedReason = clusterv1.NotPausedReason
 )
+
+// Reasons of the OwnerRemediated condition that a KubeadmControlPlane sets on
+// a control-plane Machine a MachineHealthCheck marked, with upstream's values.
+const (
+	// KubeadmControlPlaneMachineCannotBeRemediatedReason: remediating the Machine
+	// is refused (etcd quorum, the last Machine, retries used up); the message says why.
+	KubeadmControlPlaneMachineCannotBeRemediatedReason = "CannotBeRemediated"
+	// KubeadmControlPlaneMachineRemediationDeferredReason: the Machine is
+	// remediated later (another Machine is on its way in or out, the retry period).
+	KubeadmControlPlaneMachineRemediationDeferredReason = "RemediationDeferred"
+	// KubeadmControlPlaneMachineRemediationMachineDeletingReason: the Machine was
+	// deleted; a replacement follows.
+	KubeadmControlPlaneMachineRemediationMachineDeletingReason = "MachineDeleting"
+)

@@ -17,6 +17,15 @@ const (
 	// Machines, so that it can remove the etcd member of a Machine before the Machine's
 	// infrastructure is deleted.
 	PreTerminateHookCleanupAnnotation = clusterv1.PreTerminateDeleteHookAnnotationPrefix + "/kcp-cleanup"
+
+	// RemediationInProgressAnnotation is on a KubeadmControlPlane between the
+	// deletion of an unhealthy Machine and the creation of its replacement:
+	// JSON of a RemediationData.
+	RemediationInProgressAnnotation = "controlplane.cluster.x-k8s.io/remediation-in-progress"
+	// RemediationForAnnotation is on a Machine created to replace an unhealthy
+	// one: JSON of the RemediationData of that remediation, so that a
+	// replacement that fails in turn counts as a retry.
+	RemediationForAnnotation = "controlplane.cluster.x-k8s.io/remediation-for"
 )
 
 // KubeadmControlPlaneRolloutStrategyType is the kind of a rollout strategy.

@@ -62,6 +62,9 @@ type scope struct {
 	// outdated maps each Machine that no longer matches the spec to why,
 	// set by observeUpToDate.
 	outdated map[string]string
+	// remediation is what was decided about marked Machines, set by
+	// reconcileRemediation.
+	remediation remediationDecision
 }
 
 func groupOf(apiVersion string) string {
@@ -214,6 +217,11 @@ func (r *Reconciler) reconcileMachines(ctx context.Context, s *scope) (ctrl.Resu
 	if err := r.markUpToDate(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Remediation comes first; a Machine deleted for it is replaced by the
+	// next scale up.
+	if deleted, err := r.reconcileRemediation(ctx, s); deleted || err != nil {
+		return ctrl.Result{}, err
+	}
 	return r.scale(ctx, s)
 }
 
@@ -293,6 +301,8 @@ func (r *Reconciler) scaleUp(ctx context.Context, s *scope, active []*clusterv1.
 		return err
 	}
 	r.expectations.Expect(s.key, name)
+	// The replacement carries the remediation it is for (machineAnnotations).
+	delete(s.kcp.Annotations, controlplanev1.RemediationInProgressAnnotation)
 	return nil
 }
 
@@ -469,6 +479,9 @@ func machineAnnotations(kcp *controlplanev1.KubeadmControlPlane) map[string]stri
 	a := make(map[string]string, len(kcp.Spec.MachineTemplate.ObjectMeta.Annotations)+1)
 	maps.Copy(a, kcp.Spec.MachineTemplate.ObjectMeta.Annotations)
 	a[KubeadmConfigHashAnnotation] = kubeadmConfigHash(kcp)
+	if data, ok := kcp.Annotations[controlplanev1.RemediationInProgressAnnotation]; ok {
+		a[controlplanev1.RemediationForAnnotation] = data
+	}
 	return a
 }
 

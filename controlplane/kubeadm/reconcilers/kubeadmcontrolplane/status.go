@@ -42,6 +42,7 @@ func setStatus(s *scope) {
 	conditions.Set(&st.Conditions, gen, scalingUpCondition(s, c, want))
 	conditions.Set(&st.Conditions, gen, scalingDownCondition(s, c, want))
 	conditions.Set(&st.Conditions, gen, rollingOutCondition(s))
+	conditions.Set(&st.Conditions, gen, remediatingCondition(s))
 	conditions.Set(&st.Conditions, gen, deletingCondition(s, c))
 }
 
