@@ -6,9 +6,11 @@ package kubeconfig
 import (
 	"crypto/x509"
 	"fmt"
+	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/podcluster/podcluster/internal/pki"
 )
@@ -62,4 +64,26 @@ func NewAdmin(clusterName, server string, ca *pki.KeyPair) ([]byte, error) {
 		ClusterName: clusterName, Server: server, CAPEM: ca.CertPEM,
 		UserName: user, ClientCertPEM: client.CertPEM, ClientKeyPEM: client.KeyPEM,
 	})
+}
+
+// ClientCertNotAfter returns when the client certificate of a kubeconfig's
+// current context expires.
+func ClientCertNotAfter(data []byte) (time.Time, error) {
+	cfg, err := clientcmd.Load(data)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	ctx, ok := cfg.Contexts[cfg.CurrentContext]
+	if !ok {
+		return time.Time{}, fmt.Errorf("the kubeconfig has no current context %q", cfg.CurrentContext)
+	}
+	user, ok := cfg.AuthInfos[ctx.AuthInfo]
+	if !ok || len(user.ClientCertificateData) == 0 {
+		return time.Time{}, fmt.Errorf("user %q of the kubeconfig has no client certificate", ctx.AuthInfo)
+	}
+	certs, err := certutil.ParseCertsPEM(user.ClientCertificateData)
+	if err != nil || len(certs) == 0 {
+		return time.Time{}, fmt.Errorf("reading the client certificate of user %q: %w", ctx.AuthInfo, err)
+	}
+	return certs[0].NotAfter, nil
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -66,6 +67,8 @@ func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, optio
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&controlplanev1.KubeadmControlPlane{}, builder.WithPredicates(filter)).
 		Owns(&clusterv1.Machine{}, builder.WithPredicates(filter)).
+		// The kubeconfig Secret it controls: a change is checked for renewal.
+		Owns(&corev1.Secret{}).
 		// The Cluster's infrastructure, endpoint, failure domains, pause and
 		// initialization all gate this controller's steps.
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToKubeadmControlPlane), builder.WithPredicates(filter)).

@@ -152,6 +152,28 @@ func initialized(kcp *controlplanev1.KubeadmControlPlane) bool {
 	return p != nil && *p
 }
 
+// kubeconfigRenewalWindow: a kubeconfig's client certificate is renewed once
+// less than half a year of it is left (half the one-year validity it is
+// issued with), as upstream does.
+const kubeconfigRenewalWindow = pki.CertValidity / 2
+
+// kubeconfigRenewal says when the kubeconfig Secret's client certificate is
+// due for renewal and whether it is due now. Only a Secret this control plane
+// controls is renewed; one a user wrote is theirs. A Secret of ours whose
+// certificate cannot be read is due at once. Pure.
+func kubeconfigRenewal(kcp *controlplanev1.KubeadmControlPlane, secret *corev1.Secret, now time.Time) (time.Time, bool) {
+	owner := util.ControllerOf(secret)
+	if owner == nil || owner.Kind != "KubeadmControlPlane" || owner.UID != kcp.UID {
+		return now.Add(24 * time.Hour), false
+	}
+	notAfter, err := kubeconfig.ClientCertNotAfter(secret.Data["value"])
+	if err != nil {
+		return now, true
+	}
+	renewAt := notAfter.Add(-kubeconfigRenewalWindow)
+	return renewAt, !now.Before(renewAt)
+}
+
 // reconcileKubeconfig writes "<cluster>-kubeconfig", an admin kubeconfig for
 // the endpoint signed by the cluster CA, once the CA exists. The kubeadm
 // bootstrap provider creates the CA (and the etcd, front-proxy and
@@ -162,13 +184,17 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 	name := remote.KubeconfigSecretName(c.Name)
 	existing := &corev1.Secret{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: name}, existing)
-	if err == nil {
-		// Written once: users and tools may hold the file, and the CA it is
-		// signed by does not change. Rotation comes with the certificates.
-		return ctrl.Result{}, nil
-	}
-	if !apierrors.IsNotFound(err) {
+	switch {
+	case apierrors.IsNotFound(err):
+		existing = nil
+	case err != nil:
 		return ctrl.Result{}, fmt.Errorf("reading Secret %s: %w", name, err)
+	default:
+		renewAt, due := kubeconfigRenewal(s.kcp, existing, s.now)
+		if !due {
+			// Come back when it is due, at least once a day.
+			return ctrl.Result{RequeueAfter: min(renewAt.Sub(s.now), 24*time.Hour)}, nil
+		}
 	}
 	caSecret := &corev1.Secret{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Name + "-ca"}, caSecret); err != nil {
@@ -188,7 +214,8 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	// Controlled by the control plane, as upstream's is: it goes with it.
+	// Controlled by the control plane, as upstream's is: it goes with it,
+	// and the control plane renews it.
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            name,
@@ -198,6 +225,17 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 		},
 		Type: clusterv1.ClusterSecretType,
 		Data: map[string][]byte{"value": data},
+	}
+	if existing != nil {
+		// Its client certificate is near its end: a new one replaces it, and
+		// the Secret no longer serves the old one.
+		ctrl.LoggerFrom(ctx).Info("Rotating the client certificate of the cluster's kubeconfig Secret", "secret", name)
+		before := existing.DeepCopy()
+		existing.Data = map[string][]byte{"value": data}
+		if err := r.Client.Patch(ctx, existing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+			return ctrl.Result{}, fmt.Errorf("rotating Secret %s: %w", name, err)
+		}
+		return ctrl.Result{}, nil
 	}
 	ctrl.LoggerFrom(ctx).Info("Writing the cluster's kubeconfig Secret", "secret", name)
 	// AlreadyExists: a stale cache; the Secret there is as good as ours.
