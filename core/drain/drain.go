@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -18,6 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 )
 
 // Result is what one drain pass saw.
@@ -25,22 +29,57 @@ type Result struct {
 	// NodeGone is true when the Node no longer exists: nothing is left to drain.
 	NodeGone bool
 	// Pending lists namespace/name of the Pods still to go, including those
-	// already terminating and those whose eviction was refused.
+	// already terminating, those whose eviction was refused, those of later
+	// drain groups and those the drain waits to complete.
 	Pending []string
 	// Blocked lists the Pods whose eviction a PodDisruptionBudget refused,
 	// each with the API server's reason.
 	Blocked []string
+	// WaitingCompletion lists the Pods the drain does not evict but waits to
+	// complete (behavior WaitCompleted).
+	WaitingCompletion []string
+	// Order is the drain group being evicted, when Pods are left.
+	Order int32
 }
 
 // Done reports whether the Node is drained.
 func (r Result) Done() bool { return r.NodeGone || len(r.Pending) == 0 }
 
-// Node makes one drain pass over the named Node: it cordons it when needed and
-// asks for the eviction of every evictable Pod on it. A pass never waits; the
-// caller calls again until the Result is Done. wc reads and patches (a cached
-// client is fine); cs posts evictions, which controller-runtime's client
-// cannot do without retries.
-func Node(ctx context.Context, wc client.Client, cs kubernetes.Interface, nodeName string) (Result, error) {
+// Decision is what a drain does with one Pod.
+type Decision struct {
+	Behavior clusterv1.MachineDrainRuleDrainBehavior
+	// Order is the Pod's drain group; only for Drain.
+	Order int32
+}
+
+// Policy decides, for each Pod, how the drain treats it; ns is the Pod's
+// Namespace in the workload cluster (nil when it could not be read). Nil
+// evicts every Pod in one group.
+type Policy func(pod *corev1.Pod, ns *corev1.Namespace) Decision
+
+// decide applies the Pod's own label (skip, wait-completed), which wins over
+// the policy, as upstream's cluster.x-k8s.io/drain label does.
+func decide(pod *corev1.Pod, ns *corev1.Namespace, policy Policy) Decision {
+	switch pod.Labels[clusterv1.PodDrainLabel] {
+	case "skip":
+		return Decision{Behavior: clusterv1.MachineDrainRuleDrainBehaviorSkip}
+	case "wait-completed":
+		return Decision{Behavior: clusterv1.MachineDrainRuleDrainBehaviorWaitCompleted}
+	}
+	if policy == nil {
+		return Decision{Behavior: clusterv1.MachineDrainRuleDrainBehaviorDrain}
+	}
+	return policy(pod, ns)
+}
+
+// Node makes one drain pass over the named Node: it cordons it when needed,
+// sorts its Pods by the policy, and asks for the eviction of the Pods of the
+// lowest drain group that still has Pods; later groups wait for it. Skipped
+// Pods are left alone, and WaitCompleted Pods are waited for, never evicted.
+// A pass never waits; the caller calls again until the Result is Done. wc
+// reads and patches (a cached client is fine); cs posts evictions, which
+// controller-runtime's client cannot do without retries.
+func Node(ctx context.Context, wc client.Client, cs kubernetes.Interface, nodeName string, policy Policy) (Result, error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("node", nodeName)
 	node := &corev1.Node{}
 	if err := wc.Get(ctx, client.ObjectKey{Name: nodeName}, node); err != nil {
@@ -62,20 +101,49 @@ func Node(ctx context.Context, wc client.Client, cs kubernetes.Interface, nodeNa
 	if err := wc.List(ctx, pods, client.MatchingFields{"spec.nodeName": node.Name}); err != nil {
 		return Result{}, fmt.Errorf("listing Pods of Node %s: %w", node.Name, err)
 	}
+	namespaces := map[string]*corev1.Namespace{}
+	namespaceOf := func(name string) *corev1.Namespace {
+		if ns, ok := namespaces[name]; ok {
+			return ns
+		}
+		ns := &corev1.Namespace{}
+		if err := wc.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+			ns = nil // a rule with a namespace selector then does not match
+		}
+		namespaces[name] = ns
+		return ns
+	}
 	var res Result
+	groups := map[int32][]*corev1.Pod{}
 	for i := range pods.Items {
 		pod := &pods.Items[i]
 		if !Evictable(pod) {
 			continue
 		}
 		key := pod.Namespace + "/" + pod.Name
+		switch d := decide(pod, namespaceOf(pod.Namespace), policy); d.Behavior {
+		case clusterv1.MachineDrainRuleDrainBehaviorSkip:
+		case clusterv1.MachineDrainRuleDrainBehaviorWaitCompleted:
+			res.WaitingCompletion = append(res.WaitingCompletion, key)
+			res.Pending = append(res.Pending, key)
+		default:
+			groups[d.Order] = append(groups[d.Order], pod)
+			res.Pending = append(res.Pending, key)
+		}
+	}
+	if len(groups) == 0 {
+		return res, nil
+	}
+	// Only the lowest group is evicted in this pass.
+	res.Order = slices.Min(slices.Collect(maps.Keys(groups)))
+	for _, pod := range groups[res.Order] {
+		key := pod.Namespace + "/" + pod.Name
 		// A terminating Pod has been evicted already; asking again would
 		// only cost a request.
 		if !pod.DeletionTimestamp.IsZero() {
-			res.Pending = append(res.Pending, key)
 			continue
 		}
-		log.Info("Evicting Pod", "pod", key)
+		log.Info("Evicting Pod", "pod", key, "order", res.Order)
 		err := Evict(ctx, cs, pod)
 		switch {
 		case err == nil, apierrors.IsNotFound(err):
@@ -86,7 +154,6 @@ func Node(ctx context.Context, wc client.Client, cs kubernetes.Interface, nodeNa
 		default:
 			return Result{}, fmt.Errorf("evicting Pod %s: %w", key, err)
 		}
-		res.Pending = append(res.Pending, key)
 	}
 	return res, nil
 }

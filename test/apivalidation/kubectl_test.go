@@ -160,7 +160,7 @@ func TestCRDMetadata(t *testing.T) {
 	defer cancel()
 	embedded, err := crd.All()
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(embedded).To(HaveLen(14))
+	g.Expect(embedded).To(HaveLen(15))
 
 	wantContract := map[string]string{
 		"bootstrap.cluster.x-k8s.io":      "v1beta2",
@@ -168,7 +168,7 @@ func TestCRDMetadata(t *testing.T) {
 		"infrastructure.cluster.x-k8s.io": "v1alpha1",
 	}
 	scaled := map[string]bool{"MachineSet": true, "MachineDeployment": true, "KubeadmControlPlane": true}
-	noStatus := map[string]bool{"KubeadmConfigTemplate": true}
+	noStatus := map[string]bool{"KubeadmConfigTemplate": true, "MachineDrainRule": true}
 	for _, e := range embedded {
 		served := &apiextensionsv1.CustomResourceDefinition{}
 		g.Expect(env.Client.Get(ctx, client.ObjectKey{Name: e.Name}, served)).To(Succeed())

@@ -135,7 +135,11 @@ func (r *Reconciler) drain(ctx context.Context, s *scope) (ctrl.Result, bool, er
 	}
 	// Each pass evicts what it can and reports the rest; nothing blocks
 	// the worker while Pods terminate.
-	result, err := drain.Node(ctx, wc, cs, m.Status.NodeRef.Name)
+	policy, err := r.drainPolicy(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, false, err
+	}
+	result, err := drain.Node(ctx, wc, cs, m.Status.NodeRef.Name, policy)
 	if err != nil {
 		return ctrl.Result{}, false, err
 	}
@@ -181,6 +185,12 @@ func (r *Reconciler) drainUnreachable(ctx context.Context, s *scope, timeout, el
 // Pods, which PodDisruptionBudgets refuse, and when the drain gives up.
 func drainMessage(node string, result drain.Result, timeout, elapsed time.Duration) string {
 	msg := fmt.Sprintf("draining Node %s: %d Pods left", node, len(result.Pending))
+	if result.Order != 0 {
+		msg += fmt.Sprintf(" (evicting drain order %d)", result.Order)
+	}
+	if len(result.WaitingCompletion) > 0 {
+		msg += "; waiting for Pods to complete: " + strings.Join(result.WaitingCompletion, ", ")
+	}
 	if len(result.Blocked) > 0 {
 		msg += "; evictions blocked by PodDisruptionBudgets: " + strings.Join(result.Blocked, ", ")
 	}
