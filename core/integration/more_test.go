@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +99,94 @@ func TestNodeLabelSync(t *testing.T) {
 		g.Expect(node.Labels).NotTo(HaveKey("node-role.kubernetes.io/worker"))
 		g.Expect(node.Labels).To(HaveKey("team.node.cluster.x-k8s.io/owner"))
 	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+}
+
+// TestNodeTaintSync: the Machine's taints go to the Node; an Always taint
+// removed from the Machine is removed from the Node (the taints-from-machine
+// annotation says which ones the Machine put there), one that became
+// OnInitialization stays, and a taint someone else put on the Node is never
+// touched. The uninitialized taint stays away.
+func TestNodeTaintSync(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	c := newCluster(t, g, ns, "taints")
+	m := newMachine(g, c, "m1", nil)
+	waitForRunning(g, ns, 1, time.Minute)
+	nodeKey := client.ObjectKey{Name: ns + "-m1"}
+	getNode := func(g Gomega) *corev1.Node {
+		node := &corev1.Node{}
+		g.Expect(workload.Client.Get(ctx, nodeKey, node)).To(Succeed())
+		return node
+	}
+	// The test's taints: the API server also puts node.kubernetes.io/not-ready
+	// on the Node, which nothing here lifts.
+	testTaints := func(node *corev1.Node) []corev1.Taint {
+		var out []corev1.Taint
+		for _, t := range node.Spec.Taints {
+			if strings.HasPrefix(t.Key, "example.com/") {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	taint := func(key string, effect corev1.TaintEffect) corev1.Taint {
+		return corev1.Taint{Key: key, Value: "v", Effect: effect}
+	}
+	machineTaint := func(key string, effect corev1.TaintEffect, p clusterv1.MachineTaintPropagation) clusterv1.MachineTaint {
+		return clusterv1.MachineTaint{Key: key, Value: "v", Effect: effect, Propagation: p}
+	}
+	// Someone taints the Node, and the uninitialized taint (as a kubeadm join
+	// registers it) is there again: the next sync removes only the latter.
+	userTaint := taint("example.com/user", corev1.TaintEffectPreferNoSchedule)
+	uninitialized := corev1.Taint{Key: clusterv1.NodeUninitializedTaintKey, Effect: corev1.TaintEffectNoSchedule}
+	g.Eventually(func(g Gomega) {
+		node := getNode(g)
+		node.Spec.Taints = append(node.Spec.Taints, userTaint, uninitialized)
+		g.Expect(workload.Client.Update(ctx, node)).To(Succeed())
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	a := taint("example.com/a", corev1.TaintEffectNoSchedule)
+	b := taint("example.com/b", corev1.TaintEffectNoExecute)
+	update(g, m, func() {
+		m.Spec.Taints = []clusterv1.MachineTaint{
+			machineTaint(a.Key, a.Effect, clusterv1.MachineTaintPropagationAlways),
+			machineTaint(b.Key, b.Effect, clusterv1.MachineTaintPropagationAlways),
+		}
+	})
+	g.Eventually(func(g Gomega) {
+		node := getNode(g)
+		g.Expect(testTaints(node)).To(ConsistOf(userTaint, a, b))
+		g.Expect(node.Spec.Taints).NotTo(ContainElement(HaveField("Key", clusterv1.NodeUninitializedTaintKey)))
+		g.Expect(node.Annotations).To(HaveKeyWithValue(clusterv1.TaintsFromMachineAnnotation, "example.com/a:NoSchedule,example.com/b:NoExecute"))
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	// a leaves the Machine: it leaves the Node.
+	update(g, m, func() { m.Spec.Taints = m.Spec.Taints[1:] })
+	g.Eventually(func(g Gomega) {
+		node := getNode(g)
+		g.Expect(testTaints(node)).To(ConsistOf(userTaint, b))
+		g.Expect(node.Annotations).To(HaveKeyWithValue(clusterv1.TaintsFromMachineAnnotation, "example.com/b:NoExecute"))
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	// b becomes OnInitialization: no longer owned, so it stays when it then
+	// leaves the Machine.
+	update(g, m, func() { m.Spec.Taints[0].Propagation = clusterv1.MachineTaintPropagationOnInitialization })
+	g.Eventually(func(g Gomega) {
+		g.Expect(getNode(g).Annotations).To(HaveKeyWithValue(clusterv1.TaintsFromMachineAnnotation, ""))
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+	// A synced label changed with the taints marks the sync of that spec: one
+	// patch carries labels and taints.
+	update(g, m, func() {
+		m.Spec.Taints = nil
+		m.Labels["step.node.cluster.x-k8s.io/taints"] = "removed"
+	})
+	g.Eventually(func(g Gomega) {
+		g.Expect(getNode(g).Labels).To(HaveKeyWithValue("step.node.cluster.x-k8s.io/taints", "removed"))
+	}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+	node := getNode(g)
+	g.Expect(testTaints(node)).To(ConsistOf(userTaint, b))
+	g.Expect(node.Spec.Taints).NotTo(ContainElement(HaveField("Key", clusterv1.NodeUninitializedTaintKey)))
 }
 
 // TestOnDeleteAndPaused: with OnDelete a template change replaces a Machine only

@@ -178,6 +178,21 @@ var invalidCases = []invalidCase{
 		want: []string{"spec.availabilityGates[0].polarity", "Unsupported value"}},
 	{name: "unknown taint effect", base: machineYAML, patch: `spec: {taints: [{key: a, effect: Sometimes, propagation: Always}]}`,
 		want: []string{"spec.taints[0].effect", "Unsupported value"}},
+	{name: "unknown kubeadm join taint effect", base: kubeadmConfigYAML,
+		patch: `spec: {joinConfiguration: {nodeRegistration: {taints: [{key: a, effect: Sometimes}]}}}`,
+		want:  []string{"spec.joinConfiguration.nodeRegistration.taints", "taints[].effect must be NoSchedule, PreferNoSchedule or NoExecute"}},
+	{name: "unknown kubeadm init taint effect in a control plane", base: kubeadmControlPlaneYAML,
+		patch: `spec: {kubeadmConfigSpec: {initConfiguration: {nodeRegistration: {taints: [{key: a, effect: noschedule}]}}}}`,
+		want:  []string{"spec.kubeadmConfigSpec.initConfiguration.nodeRegistration.taints", "taints[].effect must be"}},
+	{name: "negative kubeadm verbosity", base: kubeadmConfigYAML, patch: `spec: {verbosity: -1}`,
+		want: []string{"spec.verbosity", "greater than or equal to 0"}},
+	{name: "template file content", base: kubeadmConfigYAML, patch: `spec: {files: [{path: /etc/x, content: "{{ .x }}", contentFormat: Template}]}`,
+		want: []string{"spec.files[0].contentFormat", "contentFormat: Template is not supported yet"}},
+	{name: "negative cpu request", base: kubernetesMachineYAML, patch: `spec: {resources: {requests: {cpu: "-1"}}}`,
+		want: []string{"spec.resources", "resources.requests cpu and memory must not be negative"}},
+	{name: "negative memory limit in a machine template", base: kubernetesMachineTemplateYAML,
+		patch: `spec: {template: {spec: {resources: {limits: {memory: "-1Gi"}}}}}`,
+		want:  []string{"spec.template.spec.resources", "resources.limits cpu and memory must not be negative"}},
 	{name: "unknown file encoding", base: kubeadmConfigYAML, patch: `spec: {files: [{path: /etc/x, content: x, encoding: rot13}]}`,
 		want: []string{"spec.files[0].encoding", "Unsupported value"}},
 	{name: "unknown control plane service type", base: kubernetesClusterYAML, patch: `spec: {controlPlaneServiceType: ExternalName}`,
@@ -301,6 +316,26 @@ func TestValidBasesAreAccepted(t *testing.T) {
 		obj := mustObject(t, base, "")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		g.Expect(createStrict(ctx, obj, ns)).To(Succeed(), "%s", obj.GetKind())
+		cancel()
+	}
+}
+
+// TestBoundaryValuesAreAccepted: the bounds of the rules above let the
+// smallest valid values through (and quantities written as integers).
+func TestBoundaryValuesAreAccepted(t *testing.T) {
+	ns := env.NewNamespace(t)
+	for i, tc := range []struct{ base, patch string }{
+		{kubeadmConfigYAML, `spec: {verbosity: 0}`},
+		{kubeadmConfigYAML, `spec: {joinConfiguration: {nodeRegistration: {taints: [{key: a, effect: NoSchedule}, {key: b, effect: PreferNoSchedule}, {key: c, effect: NoExecute}]}}}`},
+		{kubeadmConfigYAML, `spec: {files: [{path: /etc/x, content: "{{ .x }}", contentFormat: Raw}]}`},
+		{kubernetesMachineYAML, `spec: {resources: {requests: {cpu: 0, memory: "0"}, limits: {cpu: 2, memory: 4Gi, ephemeral-storage: 1Gi}}}`},
+		{kubernetesMachineYAML, `spec: {resources: {requests: {cpu: 500m}}}`},
+	} {
+		g := NewWithT(t)
+		obj := mustObject(t, tc.base, tc.patch)
+		obj.SetName(obj.GetName() + "-bound-" + itoa(i))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		g.Expect(createStrict(ctx, obj, ns)).To(Succeed(), "%s %s", obj.GetKind(), tc.patch)
 		cancel()
 	}
 }

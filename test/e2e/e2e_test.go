@@ -35,6 +35,9 @@ var (
 	kubeconfig string
 	root       string
 	bin        string
+	// simDir is the simulated runtime's scratch directory: the boot of node
+	// Pod ns/name left its root in simDir/ns/name/root.
+	simDir string
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -57,6 +60,7 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = os.RemoveAll(state) }()
 	kubeconfig = filepath.Join(state, "kubeconfig")
+	simDir = filepath.Join(state, "sim")
 
 	// up writes its output from goroutines of its own while this one waits
 	// for the ready line in it.
@@ -273,6 +277,57 @@ func TestInjectedBootstrapFailure(t *testing.T) {
 	}, 3*time.Minute, time.Second).Should(Succeed())
 	// Availability held: the old workers are still there.
 	g.Expect(len(workloadNodes(g, ns))).To(BeNumerically(">=", 4))
+}
+
+// TestFailingPreKubeadmCommandIsGonePast: workers whose KubeadmConfigTemplate
+// has a preKubeadmCommand that fails (played by the simulated runtime's
+// FailCommandAnnotation) still join, as with cloud-init, which runs runcmd
+// without errexit; the node's boot log says the command failed.
+func TestFailingPreKubeadmCommandIsGonePast(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	applySeed(g, ns)
+	waitForWorkers(g, ns, 3)
+
+	const pre = "echo podcluster-e2e-failing-pre-command"
+	kct := &bootstrapv1.KubeadmConfigTemplate{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "worker"}, kct)).To(Succeed())
+	spec := kct.Spec.Template.Spec
+	spec.PreKubeadmCommands = []string{pre}
+	g.Expect(c.Create(ctx, &bootstrapv1.KubeadmConfigTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-pre"},
+		Spec: bootstrapv1.KubeadmConfigTemplateSpec{Template: bootstrapv1.KubeadmConfigTemplateResource{Spec: spec}}})).To(Succeed())
+	kmt := &infrav1.KubernetesMachineTemplate{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "worker"}, kmt)).To(Succeed())
+	g.Expect(c.Create(ctx, &infrav1.KubernetesMachineTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-pre"},
+		Spec: infrav1.KubernetesMachineTemplateSpec{Template: infrav1.KubernetesMachineTemplateResource{
+			Metadata: clusterv1.ObjectMeta{Annotations: map[string]string{sim.FailCommandAnnotation: pre}},
+			Spec:     kmt.Spec.Template.Spec}}})).To(Succeed())
+	kubectl(g, "patch", "machinedeployment/worker", "-n", ns, "--type=merge", "-p",
+		`{"spec":{"template":{"spec":{"bootstrap":{"configRef":{"name":"worker-pre"}},"infrastructureRef":{"name":"worker-pre"}}}}}`)
+
+	// The rollout finishes: three Running workers, all cloned from the new
+	// templates (their KubernetesMachines carry the template's annotation).
+	var workers []string
+	g.Eventually(func(g Gomega) {
+		workers = nil
+		for _, m := range machines(g, ns) {
+			if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; cp {
+				continue
+			}
+			km := &infrav1.KubernetesMachine{}
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Spec.InfrastructureRef.Name}, km)).To(Succeed())
+			g.Expect(km.Annotations).To(HaveKey(sim.FailCommandAnnotation), m.Name)
+			g.Expect(m.Status.Phase).To(Equal("Running"), m.Name)
+			workers = append(workers, m.Name)
+		}
+		g.Expect(workers).To(HaveLen(3))
+	}, 5*time.Minute, time.Second).Should(Succeed())
+	for _, name := range workers {
+		log, err := os.ReadFile(filepath.Join(simDir, ns, name, "root", "var/log/podcluster-bootstrap.log"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(string(log)).To(ContainSubstring(pre+" failed with exit code 1; going on"), name)
+	}
 }
 
 // TestInjectedNodeNotReady: a Node that goes NotReady shows in its Machine's

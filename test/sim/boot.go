@@ -37,8 +37,9 @@ type bootResult struct {
 
 // runBoot runs script in dry-run mode in a fresh scratch directory dir: the
 // node's emptyDirs start empty on every boot, and the script's own
-// started-marker would otherwise make a re-run print nothing.
-func runBoot(ctx context.Context, bash, dir string, script []byte) (*bootResult, error) {
+// started-marker would otherwise make a re-run print nothing. Commands whose
+// JSON holds failCommand, when set, fail (PODCLUSTER_BOOT_DRY_RUN_FAIL).
+func runBoot(ctx context.Context, bash, dir string, script []byte, failCommand string) (*bootResult, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", dir, err)
 	}
@@ -64,6 +65,9 @@ func runBoot(ctx context.Context, bash, dir string, script []byte) (*bootResult,
 		"PODCLUSTER_BOOT_ROOT=" + res.root,
 		"PODCLUSTER_BOOT_DRY_RUN=1",
 		"PODCLUSTER_TERMINATION_LOG=" + termLog,
+	}
+	if failCommand != "" {
+		cmd.Env = append(cmd.Env, "PODCLUSTER_BOOT_DRY_RUN_FAIL="+failCommand)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -137,7 +137,11 @@
 //   - Failure injection, by annotations on the Pod or on its
 //     KubernetesMachine (same namespace and name): [FailBootstrapAnnotation]
 //     makes the boot fail with the annotation's value as the termination
-//     message; on a booted node, [CrashAnnotation] makes the node container
+//     message; [FailCommandAnnotation] makes each boot command whose
+//     printed argv holds the annotation's value fail (the boot script's
+//     PODCLUSTER_BOOT_DRY_RUN_FAIL), and the script's own rules decide
+//     whether the boot goes on (a failing runcmd entry does, kubeadm init or
+//     join does not); on a booted node, [CrashAnnotation] makes the node container
 //     exit with [CrashExitCode] (the Pod fails, its heartbeats stop and its
 //     API server and components, if any, stop), [LosePodAnnotation] makes
 //     the Pod disappear, and [NodeNotReadyAnnotation] makes its kubelet

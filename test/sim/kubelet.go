@@ -284,6 +284,10 @@ func (r *kubeletReconciler) boot(ctx context.Context, pod *corev1.Pod) (ctrl.Res
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	failCommand, _, err := r.injected(ctx, pod, FailCommandAnnotation)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	var res *bootResult
 	if msg == "" {
 		secret := &corev1.Secret{}
@@ -294,7 +298,7 @@ func (r *kubeletReconciler) boot(ctx context.Context, pod *corev1.Pod) (ctrl.Res
 		if !ok {
 			// The bootstrap service would find no script and fail.
 			msg = fmt.Sprintf("the boot Secret %s has no %s", secret.Name, nodepod.BootstrapScriptKey)
-		} else if res, err = runBoot(ctx, r.rt.Bash, dir, script); err != nil {
+		} else if res, err = runBoot(ctx, r.rt.Bash, dir, script, failCommand); err != nil {
 			return ctrl.Result{}, fmt.Errorf("booting Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		} else if res.exitCode != 0 {
 			msg = res.failure
@@ -339,20 +343,28 @@ func (r *kubeletReconciler) finishBoot(ctx context.Context, pod *corev1.Pod, res
 // injectedFailure is the message of a failure injected on the Pod or its
 // KubernetesMachine, or "".
 func (r *kubeletReconciler) injectedFailure(ctx context.Context, pod *corev1.Pod) (string, error) {
-	if msg, ok := pod.Annotations[FailBootstrapAnnotation]; ok {
-		return orDefault(msg), nil
+	msg, ok, err := r.injected(ctx, pod, FailBootstrapAnnotation)
+	if err != nil || !ok {
+		return "", err
+	}
+	return orDefault(msg), nil
+}
+
+// injected reads an injection annotation from the Pod, else from its
+// KubernetesMachine.
+func (r *kubeletReconciler) injected(ctx context.Context, pod *corev1.Pod, key string) (string, bool, error) {
+	if v, ok := pod.Annotations[key]; ok {
+		return v, true, nil
 	}
 	km := &infrav1.KubernetesMachine{}
 	if err := r.client.Get(ctx, client.ObjectKeyFromObject(pod), km); err != nil {
 		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-			return "", nil
+			return "", false, nil
 		}
-		return "", fmt.Errorf("reading the KubernetesMachine of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		return "", false, fmt.Errorf("reading the KubernetesMachine of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	if msg, ok := km.Annotations[FailBootstrapAnnotation]; ok {
-		return orDefault(msg), nil
-	}
-	return "", nil
+	v, ok := km.Annotations[key]
+	return v, ok, nil
 }
 
 func orDefault(msg string) string {

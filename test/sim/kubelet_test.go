@@ -280,3 +280,65 @@ func TestKubeletInjectsACrashAndALostPod(t *testing.T) {
 		}, timeout, interval).Should(BeTrue())
 	})
 }
+
+// TestKubeletPlaysAFailingCommand: with FailCommandAnnotation the dry run
+// fails the matching commands, and the boot script's rules decide, as on a
+// node: a failing preKubeadmCommand is logged and the boot goes on (cloud-init
+// runs runcmd without errexit); after the `set -e` that the kubeadm bootstrap
+// provider puts before kubeadm, a failing postKubeadmCommand fails the boot;
+// kubeadm join failing fails it in any case.
+func TestKubeletPlaysAFailingCommand(t *testing.T) {
+	ns := env.NewNamespace(t)
+	script, err := bootscript.Convert([]byte(`#cloud-config
+write_files:
+- path: /run/kubeadm/kubeadm-join-config.yaml
+  content: |
+    kind: Simulated
+runcmd:
+- echo pre-command
+- set -e
+- echo post-command
+- mkdir -p /run/cluster-api && echo success > /run/cluster-api/bootstrap-success.complete
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a failing pre command is gone past", func(t *testing.T) {
+		g := NewWithT(t)
+		_, pod := newMachine(g, ns, "pre-fails", map[string]string{FailCommandAnnotation: "pre-command"})
+		newBootSecret(g, ns, pod.Name, script)
+		g.Expect(env.Client.Create(context.Background(), pod)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			got := getPod(g, pod)
+			g.Expect(podReady(got)).To(Equal(corev1.ConditionTrue))
+			g.Expect(containerStatus(got, nodepod.ContainerName).Started).To(HaveValue(BeTrue()))
+		}, timeout, interval).Should(Succeed())
+		log, err := os.ReadFile(bootRoot(pod, "/var/log/podcluster-bootstrap.log"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(string(log)).To(ContainSubstring("runcmd[0]: echo pre-command failed with exit code 1; going on"))
+		g.Expect(bootRoot(pod, nodepod.BootstrapFailureFile)).NotTo(BeAnExistingFile())
+	})
+	t.Run("a failing post command after set -e fails the boot", func(t *testing.T) {
+		g := NewWithT(t)
+		_, pod := newMachine(g, ns, "post-fails", map[string]string{FailCommandAnnotation: "post-command"})
+		newBootSecret(g, ns, pod.Name, script)
+		g.Expect(env.Client.Create(context.Background(), pod)).To(Succeed())
+		expectBootFailed(g, pod, HavePrefix("failed step: runcmd[2]: echo post-command\nexit code: 1\n"))
+		g.Expect(bootRoot(pod, nodepod.BootstrapSuccessFile)).NotTo(BeAnExistingFile())
+	})
+	t.Run("kubeadm join failing fails the boot without set -e", func(t *testing.T) {
+		g := NewWithT(t)
+		upstream, err := bootscript.Convert([]byte(`#cloud-config
+runcmd:
+- echo pre-command
+- kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml && mkdir -p /run/cluster-api && echo success > /run/cluster-api/bootstrap-success.complete
+- echo post-command
+`))
+		g.Expect(err).NotTo(HaveOccurred())
+		_, pod := newMachine(g, ns, "join-fails", map[string]string{FailCommandAnnotation: "kubeadm join"})
+		newBootSecret(g, ns, pod.Name, upstream)
+		g.Expect(env.Client.Create(context.Background(), pod)).To(Succeed())
+		expectBootFailed(g, pod, HavePrefix("failed step: runcmd[1]: kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml"))
+	})
+}

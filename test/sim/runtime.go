@@ -18,6 +18,12 @@ const (
 	// FailBootstrapAnnotation, on a node Pod or its KubernetesMachine, makes the
 	// simulated boot fail; its value is the termination message.
 	FailBootstrapAnnotation = "sim.podcluster.io/fail-bootstrap"
+	// FailCommandAnnotation, on a node Pod or its KubernetesMachine, makes
+	// each command of the boot whose argv, as the dry run prints it in JSON,
+	// holds the annotation's value fail with exit code 1
+	// (PODCLUSTER_BOOT_DRY_RUN_FAIL): the boot script decides, by its own
+	// rules, whether the boot goes on.
+	FailCommandAnnotation = "sim.podcluster.io/fail-command"
 	// CrashAnnotation, on a booted node Pod or its KubernetesMachine, makes the
 	// node container exit with CrashExitCode; its value is the termination
 	// message.

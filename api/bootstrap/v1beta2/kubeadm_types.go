@@ -416,9 +416,11 @@ type NodeRegistrationOptions struct {
 
 	// taints are the taints the Node registers with. When it is unset, control-plane
 	// Nodes get the control-plane taint; an empty list registers the Node with no taints.
+	// A taint's effect is NoSchedule, PreferNoSchedule or NoExecute.
 	// +optional
 	// +kubebuilder:validation:MinItems=0
 	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:XValidation:rule="self.all(t, t.effect in ['NoSchedule', 'PreferNoSchedule', 'NoExecute'])",message="taints[].effect must be NoSchedule, PreferNoSchedule or NoExecute"
 	Taints *[]corev1.Taint `json:"taints,omitempty"`
 
 	// kubeletExtraArgs are extra command-line arguments for the kubelet. A name may

@@ -67,7 +67,8 @@ type KubeadmConfigSpec struct {
 	// +kubebuilder:validation:items:MaxLength=10240
 	BootCommands []string `json:"bootCommands,omitempty"`
 
-	// preKubeadmCommands are commands run before kubeadm.
+	// preKubeadmCommands are commands run before kubeadm. As with cloud-init's
+	// runcmd, a failing one is logged and the later ones still run.
 	// +optional
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=1000
@@ -75,7 +76,9 @@ type KubeadmConfigSpec struct {
 	// +kubebuilder:validation:items:MaxLength=10240
 	PreKubeadmCommands []string `json:"preKubeadmCommands,omitempty"`
 
-	// postKubeadmCommands are commands run after kubeadm succeeded.
+	// postKubeadmCommands are commands run after kubeadm succeeded. A failing one
+	// stops the bootstrap: the machine is bootstrapped only when kubeadm and every
+	// post command succeeded.
 	// +optional
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=1000
@@ -98,8 +101,9 @@ type KubeadmConfigSpec struct {
 	// +optional
 	Format Format `json:"format,omitempty"`
 
-	// verbosity is the log level of kubeadm (its --v flag).
+	// verbosity is the log level of kubeadm (its --v flag), 0 or more.
 	// +optional
+	// +kubebuilder:validation:Minimum=0
 	Verbosity *int32 `json:"verbosity,omitempty"`
 
 	// ignition holds the settings of the Ignition format. It is not supported yet.
@@ -173,8 +177,11 @@ type File struct {
 	ContentFrom FileSource `json:"contentFrom,omitempty,omitzero"`
 
 	// contentFormat says how the content is processed before it is written:
-	// Raw (as it is) or Template (rendered as a template).
+	// Raw (as it is) or Template (rendered as a template). Template is not
+	// supported yet and is refused: the content would reach the machine with its
+	// template expressions unrendered.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self != 'Template'",message="contentFormat: Template is not supported yet (the content would be written with its {{ }} unrendered); leave contentFormat unset or use Raw"
 	ContentFormat FileContentFormat `json:"contentFormat,omitempty"`
 }
 

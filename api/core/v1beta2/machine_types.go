@@ -94,7 +94,10 @@ type MachineSpec struct {
 	// +optional
 	Deletion MachineDeletionSpec `json:"deletion,omitempty,omitzero"`
 
-	// taints are put on the Machine's Node.
+	// taints are put on the Machine's Node. An Always taint is kept there, and
+	// taken off the Node when it is removed from this list; an OnInitialization
+	// taint is put there once, when the Node is first synced, and left to the
+	// Node's owners afterwards. Taints that others put on the Node are not touched.
 	// +optional
 	// +listType=map
 	// +listMapKey=key

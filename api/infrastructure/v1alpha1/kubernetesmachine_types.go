@@ -34,8 +34,10 @@ type KubernetesMachineSpec struct {
 	Image string `json:"image,omitempty"`
 
 	// resources are the requests and limits of the node container. The node's kubelet
-	// reports a capacity that matches them.
+	// reports a capacity that matches them. cpu and memory must not be negative.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.requests) || ['cpu', 'memory'].all(r, !(r in self.requests) || !quantity(string(self.requests[r])).isLessThan(quantity('0')))",message="resources.requests cpu and memory must not be negative"
+	// +kubebuilder:validation:XValidation:rule="!has(self.limits) || ['cpu', 'memory'].all(r, !(r in self.limits) || !quantity(string(self.limits[r])).isLessThan(quantity('0')))",message="resources.limits cpu and memory must not be negative"
 	Resources corev1.ResourceRequirements `json:"resources,omitempty,omitzero"`
 
 	// nodeSelector constrains the management Nodes the node Pod may run on.

@@ -3,6 +3,7 @@ package machine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -371,19 +372,9 @@ func (r *Reconciler) syncNode(ctx context.Context, wc client.Client, s *scope) e
 		node.Annotations[clusterv1.OwnerNameAnnotation] = owner.Name
 	}
 
-	// Taints: Always ones are kept; OnInitialization ones are added once, the
-	// first time the Node is synced. The uninitialized taint goes once labels are on.
-	_, initialized := before.Annotations[clusterv1.TaintsFromMachineAnnotation]
-	var taintKeys []string
-	for _, t := range m.Spec.Taints {
-		taintKeys = append(taintKeys, t.Key+":"+string(t.Effect))
-		if t.Propagation == clusterv1.MachineTaintPropagationOnInitialization && initialized {
-			continue
-		}
-		node.Spec.Taints = ensureTaint(node.Spec.Taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
-	}
-	sort.Strings(taintKeys)
-	node.Annotations[clusterv1.TaintsFromMachineAnnotation] = strings.Join(taintKeys, ",")
+	// Taints. The uninitialized taint goes once labels are on.
+	owned, initialized := before.Annotations[clusterv1.TaintsFromMachineAnnotation]
+	node.Spec.Taints, node.Annotations[clusterv1.TaintsFromMachineAnnotation] = syncTaints(node.Spec.Taints, m.Spec.Taints, owned, initialized)
 	node.Spec.Taints = removeTaint(node.Spec.Taints, clusterv1.NodeUninitializedTaintKey)
 
 	// Most reconciles change nothing; skipping the empty patch keeps the
@@ -391,10 +382,54 @@ func (r *Reconciler) syncNode(ctx context.Context, wc client.Client, s *scope) e
 	if equalNode(before, node) {
 		return nil
 	}
-	if err := wc.Patch(ctx, node, client.MergeFrom(before)); err != nil {
+	// spec.taints is an atomic list: the patch replaces it whole. Only then
+	// does the patch carry the resourceVersion, so that a taint someone else
+	// added meanwhile is not lost (a conflict is retried with a fresh read).
+	patch := client.MergeFrom(before)
+	if !taintsEqual(before.Spec.Taints, node.Spec.Taints) {
+		patch = client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+	}
+	if err := wc.Patch(ctx, node, patch); err != nil {
 		return fmt.Errorf("syncing labels and taints to Node %s: %w", node.Name, err)
 	}
 	return nil
+}
+
+// syncTaints returns the Node's taints after the Machine's are applied, and
+// the value of the taints-from-machine annotation, which lists (as
+// key:effect, sorted) the Always taints the Machine controller keeps on the
+// Node. owned is the annotation's value before; initialized is whether the
+// Node had the annotation, which marks a Node that was synced before.
+//
+//   - An Always taint is put on the Node and kept there (its value too).
+//   - An OnInitialization taint is put on the Node only on the first sync;
+//     afterwards the Node's owners may remove it.
+//   - An Always taint the annotation lists that the Machine no longer has is
+//     removed from the Node. One that became OnInitialization stays, no
+//     longer owned. Taints that others put on the Node are never touched.
+func syncTaints(nodeTaints []corev1.Taint, machineTaints []clusterv1.MachineTaint, owned string, initialized bool) ([]corev1.Taint, string) {
+	taints := slices.Clone(nodeTaints)
+	onMachine := map[string]bool{}
+	var always []string
+	for _, t := range machineTaints {
+		id := t.Key + ":" + string(t.Effect)
+		onMachine[id] = true
+		if t.Propagation == clusterv1.MachineTaintPropagationAlways {
+			always = append(always, id)
+		} else if initialized {
+			continue
+		}
+		taints = ensureTaint(taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
+	}
+	for _, id := range strings.Split(owned, ",") {
+		if id == "" || onMachine[id] {
+			continue
+		}
+		key, effect, _ := strings.Cut(id, ":")
+		taints = slices.DeleteFunc(taints, func(t corev1.Taint) bool { return t.Key == key && string(t.Effect) == effect })
+	}
+	sort.Strings(always)
+	return taints, strings.Join(always, ",")
 }
 
 // interruptible reads status.interruptible of the infrastructure machine; a

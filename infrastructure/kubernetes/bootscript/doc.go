@@ -96,12 +96,33 @@
 //     runcmd in the config stage and runs it in the final stage, after the
 //     deferred files)
 //
+// # Failing commands
+//
+// cloud-init runs all runcmd entries as one sh script, without errexit, so a
+// failing entry is logged and the later ones still run, until an entry turns
+// errexit on. The script does the same: a failing runcmd entry (a
+// preKubeadmCommand or postKubeadmCommand, say) is logged with its exit code
+// ("failed with exit code N; going on") and the script goes on, except after
+// an entry that is nothing but a set command turning errexit on (set -e, set
+// -eux, set -eo pipefail, set -o errexit; set +e and set +o errexit turn it
+// off again). From there a failing entry stops the script as below; this is
+// how the kubeadm bootstrap provider's cloud-config makes kubeadm, the
+// postKubeadmCommands and the success sentinel one fail-fast chain. Two
+// exceptions: an entry that runs kubeadm init or kubeadm join (its first word
+// kubeadm or an absolute path to it, its second init or join; for a string,
+// the words before its first &&, ; or |) stops the script when it fails
+// whether errexit is on or not, since a node whose kubeadm failed cannot
+// become a node; and under errexit any failing entry stops the script, where
+// sh would not stop at a failure in the non-final part of an && or || list.
+// Every other step (bootcmd, files, users, the other modules) stops the
+// script when it fails.
+//
 // Deliberate differences from cloud-init: every step runs once (cloud-init
-// runs bootcmd on every boot); each command is its own step and the first
-// failing step stops the script, where cloud-init runs all runcmd entries as
-// one sh script, so shell state such as cd or variables does not carry from
-// one string entry to the next; failures that cloud-init only logs (disk_setup,
-// fs_setup, mounts) also stop the script; bootcmd gets no INSTANCE_ID. A
+// runs bootcmd on every boot); each command is its own step, so shell state
+// such as cd or variables does not carry from one string entry to the next
+// (only errexit is followed, as above); a failing bootcmd stops the script;
+// failures that cloud-init only logs (disk_setup, fs_setup, mounts) also stop
+// the script; bootcmd gets no INSTANCE_ID. A
 // write_files file is replaced by renaming a new file over it (so a symlink
 // at the path is replaced, not followed) and is chowned before its chmod,
 // which keeps setuid bits that cloud-init's chown after chmod would clear.
@@ -140,6 +161,9 @@
 //     "<value>",...], the values from the cloud-config being arguments only.
 //     Commands appear after any kubeadm rewrite. The JSON is computed when
 //     the script is rendered, so it is exact.
+//   - PODCLUSTER_BOOT_DRY_RUN_FAIL: in dry-run mode, a command whose JSON
+//     holds this string fails with exit code 1 after it is printed, with the
+//     rules of "Failing commands"; tests use it to play a failing command.
 //   - PODCLUSTER_TERMINATION_LOG (default /dev/termination-log).
 //
 // If $ROOT/run/podcluster/bootstrap.started exists the script prints a
@@ -148,8 +172,9 @@
 // cloud-config's own runcmd does.
 //
 // Every step (a file write or a command) appends its combined output to
-// $ROOT/var/log/podcluster-bootstrap.log and echoes it to stdout. When a step
-// fails, the script writes $ROOT/run/cluster-api/bootstrap-failure with the
+// $ROOT/var/log/podcluster-bootstrap.log and echoes it to stdout. A runcmd
+// entry that fails and is gone past adds its "going on" line to the log and
+// stderr. When a step fails and stops the script, the script writes $ROOT/run/cluster-api/bootstrap-failure with the
 // line "failed step: <module[index]: description>", the line
 // "exit code: <N>" and the last 50 lines of the step's output; copies its first
 // 4000 bytes to the termination log if that file is writable (or does not

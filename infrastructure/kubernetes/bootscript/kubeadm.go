@@ -49,6 +49,24 @@ func withPreflightIgnores(cmd Command, configIgnoresAll func(string) bool) Comma
 	return Command{Shell: s[:spans[e.index][0]] + e.text + s[spans[e.index][1]:]}
 }
 
+// runsKubeadm reports whether cmd runs kubeadm init or kubeadm join (a phase
+// of them too): its first word is kubeadm or an absolute path to it, and its
+// second init or join. For a string entry the words are those before its
+// first "&&", ";" or "|", quotes and all: a string that hides kubeadm behind
+// quotes or variables is not recognised.
+func runsKubeadm(cmd Command) bool {
+	words := cmd.Argv
+	if words == nil {
+		head := cmd.Shell
+		if i := strings.IndexAny(head, "&;|\n"); i >= 0 {
+			head = head[:i]
+		}
+		words = strings.Fields(head)
+	}
+	return len(words) >= 2 && path.Base(words[0]) == "kubeadm" && (words[0] == "kubeadm" || path.IsAbs(words[0])) &&
+		(words[1] == "init" || words[1] == "join")
+}
+
 // edit is a change to a kubeadm command line: insert text as a new word at
 // index, or replace the word at index with text.
 type edit struct {

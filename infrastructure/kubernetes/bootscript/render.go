@@ -41,10 +41,8 @@ func Render(c *CloudConfig) ([]byte, error) {
 			return f.Path == path.Clean("/"+p) && kubeadmConfigIgnoresAll(f.Content)
 		})
 	}
-	commands := func(module string, cmds []Command) {
-		for i, cmd := range cmds {
-			w.command(fmt.Sprintf("%s[%d]: %s", module, i, describe(cmd)), withPreflightIgnores(cmd, configIgnoresAll).Args())
-		}
+	command := func(desc string, cmd Command, goOn bool) {
+		w.command(desc+": "+describe(cmd), withPreflightIgnores(cmd, configIgnoresAll).Args(), goOn)
 	}
 	files := func(deferred bool) {
 		for i, f := range c.WriteFiles {
@@ -55,7 +53,9 @@ func Render(c *CloudConfig) ([]byte, error) {
 	}
 
 	w.startStage("init stage: bootcmd")
-	commands("bootcmd", c.BootCmd)
+	for i, cmd := range c.BootCmd {
+		command(fmt.Sprintf("bootcmd[%d]", i), cmd, false)
+	}
 	w.startStage("init stage: write_files")
 	files(false)
 	w.startStage("init stage: disk_setup and fs_setup")
@@ -88,7 +88,7 @@ func Render(c *CloudConfig) ([]byte, error) {
 	for i, u := range c.Users {
 		w.module(fmt.Sprintf("users[%d]: create user %s", i, u.Name), useraddScript, slices.Concat([]string{u.Name}, userGroups(u), []string{"--"}, useraddOptions(u))...)
 		if u.LockPasswd {
-			w.command(fmt.Sprintf("users[%d]: lock the password of %s", i, u.Name), []string{"passwd", "-l", u.Name})
+			w.command(fmt.Sprintf("users[%d]: lock the password of %s", i, u.Name), []string{"passwd", "-l", u.Name}, false)
 		}
 		if len(u.Sudo) > 0 {
 			w.module(fmt.Sprintf("users[%d]: sudo rules for %s", i, u.Name), sudoScript, append([]string{u.Name}, u.Sudo...)...)
@@ -108,7 +108,16 @@ func Render(c *CloudConfig) ([]byte, error) {
 	w.startStage("final stage: deferred write_files")
 	files(true)
 	w.startStage("final stage: runcmd")
-	commands("runcmd", c.RunCmd)
+	// cloud-init runs runcmd as one sh script: a failing entry does not stop
+	// the later ones until an entry turns on errexit. kubeadm init and join
+	// stop the script in any case: nothing after them can make a node.
+	errexit := false
+	for i, cmd := range c.RunCmd {
+		if on, ok := setsErrexit(cmd); ok {
+			errexit = on
+		}
+		command(fmt.Sprintf("runcmd[%d]", i), cmd, !errexit && !runsKubeadm(cmd))
+	}
 	w.b.WriteString("\nprintf '==> bootstrap script finished\\n' | tee -a \"$LOG\"\n")
 	if w.err != nil {
 		return nil, w.err
@@ -129,22 +138,28 @@ type writer struct {
 
 func (w *writer) startStage(title string) { w.stage = title }
 
-// step starts a step's line, after the title of its stage if it is the first.
-func (w *writer) step(desc string) {
+// step starts a step's line with the shell function that runs it (step or
+// try_step), after the title of its stage if it is the first.
+func (w *writer) step(desc, runner string) {
 	if w.stage != "" {
 		fmt.Fprintf(&w.b, "\n# %s\n", w.stage)
 		w.stage = ""
 	}
-	fmt.Fprintf(&w.b, "step %s ", quote(oneLine(desc)))
+	fmt.Fprintf(&w.b, "%s %s ", runner, quote(oneLine(desc)))
 }
 
 // command emits a step that runs argv, or prints it as JSON in dry-run mode.
-func (w *writer) command(desc string, argv []string) {
+// A failure of a step that goes on is logged and the script continues.
+func (w *writer) command(desc string, argv []string, goOn bool) {
 	if len(argv) == 0 || argv[0] == "" {
 		w.fail(fmt.Errorf("%s: empty command", desc))
 	}
 	w.check(desc, argv)
-	w.step(desc)
+	if goOn {
+		w.step(desc, "try_step")
+	} else {
+		w.step(desc, "step")
+	}
 	w.b.WriteString(quote(jsonArray(argv)))
 	w.args(argv)
 }
@@ -165,7 +180,7 @@ func (w *writer) module(desc string, s moduleScript, args ...string) {
 			v, s.name, v, quote(s.text), v, quote(strings.TrimSuffix(prefix, "]")))
 	}
 	rest := jsonArray(append([]string{s.name}, args...))
-	w.step(desc)
+	w.step(desc, "step")
 	fmt.Fprintf(&w.b, "\"$%s_JSON\"%s /bin/sh -c \"$%s_SH\" %s", v, quote(","+rest[1:]), v, quote(s.name))
 	w.args(args)
 }
@@ -215,7 +230,7 @@ func (w *writer) file(desc string, f File) {
 		enc = enc[76:]
 	}
 	content.WriteString("\n" + enc)
-	w.step(desc)
+	w.step(desc, "step")
 	fmt.Fprintf(&w.b, "'' write_file %s %04o %s %s %s\n", quote(f.Path), f.Permissions,
 		quote(chownSpec(f.Owner)), mode, quote(content.String()))
 }
@@ -246,6 +261,41 @@ func chownSpec(owner string) string {
 		return user
 	}
 	return user + ":" + group
+}
+
+// setsErrexit reports whether cmd is a set command that turns the shell's
+// errexit option on (set -e, set -eux, set -o errexit) or off (set +e, set
+// +o errexit); ok is false when it does neither. Only an entry that is
+// nothing but such a command counts (see the package documentation).
+func setsErrexit(cmd Command) (on, ok bool) {
+	words := cmd.Argv
+	if words == nil {
+		words = strings.Fields(cmd.Shell)
+		if strings.ContainsAny(cmd.Shell, ";&|<>()`$\"'\\\n") {
+			return false, false
+		}
+	}
+	if len(words) < 2 || words[0] != "set" {
+		return false, false
+	}
+	for i := 1; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "--" || w == "-" || (w[0] != '-' && w[0] != '+'):
+			return on, ok // positional parameters follow
+		default: // -e, -eux, +e, -o NAME, -eo NAME
+			if strings.ContainsRune(w[1:], 'e') {
+				on, ok = w[0] == '-', true
+			}
+			if strings.ContainsRune(w[1:], 'o') && i+1 < len(words) {
+				if words[i+1] == "errexit" {
+					on, ok = w[0] == '-', true
+				}
+				i++
+			}
+		}
+	}
+	return on, ok
 }
 
 // describe is the human description of a command in the log and failure file.
@@ -306,6 +356,7 @@ umask 022
 
 ROOT=${PODCLUSTER_BOOT_ROOT:-}
 DRY_RUN=${PODCLUSTER_BOOT_DRY_RUN:-}
+DRY_RUN_FAIL=${PODCLUSTER_BOOT_DRY_RUN_FAIL:-}
 LOG=$ROOT/var/log/podcluster-bootstrap.log
 STARTED=$ROOT/run/podcluster/bootstrap.started
 FAILURE=$ROOT/run/cluster-api/bootstrap-failure
@@ -317,10 +368,45 @@ TERMINATION_LOG=${PODCLUSTER_TERMINATION_LOG:-/dev/termination-log}
 # runs. A failed step is written to $FAILURE and the termination log, and ends
 # the script with the step's exit code.
 step() {
-	local desc=$1 json=$2 rc
+	run_step "$@"
+	if ((STEP_RC != 0)); then
+		mkdir -p "${FAILURE%/*}"
+		{
+			printf 'failed step: %s\nexit code: %d\n' "$1" "$STEP_RC"
+			tail -n 50 "$OUTPUT"
+		} >"$FAILURE"
+		if [[ -w $TERMINATION_LOG || (! -e $TERMINATION_LOG && -n ${PODCLUSTER_TERMINATION_LOG:-}) ]]; then
+			head -c 4000 "$FAILURE" 2>/dev/null >"$TERMINATION_LOG" || true
+		fi
+		tee -a "$LOG" <"$FAILURE" >&2
+		exit "$STEP_RC"
+	fi
+}
+
+# try_step DESCRIPTION JSON COMMAND [ARG...] runs a runcmd entry that
+# cloud-init would not stop at: a failure is logged and the script goes on.
+try_step() {
+	run_step "$@"
+	if ((STEP_RC != 0)); then
+		printf '==> %s failed with exit code %d; going on, as cloud-init runcmd does\n' "$1" "$STEP_RC" | tee -a "$LOG" >&2
+	fi
+}
+
+# run_step DESCRIPTION JSON COMMAND [ARG...] runs the command with errexit on,
+# and sets STEP_RC to its exit code. In dry-run mode a command whose JSON
+# holds $PODCLUSTER_BOOT_DRY_RUN_FAIL fails with exit code 1 after it is
+# printed, so that tests can play a failing command.
+run_step() {
+	local desc=$1 json=$2
 	shift 2
+	STEP_RC=0
 	if [[ -n $json && $DRY_RUN == 1 ]]; then
 		printf 'podcluster-boot-command: %s\n' "$json"
+		if [[ -n $DRY_RUN_FAIL && $json == *"$DRY_RUN_FAIL"* ]]; then
+			printf '==> %s\n' "$desc" >>"$LOG"
+			printf 'dry run: failing, as PODCLUSTER_BOOT_DRY_RUN_FAIL asks\n' | tee -a "$LOG" >"$OUTPUT"
+			STEP_RC=1
+		fi
 		return 0
 	fi
 	printf '==> %s\n' "$desc"
@@ -328,20 +414,8 @@ step() {
 	: >"$OUTPUT"
 	set +e
 	(set -e; "$@") </dev/null 2>&1 | tee -a "$LOG" "$OUTPUT"
-	rc=${PIPESTATUS[0]}
+	STEP_RC=${PIPESTATUS[0]}
 	set -e
-	if ((rc != 0)); then
-		mkdir -p "${FAILURE%/*}"
-		{
-			printf 'failed step: %s\nexit code: %d\n' "$desc" "$rc"
-			tail -n 50 "$OUTPUT"
-		} >"$FAILURE"
-		if [[ -w $TERMINATION_LOG || (! -e $TERMINATION_LOG && -n ${PODCLUSTER_TERMINATION_LOG:-}) ]]; then
-			head -c 4000 "$FAILURE" 2>/dev/null >"$TERMINATION_LOG" || true
-		fi
-		tee -a "$LOG" <"$FAILURE" >&2
-		exit "$rc"
-	fi
 }
 
 # write_file PATH MODE OWNER replace|append BASE64 writes the decoded BASE64 to

@@ -209,8 +209,8 @@ func TestDryRunWorkerJoin(t *testing.T) {
 	}))
 }
 
-// TestFailure runs a failing command for real: the script stops with its exit
-// code, records the failure, and a second run does nothing.
+// TestFailure runs a failing command for real, after `set -e`: the script
+// stops with its exit code, records the failure, and a second run does nothing.
 func TestFailure(t *testing.T) {
 	g := NewWithT(t)
 	dir := t.TempDir()
@@ -220,6 +220,7 @@ func TestFailure(t *testing.T) {
 	script, err := Convert([]byte(`#cloud-config
 runcmd:
   - [sh, -c, 'echo ran >> "$0"', ` + strconv.Quote(counter) + `]
+  - set -e
   - [sh, -c, "echo boom; exit 3"]
   - [sh, -c, 'echo never >> "$0"', ` + strconv.Quote(counter) + `]
 `))
@@ -231,14 +232,14 @@ runcmd:
 	g.Expect(res.stdout).To(ContainSubstring("boom"))
 	failure, err := os.ReadFile(filepath.Join(root, "run/cluster-api/bootstrap-failure"))
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(string(failure)).To(Equal("failed step: runcmd[1]: sh -c echo boom; exit 3\nexit code: 3\nboom\n"))
+	g.Expect(string(failure)).To(Equal("failed step: runcmd[2]: sh -c echo boom; exit 3\nexit code: 3\nboom\n"))
 	termination, err := os.ReadFile(termLog)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(termination).To(Equal(failure))
 	g.Expect(os.ReadFile(counter)).To(Equal([]byte("ran\n")))
 	log, err := os.ReadFile(filepath.Join(root, "var/log/podcluster-bootstrap.log"))
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(string(log)).To(ContainSubstring("==> runcmd[1]: sh -c echo boom; exit 3\nboom\n"))
+	g.Expect(string(log)).To(ContainSubstring("==> runcmd[2]: sh -c echo boom; exit 3\nboom\n"))
 
 	// Never twice: the second run exits 0 at once and runs nothing.
 	again := run(t, script, root, false, "PODCLUSTER_TERMINATION_LOG="+termLog)

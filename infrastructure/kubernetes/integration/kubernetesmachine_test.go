@@ -63,6 +63,7 @@ func TestControlPlaneMachineProvisions(t *testing.T) {
 		g.Expect(secret.Data).To(HaveKeyWithValue(k, []byte(v)))
 	}
 	g.Expect(metav1.GetControllerOf(secret).UID).To(Equal(km.UID))
+	g.Expect(secret.Immutable).To(HaveValue(BeTrue()), "the script cannot be edited in place")
 
 	// 2. The node Pod.
 	pod := waitForPod(g, km)

@@ -33,7 +33,9 @@ label becomes spec.clusterName, and argument maps become lists.
 
 Every field that cannot be carried over is named on standard error; other kinds
 are printed unchanged, with a warning. convert fails only when it cannot read
-its input.`,
+its input: a missing file, YAML that does not parse, or a document with a key
+twice in one mapping (often a missing "---" between two objects), which it
+names rather than let one value silently replace the other.`,
 		Example: `  # Convert the seed walkthrough and apply it
   podcluster convert -f cluster.yaml > cluster-v1beta2.yaml
   kubectl apply -f cluster-v1beta2.yaml

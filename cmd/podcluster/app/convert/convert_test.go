@@ -59,7 +59,8 @@ func TestConvertVerb(t *testing.T) {
 	}
 }
 
-// TestConvertVerbErrors: only unreadable input fails.
+// TestConvertVerbErrors: only unreadable input fails: a missing file, YAML that
+// does not parse, or YAML with a key twice in one mapping.
 func TestConvertVerbErrors(t *testing.T) {
 	g := NewWithT(t)
 	_, _, err := run("", "-f", filepath.Join(t.TempDir(), "missing.yaml"))
@@ -70,4 +71,29 @@ func TestConvertVerbErrors(t *testing.T) {
 
 	_, _, err = run("")
 	g.Expect(err).To(MatchError(ContainSubstring(`"filename" not set`)))
+}
+
+// TestConvertVerbRefusesDuplicateKeys: eight objects, where the "---" between
+// the fourth and the fifth is missing. Read leniently the fifth object's keys
+// would replace the fourth's and one object would vanish without a word; the
+// verb fails instead, names the document and prints nothing.
+func TestConvertVerbRefusesDuplicateKeys(t *testing.T) {
+	g := NewWithT(t)
+	var docs []string
+	for i := range 8 {
+		docs = append(docs, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm"+string(rune('0'+i))+"}\n")
+	}
+	in := strings.Join(docs[:4], "---\n") + docs[4] + "---\n" + strings.Join(docs[5:], "---\n")
+	stdout, _, err := run(in, "-f", "-")
+	g.Expect(err).To(MatchError(And(
+		ContainSubstring("standard input: decoding YAML document 4 (ConfigMap cm4)"),
+		ContainSubstring(`line 4: key "apiVersion" already set in map`))))
+	g.Expect(stdout).To(BeEmpty())
+
+	// The same stream with every separator converts all eight.
+	stdout, _, err = run(strings.Join(docs, "---\n"), "-f", "-")
+	g.Expect(err).NotTo(HaveOccurred())
+	objs, err := manifest.Decode([]byte(stdout))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(objs).To(HaveLen(8))
 }

@@ -21,7 +21,7 @@ func NewCommand(s streams.IO) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "get",
 		Short:   "Print data of a workload cluster",
-		Example: "  podcluster get kubeconfig demo > demo.kubeconfig",
+		Example: "  podcluster get kubeconfig demo --output demo.kubeconfig",
 		Args:    cobra.NoArgs,
 	}
 	cmd.AddCommand(newKubeconfigCommand(s))
@@ -41,12 +41,12 @@ func newKubeconfigCommand(s streams.IO) *cobra.Command {
 		Long: `kubeconfig prints the admin kubeconfig of the Cluster NAME: the value key of
 the Secret NAME-kubeconfig that its control plane writes once it is initialized.
 With --output it writes the kubeconfig to a file readable only by its owner.`,
-		Example: `  # Use a workload cluster
-  podcluster get kubeconfig demo > demo.kubeconfig
+		Example: `  # Use a workload cluster: --output writes the file with mode 0600
+  podcluster get kubeconfig demo --output demo.kubeconfig
   kubectl --kubeconfig demo.kubeconfig get nodes
 
-  # Write it straight to a file (mode 0600), from a Cluster in namespace team-a
-  podcluster get kubeconfig demo -n team-a --output ~/.kube/demo`,
+  # From a Cluster in namespace team-a, to standard output
+  podcluster get kubeconfig demo -n team-a`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), s, args[0]) },
 	}

@@ -27,10 +27,15 @@ import (
 // FieldManager is the field manager of everything podcluster applies.
 const FieldManager = "podcluster"
 
-// Decode splits a YAML stream into objects, skipping empty documents.
+// Decode splits a YAML stream into objects, skipping empty documents. A
+// document with a key twice in one mapping is an error that names the
+// document (its number, counting non-blank documents from 1, and its kind and
+// name): read leniently, the later key would silently replace the earlier, as
+// when a "---" between two objects is missing and one of them vanishes.
 func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	n := 0
 	for {
 		doc, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -39,15 +44,37 @@ func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading YAML: %w", err)
 		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		n++
 		m := map[string]any{}
-		if err := yaml.Unmarshal(doc, &m); err != nil {
-			return nil, fmt.Errorf("decoding YAML document: %w", err)
+		if err := yaml.UnmarshalStrict(doc, &m); err != nil {
+			return nil, fmt.Errorf("decoding YAML document %d%s (lines count from its first line): %w", n, describe(doc), err)
 		}
 		if len(m) == 0 {
 			continue
 		}
 		objs = append(objs, &unstructured.Unstructured{Object: m})
 	}
+}
+
+// describe names the object a document holds, " (Kind name)", as far as a
+// lenient read finds it, or "".
+func describe(doc []byte) string {
+	var obj struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if yaml.Unmarshal(doc, &obj) != nil || obj.Kind == "" {
+		return ""
+	}
+	if obj.Metadata.Name == "" {
+		return " (" + obj.Kind + ")"
+	}
+	return " (" + obj.Kind + " " + obj.Metadata.Name + ")"
 }
 
 // ReadPaths reads every .yaml/.yml file named, or found directly inside a

@@ -5,7 +5,7 @@
 // Once the Machine's bootstrap data exists the controller
 //
 //  1. converts the cloud-config into a boot script (package bootscript) and
-//     stores it, with the node's boot files, in the Secret
+//     stores it, with the node's boot files, in the immutable Secret
 //     "<name>-bootstrap", controlled by the KubernetesMachine;
 //  2. creates the PersistentVolumeClaims of spec.volumeClaimTemplates and the
 //     node Pod, named after the KubernetesMachine. The image is spec.image, or
@@ -24,6 +24,11 @@
 //     providerID on the workload Node (named after the Pod's hostname, the
 //     KubernetesMachine's name) through the workload cluster's API. The
 //     machine is provisioned once bootstrap succeeded and the Node has it.
+//
+// The boot Secret, the claims and the Pod are used only when the
+// KubernetesMachine controls them (by UID): an object someone else created
+// under one of those names first is neither used nor changed, no node Pod is
+// created, and PodReady names the object until it is gone.
 //
 // A node Pod is never created twice once the machine was provisioned or
 // failed: a Pod that is lost or terminates then is a terminal failure (phase

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -45,7 +46,7 @@ type scope struct {
 	waitingForData     string // why the bootstrap data is not there yet
 	bootstrapDataError string // the bootstrap data cannot be turned into a script
 	specError          string // the node Pod cannot be built from the spec
-	podError           string // the Pod name is held by an object that is not ours
+	podError           string // a name the node Pod needs is held by an object that is not ours
 
 	// Set by reconcilePod.
 	pod       *corev1.Pod // the node Pod, nil when there is none
@@ -76,7 +77,7 @@ func (r *Reconciler) reconcilePod(ctx context.Context, s *scope) (ctrl.Result, e
 	}
 	if pod != nil {
 		if !ownedBy(pod, km) {
-			s.podError = fmt.Sprintf("Pod %s exists and is not controlled by this KubernetesMachine", pod.Name)
+			s.podError = foreignMessage("Pod", pod.Name)
 			return ctrl.Result{RequeueAfter: waitForForeignObject}, nil
 		}
 		s.pod = pod
@@ -173,15 +174,24 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 	}
 	owner := util.OwnerRef(km, infrav1.GroupVersion.WithKind("KubernetesMachine"), true)
 
+	// The Pod mounts the boot Secret and the claims by name, and runs the
+	// Secret's script as root: a name someone else took first stops the
+	// machine here, before there is a Pod to mount it.
 	secret := bootSecret(km, m.Spec.ClusterName, script)
 	secret.OwnerReferences = []metav1.OwnerReference{owner}
-	if err := r.create(ctx, secret); err != nil {
-		return ctrl.Result{}, err
-	}
+	children := []client.Object{secret}
 	for _, pvc := range nodepod.PVCs(in) {
 		pvc.OwnerReferences = []metav1.OwnerReference{owner}
-		if err := r.create(ctx, &pvc); err != nil {
+		children = append(children, &pvc)
+	}
+	for _, obj := range children {
+		foreign, err := r.create(ctx, km, obj)
+		if err != nil {
 			return ctrl.Result{}, err
+		}
+		if foreign {
+			s.podError = foreignMessage(kindOf(obj), obj.GetName())
+			return ctrl.Result{RequeueAfter: waitForForeignObject}, nil
 		}
 	}
 	pod.OwnerReferences = []metav1.OwnerReference{owner}
@@ -199,7 +209,7 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 			return ctrl.Result{}, fmt.Errorf("reading Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 		if !ownedBy(pod, km) {
-			s.podError = fmt.Sprintf("Pod %s exists and is not controlled by this KubernetesMachine", pod.Name)
+			s.podError = foreignMessage("Pod", pod.Name)
 			return ctrl.Result{RequeueAfter: waitForForeignObject}, nil
 		}
 	}
@@ -207,18 +217,39 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 	return ctrl.Result{}, nil
 }
 
-// create creates a child of the machine; one that exists already is fine.
-func (r *Reconciler) create(ctx context.Context, obj client.Object) error {
+// create creates a child of the machine. One that exists already is fine when
+// km controls it (for example the boot Secret of a re-created Pod); one that
+// km does not control is foreign: it is neither used nor changed.
+func (r *Reconciler) create(ctx context.Context, km *infrav1.KubernetesMachine, obj client.Object) (foreign bool, err error) {
 	kind := kindOf(obj)
 	existing, ok := obj.DeepCopyObject().(client.Object)
-	if ok && r.Client.Get(ctx, client.ObjectKeyFromObject(obj), existing) == nil {
-		return nil // for example the boot Secret of a re-created Pod
+	if !ok {
+		return false, fmt.Errorf("copying %s %s", kind, obj.GetName())
+	}
+	key := client.ObjectKeyFromObject(obj)
+	if r.Client.Get(ctx, key, existing) == nil {
+		return !ownedBy(existing, km), nil
 	}
 	ctrl.LoggerFrom(ctx).Info("Creating "+kind, "name", obj.GetName())
-	if err := r.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
+	err = r.Client.Create(ctx, obj)
+	switch {
+	case err == nil:
+		return false, nil
+	case !apierrors.IsAlreadyExists(err):
+		return false, fmt.Errorf("creating %s %s: %w", kind, key, err)
 	}
-	return nil
+	// Not in the cache yet: ours from a moment ago, or someone else's.
+	if err := r.APIReader.Get(ctx, key, existing); err != nil {
+		return false, fmt.Errorf("reading %s %s: %w", kind, key, err)
+	}
+	return !ownedBy(existing, km), nil
+}
+
+// foreignMessage says that a name the node Pod needs is held by an object
+// that the KubernetesMachine did not create.
+func foreignMessage(kind, name string) string {
+	return fmt.Sprintf("%s %s exists and is not controlled by this KubernetesMachine; it is not used, and the node Pod "+
+		"is not created until it is deleted", kind, name)
 }
 
 // bootstrapData reads the cloud-config from the Machine's data Secret. It
@@ -265,7 +296,9 @@ func (r *Reconciler) image(ctx context.Context, km *infrav1.KubernetesMachine, v
 	return nodepod.ImageFor(version, overrides)
 }
 
-// bootSecret holds the boot script and the node's boot files.
+// bootSecret holds the boot script and the node's boot files. It is
+// immutable: nothing rewrites it, and its script, run as root in a privileged
+// Pod, cannot be edited in place by anyone who may update Secrets.
 func bootSecret(km *infrav1.KubernetesMachine, clusterName string, script []byte) *corev1.Secret {
 	data := map[string][]byte{nodepod.BootstrapScriptKey: script}
 	for k, v := range nodepod.BootFiles() {
@@ -277,8 +310,9 @@ func bootSecret(km *infrav1.KubernetesMachine, clusterName string, script []byte
 			Name:      nodepod.BootstrapSecretName(km.Name),
 			Labels:    map[string]string{clusterv1.ClusterNameLabel: clusterName},
 		},
-		Type: clusterv1.ClusterSecretType,
-		Data: data,
+		Type:      clusterv1.ClusterSecretType,
+		Data:      data,
+		Immutable: ptr.To(true),
 	}
 }
 

@@ -6,6 +6,7 @@ umask 022
 
 ROOT=${PODCLUSTER_BOOT_ROOT:-}
 DRY_RUN=${PODCLUSTER_BOOT_DRY_RUN:-}
+DRY_RUN_FAIL=${PODCLUSTER_BOOT_DRY_RUN_FAIL:-}
 LOG=$ROOT/var/log/podcluster-bootstrap.log
 STARTED=$ROOT/run/podcluster/bootstrap.started
 FAILURE=$ROOT/run/cluster-api/bootstrap-failure
@@ -17,10 +18,45 @@ TERMINATION_LOG=${PODCLUSTER_TERMINATION_LOG:-/dev/termination-log}
 # runs. A failed step is written to $FAILURE and the termination log, and ends
 # the script with the step's exit code.
 step() {
-	local desc=$1 json=$2 rc
+	run_step "$@"
+	if ((STEP_RC != 0)); then
+		mkdir -p "${FAILURE%/*}"
+		{
+			printf 'failed step: %s\nexit code: %d\n' "$1" "$STEP_RC"
+			tail -n 50 "$OUTPUT"
+		} >"$FAILURE"
+		if [[ -w $TERMINATION_LOG || (! -e $TERMINATION_LOG && -n ${PODCLUSTER_TERMINATION_LOG:-}) ]]; then
+			head -c 4000 "$FAILURE" 2>/dev/null >"$TERMINATION_LOG" || true
+		fi
+		tee -a "$LOG" <"$FAILURE" >&2
+		exit "$STEP_RC"
+	fi
+}
+
+# try_step DESCRIPTION JSON COMMAND [ARG...] runs a runcmd entry that
+# cloud-init would not stop at: a failure is logged and the script goes on.
+try_step() {
+	run_step "$@"
+	if ((STEP_RC != 0)); then
+		printf '==> %s failed with exit code %d; going on, as cloud-init runcmd does\n' "$1" "$STEP_RC" | tee -a "$LOG" >&2
+	fi
+}
+
+# run_step DESCRIPTION JSON COMMAND [ARG...] runs the command with errexit on,
+# and sets STEP_RC to its exit code. In dry-run mode a command whose JSON
+# holds $PODCLUSTER_BOOT_DRY_RUN_FAIL fails with exit code 1 after it is
+# printed, so that tests can play a failing command.
+run_step() {
+	local desc=$1 json=$2
 	shift 2
+	STEP_RC=0
 	if [[ -n $json && $DRY_RUN == 1 ]]; then
 		printf 'podcluster-boot-command: %s\n' "$json"
+		if [[ -n $DRY_RUN_FAIL && $json == *"$DRY_RUN_FAIL"* ]]; then
+			printf '==> %s\n' "$desc" >>"$LOG"
+			printf 'dry run: failing, as PODCLUSTER_BOOT_DRY_RUN_FAIL asks\n' | tee -a "$LOG" >"$OUTPUT"
+			STEP_RC=1
+		fi
 		return 0
 	fi
 	printf '==> %s\n' "$desc"
@@ -28,20 +64,8 @@ step() {
 	: >"$OUTPUT"
 	set +e
 	(set -e; "$@") </dev/null 2>&1 | tee -a "$LOG" "$OUTPUT"
-	rc=${PIPESTATUS[0]}
+	STEP_RC=${PIPESTATUS[0]}
 	set -e
-	if ((rc != 0)); then
-		mkdir -p "${FAILURE%/*}"
-		{
-			printf 'failed step: %s\nexit code: %d\n' "$desc" "$rc"
-			tail -n 50 "$OUTPUT"
-		} >"$FAILURE"
-		if [[ -w $TERMINATION_LOG || (! -e $TERMINATION_LOG && -n ${PODCLUSTER_TERMINATION_LOG:-}) ]]; then
-			head -c 4000 "$FAILURE" 2>/dev/null >"$TERMINATION_LOG" || true
-		fi
-		tee -a "$LOG" <"$FAILURE" >&2
-		exit "$rc"
-	fi
 }
 
 # write_file PATH MODE OWNER replace|append BASE64 writes the decoded BASE64 to
@@ -93,8 +117,8 @@ VGhpcyBwbGFjZWhvbGRlciBmaWxlIGNyZWF0ZXMgdGhlIC9ydW4vY2x1c3Rlci1hcGkgZGlyZWN0
 b3J5Lg=='
 
 # final stage: runcmd
-step 'runcmd[0]: echo "127.0.0.1 worker-7d4f9-x2k8q" >>/etc/hosts' '["/bin/sh","-c","echo \"127.0.0.1 worker-7d4f9-x2k8q\" >>/etc/hosts"]' '/bin/sh' '-c' 'echo "127.0.0.1 worker-7d4f9-x2k8q" >>/etc/hosts'
-step 'runcmd[1]: hostnamectl set-hostname worker-7d4f9-x2k8q' '["hostnamectl","set-hostname","worker-7d4f9-x2k8q"]' 'hostnamectl' 'set-hostname' 'worker-7d4f9-x2k8q'
+try_step 'runcmd[0]: echo "127.0.0.1 worker-7d4f9-x2k8q" >>/etc/hosts' '["/bin/sh","-c","echo \"127.0.0.1 worker-7d4f9-x2k8q\" >>/etc/hosts"]' '/bin/sh' '-c' 'echo "127.0.0.1 worker-7d4f9-x2k8q" >>/etc/hosts'
+try_step 'runcmd[1]: hostnamectl set-hostname worker-7d4f9-x2k8q' '["hostnamectl","set-hostname","worker-7d4f9-x2k8q"]' 'hostnamectl' 'set-hostname' 'worker-7d4f9-x2k8q'
 step 'runcmd[2]: kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml  && echo success > /run/cluster-api/bootstrap-success.complete' '["/bin/sh","-c","kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml --ignore-preflight-errors=SystemVerification,Swap,FileContent--proc-sys-net-bridge-bridge-nf-call-iptables  && echo success > /run/cluster-api/bootstrap-success.complete"]' '/bin/sh' '-c' 'kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml --ignore-preflight-errors=SystemVerification,Swap,FileContent--proc-sys-net-bridge-bridge-nf-call-iptables  && echo success > /run/cluster-api/bootstrap-success.complete'
 
 printf '==> bootstrap script finished\n' | tee -a "$LOG"
