@@ -18,13 +18,16 @@ go build -o "$work/podcluster" ./cmd/podcluster
 now() { date +%s.%N; }
 # peak_kib PID: VmHWM of a process, in KiB.
 peak_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# tree_pids PID: a process and all its descendants, each once.
+tree_pids() {
+  local c
+  echo "$1"
+  for c in $(pgrep -P "$1" || true); do tree_pids "$c"; done
+}
 # tree_peak_kib PID: VmHWM summed over a process and its descendants.
 tree_peak_kib() {
   local total=0 p
-  for p in $1 $(pgrep -P "$1" || true); do
-    total=$((total + $(peak_kib "$p")))
-    for c in $(pgrep -P "$p" || true); do [[ $c != "$1" ]] && total=$((total + $(peak_kib "$c"))); done
-  done
+  for p in $(tree_pids "$1"); do total=$((total + $(peak_kib "$p"))); done
   echo "$total"
 }
 

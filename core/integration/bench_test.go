@@ -12,21 +12,26 @@ import (
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 )
 
-// BenchmarkScaleMachineDeployment0To100 scales one MachineDeployment from 0
-// to 100 Machines with stand-in providers and reports the core controllers'
-// API requests to the management cluster per Machine (all verbs, and writes
-// alone), conflicts, and the wall time until all 100 are Running and
-// Available. Run it with:
+// BenchmarkScaleMachineDeployment scales one MachineDeployment from 0 to 10
+// and, in a second run, to 100 Machines with stand-in providers and reports
+// the core controllers' API requests to the management cluster per Machine
+// (all verbs, and writes alone), conflicts, and the wall time until all are
+// Running and Available. Run it with:
 //
 //	go test ./core/integration/ -run '^$' -bench ScaleMachineDeployment -benchtime 1x
-func BenchmarkScaleMachineDeployment0To100(b *testing.B) {
-	const n = 100
+func BenchmarkScaleMachineDeployment(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("0To%d", n), func(b *testing.B) { benchmarkScaleMachineDeployment(b, n) })
+	}
+}
+
+func benchmarkScaleMachineDeployment(b *testing.B, n int) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer() // the set-up and the wait for quiet are not the scale-up
 		g := NewWithT(b)
 		ctx := context.Background()
 		ns := env.NewNamespace(b)
-		c := newCluster(b, g, ns, fmt.Sprintf("bench%d", i))
+		c := newCluster(b, g, ns, fmt.Sprintf("bench%d-%d", n, i))
 		md := newMachineDeployment(g, c, "workers", 0, 1, 0)
 		g.Eventually(func(g Gomega) {
 			got := &clusterv1.MachineDeployment{}
@@ -59,10 +64,10 @@ func BenchmarkScaleMachineDeployment0To100(b *testing.B) {
 		b.Logf("requests by verb and resource: %v", requests.Breakdown())
 		writes := requests.Writes()
 		all := writes + requests.Get("GET") + requests.Get("LIST") + requests.Get("WATCH")
-		b.ReportMetric(float64(all)/n, "requests/machine")
-		b.ReportMetric(float64(writes)/n, "writes/machine")
-		b.ReportMetric(float64(requests.Get("POST"))/n, "creates/machine")
-		b.ReportMetric(float64(requests.Get("PATCH"))/n, "patches/machine")
+		b.ReportMetric(float64(all)/float64(n), "requests/machine")
+		b.ReportMetric(float64(writes)/float64(n), "writes/machine")
+		b.ReportMetric(float64(requests.Get("POST"))/float64(n), "creates/machine")
+		b.ReportMetric(float64(requests.Get("PATCH"))/float64(n), "patches/machine")
 		b.ReportMetric(float64(requests.Get("CONFLICT")), "conflicts")
 		b.ReportMetric(elapsed.Seconds(), "s/scale-up")
 	}

@@ -1,5 +1,7 @@
 // Package patch writes what a reconcile changed, and only that: one merge
 // patch for metadata and spec, one for status, each skipped when empty.
+// A status that this process wrote already is not sent again by a reconcile
+// whose cache has not shown the write yet (see written).
 //
 // Merge patches carry no resourceVersion, so they never fail with a conflict.
 // The exception is a change of finalizers: a merge patch replaces the whole
@@ -9,10 +11,13 @@ package patch
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"sync"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +29,9 @@ import (
 type Helper struct {
 	c      client.Client
 	before map[string]any
+	// uid and resourceVersion of the snapshot, for the written memo.
+	uid types.UID
+	rv  string
 }
 
 // NewHelper snapshots obj. Call it right after reading obj.
@@ -32,7 +40,95 @@ func NewHelper(obj client.Object, c client.Client) (*Helper, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Helper{c: c, before: before}, nil
+	written.forgetUnlessAt(obj.GetUID(), obj.GetResourceVersion())
+	return &Helper{c: c, before: before, uid: obj.GetUID(), rv: obj.GetResourceVersion()}, nil
+}
+
+// written remembers, per object, the status this process last wrote and the
+// resourceVersions that precede that write: the snapshot's it was computed
+// from, and the one of a spec patch sent just before it. Events often wake a
+// controller again before its cache shows its own status write; that
+// reconcile starts from one of those old versions, usually arrives at the
+// same status, and would send the same patch again. When the snapshot is such
+// a version and the status is the one written, the server has it already:
+// nothing is sent. Were the server's status changed by another writer since,
+// re-sending a status computed from the old snapshot would only overwrite
+// their change with a stale view; the event of their write brings a
+// reconcile from a fresh snapshot. An entry lives while the cache lags: the
+// first snapshot at any other version drops it.
+var written = &statusMemo{m: map[types.UID]statusWrite{}}
+
+type statusMemo struct {
+	mu sync.Mutex
+	m  map[types.UID]statusWrite
+}
+
+type statusWrite struct {
+	staleRVs []string // versions that precede the write
+	sum      [32]byte
+}
+
+// forgetUnlessAt drops the entry of uid unless version rv precedes its write.
+func (w *statusMemo) forgetUnlessAt(uid types.UID, rv string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e, ok := w.m[uid]; ok && !slices.Contains(e.staleRVs, rv) {
+		delete(w.m, uid)
+	}
+}
+
+// has reports whether status was written after version rv of uid.
+func (w *statusMemo) has(uid types.UID, rv string, sum [32]byte) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e, ok := w.m[uid]
+	return ok && slices.Contains(e.staleRVs, rv) && e.sum == sum
+}
+
+// memoLimit bounds the memo: entries of deleted objects are never looked
+// up again, so past this many the memo starts afresh. It is only a saving of
+// writes; an empty memo sends what it would have skipped.
+const memoLimit = 50000
+
+func (w *statusMemo) record(uid types.UID, staleRVs []string, sum [32]byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.m) >= memoLimit {
+		clear(w.m)
+	}
+	w.m[uid] = statusWrite{staleRVs: staleRVs, sum: sum}
+}
+
+// statusSum hashes a status for the memo. Transition times are left out: a
+// condition recomputed from an old snapshot transitions again a little later,
+// and the time the server has from the first write is the true one.
+func statusSum(status map[string]any) ([32]byte, error) {
+	data, err := json.Marshal(withoutKey(status, "lastTransitionTime"))
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(data), nil
+}
+
+// withoutKey returns v with every map entry named key removed, at any depth.
+func withoutKey(v any, key string) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			if k != key {
+				out[k] = withoutKey(e, key)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = withoutKey(e, key)
+		}
+		return out
+	}
+	return v
 }
 
 // Patch sends the changes made to obj since the snapshot: metadata and spec
@@ -49,6 +145,9 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 		return err
 	}
 	var errs []error
+	// rvs are the versions of the object known to precede this call's
+	// status patch: the snapshot's, and the one our spec patch made.
+	rvs := []string{h.rv}
 	mainPatch, err := diff(without(h.before, "status"), without(after, "status"))
 	if err != nil {
 		return err
@@ -58,16 +157,21 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 			// Lock on the version the finalizer list was computed from.
 			mainPatch["metadata"].(map[string]any)["resourceVersion"] = obj.GetResourceVersion()
 		}
-		gen, err := h.send(ctx, obj, mainPatch, false)
+		answer, err := h.send(ctx, obj, mainPatch, false)
 		if err != nil {
 			errs = append(errs, err)
-		} else if gen != obj.GetGeneration() && len(restatus) > 0 {
-			obj.SetGeneration(gen)
-			for _, f := range restatus {
-				f()
-			}
-			if after, err = toMap(obj); err != nil {
-				return err
+		} else {
+			// The version this patch made precedes the status patch below
+			// too: its own event brings a snapshot at it.
+			rvs = append(rvs, answer.GetResourceVersion())
+			if gen := answer.GetGeneration(); gen != obj.GetGeneration() && len(restatus) > 0 {
+				obj.SetGeneration(gen)
+				for _, f := range restatus {
+					f()
+				}
+				if after, err = toMap(obj); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -76,8 +180,19 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 		return err
 	}
 	if statusPatch != nil {
-		if _, err := h.send(ctx, obj, statusPatch, true); err != nil {
-			errs = append(errs, err)
+		sum, err := statusSum(only(after, "status"))
+		if err != nil {
+			return err
+		}
+		// A status the server has from our own write after this snapshot
+		// is not sent again (see written). Objects not created yet have no
+		// UID to remember.
+		if h.uid == "" || !written.has(h.uid, h.rv, sum) {
+			if _, err := h.send(ctx, obj, statusPatch, true); err != nil {
+				errs = append(errs, err)
+			} else if h.uid != "" {
+				written.record(h.uid, rvs, sum)
+			}
 		}
 	}
 	if len(errs) == 0 {
@@ -106,16 +221,16 @@ func (h *Helper) HasChanges(obj client.Object) bool {
 	return err != nil || !reflect.DeepEqual(h.before, after)
 }
 
-// send sends one patch and returns the object's generation after it.
-func (h *Helper) send(ctx context.Context, obj client.Object, patch map[string]any, status bool) (int64, error) {
+// send sends one patch and returns the object as the server answered.
+func (h *Helper) send(ctx context.Context, obj client.Object, patch map[string]any, status bool) (client.Object, error) {
 	data, err := json.Marshal(patch)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	// Patch a copy: the server's answer would overwrite the caller's fields.
 	target, ok := obj.DeepCopyObject().(client.Object)
 	if !ok {
-		return 0, fmt.Errorf("%T is not a client.Object", obj)
+		return nil, fmt.Errorf("%T is not a client.Object", obj)
 	}
 	raw := client.RawPatch(types.MergePatchType, data)
 	if status {
@@ -128,9 +243,9 @@ func (h *Helper) send(ctx context.Context, obj client.Object, patch map[string]a
 		if status {
 			what = "status"
 		}
-		return 0, fmt.Errorf("patching %s of %s %s: %w", what, obj.GetObjectKind().GroupVersionKind().Kind, client.ObjectKeyFromObject(obj), err)
+		return nil, fmt.Errorf("patching %s of %s %s: %w", what, obj.GetObjectKind().GroupVersionKind().Kind, client.ObjectKeyFromObject(obj), err)
 	}
-	return target.GetGeneration(), nil
+	return target, nil
 }
 
 // diff returns the JSON merge patch from a to b, or nil when they are equal.

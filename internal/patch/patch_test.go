@@ -122,3 +122,95 @@ func TestFinalizerChangesAreLocked(t *testing.T) {
 	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
 	g.Expect(got.Finalizers).To(ConsistOf("example.com/other"))
 }
+
+// TestStatusIsNotResentFromTheSameSnapshot: a reconcile that starts again from
+// the snapshot a status was written from (a cache that has not shown the
+// write yet) and computes the same status sends nothing, even when its
+// conditions transition again later; a different status, or a newer snapshot,
+// is sent as usual.
+func TestStatusIsNotResentFromTheSameSnapshot(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	cfg, counter := testenv.Counting(env.Config)
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	m := newMachine(ns)
+	g.Expect(c.Create(ctx, m)).To(Succeed())
+	stale := m.DeepCopy()
+
+	// reconcile starts from a copy of the stale snapshot and sets the status.
+	reconcile := func(phase string, transition time.Time) {
+		obj := stale.DeepCopy()
+		h, err := NewHelper(obj, c)
+		g.Expect(err).NotTo(HaveOccurred())
+		obj.Status.Phase = phase
+		obj.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "Waiting",
+			LastTransitionTime: metav1.NewTime(transition)}}
+		g.Expect(h.Patch(ctx, obj)).To(Succeed())
+	}
+	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	counter.Reset()
+	reconcile("Pending", first)
+	g.Expect(counter.Get("PATCH")).To(Equal(1))
+	reconcile("Pending", first.Add(time.Minute))
+	g.Expect(counter.Get("PATCH")).To(Equal(1), "the same status from the same snapshot is not sent again")
+	reconcile("Provisioning", first)
+	g.Expect(counter.Get("PATCH")).To(Equal(2), "a different status is sent")
+
+	got := &clusterv1.Machine{}
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+	g.Expect(got.Status.Phase).To(Equal("Provisioning"))
+	g.Expect(got.Status.Conditions[0].LastTransitionTime.Time).To(BeTemporally("==", first))
+
+	// From the fresh snapshot, a status that differs from the server's is sent.
+	h, err := NewHelper(got, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	got.Status.Phase = "Pending"
+	g.Expect(h.Patch(ctx, got)).To(Succeed())
+	g.Expect(counter.Get("PATCH")).To(Equal(3))
+}
+
+// TestStatusIsNotResentFromTheVersionOfOurSpecPatch: a reconcile that sent a
+// spec patch and then a status patch is woken by the spec patch's event; a
+// snapshot at that version, with the same status computed, sends nothing.
+func TestStatusIsNotResentFromTheVersionOfOurSpecPatch(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	cfg, counter := testenv.Counting(env.Config)
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	m := newMachine(ns)
+	g.Expect(c.Create(ctx, m)).To(Succeed())
+	// The watch sees each version, as an informer does.
+	w, err := c.Watch(ctx, &clusterv1.MachineList{}, client.InNamespace(ns))
+	g.Expect(err).NotTo(HaveOccurred())
+	defer w.Stop()
+
+	setStatus := func(obj *clusterv1.Machine) { obj.Status.Phase = "Provisioning" }
+	h, err := NewHelper(m, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	m.Labels = map[string]string{"a": "b"}
+	setStatus(m)
+	counter.Reset()
+	g.Expect(h.Patch(ctx, m)).To(Succeed())
+	g.Expect(counter.Get("PATCH")).To(Equal(2))
+
+	// The version between the two patches: the label, not the status.
+	var between *clusterv1.Machine
+	for between == nil {
+		ev := <-w.ResultChan()
+		if got, ok := ev.Object.(*clusterv1.Machine); ok && got.Labels["a"] == "b" {
+			between = got
+		}
+	}
+	g.Expect(between.Status.Phase).To(BeEmpty())
+	h, err = NewHelper(between, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	setStatus(between)
+	g.Expect(h.Patch(ctx, between)).To(Succeed())
+	g.Expect(counter.Get("PATCH")).To(Equal(2), "the status is not sent again")
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -128,6 +129,28 @@ func SetLabel(obj metav1.Object, key, value string) bool {
 	labels[key] = value
 	obj.SetLabels(labels)
 	return true
+}
+
+// NotOnlyStatusChanged passes every event except an update that leaves the
+// object's generation (its spec), labels, annotations, finalizers, owner
+// references and deletion timestamp as they were: a status write. A
+// controller that writes its object's status watches the object with it, so
+// that its own status patch does not wake it for a reconcile with nothing new
+// to do. A watch that batches child events relies on this, or each status
+// write would trigger the next reconcile at once.
+func NotOnlyStatusChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld, e.ObjectNew
+		if o == nil || n == nil {
+			return true
+		}
+		return o.GetGeneration() != n.GetGeneration() ||
+			!reflect.DeepEqual(o.GetLabels(), n.GetLabels()) ||
+			!reflect.DeepEqual(o.GetAnnotations(), n.GetAnnotations()) ||
+			!reflect.DeepEqual(o.GetFinalizers(), n.GetFinalizers()) ||
+			!reflect.DeepEqual(o.GetOwnerReferences(), n.GetOwnerReferences()) ||
+			!reflect.DeepEqual(o.GetDeletionTimestamp(), n.GetDeletionTimestamp())
+	}}
 }
 
 // WatchFilterPredicate passes only objects labelled

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -109,5 +110,26 @@ func Release(ctx context.Context, c client.Writer, cluster *clusterv1.Cluster) e
 		return client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).Info("Released the init lock: the control plane is initialized")
+	return nil
+}
+
+// Releaser releases each cluster's lock once per process. Every join after
+// initialization asks for the release, and all but the first would send a
+// DELETE that finds nothing: once initialized, a cluster never takes its lock
+// again. Clusters are remembered by UID, so a new cluster of the same name is
+// released anew. The zero value is ready to use.
+type Releaser struct {
+	released sync.Map // cluster UID -> struct{}
+}
+
+// Release deletes the init lock of cluster unless this Releaser already did.
+func (r *Releaser) Release(ctx context.Context, c client.Writer, cluster *clusterv1.Cluster) error {
+	if _, done := r.released.Load(cluster.UID); done {
+		return nil
+	}
+	if err := Release(ctx, c, cluster); err != nil {
+		return err
+	}
+	r.released.Store(cluster.UID, struct{}{})
 	return nil
 }

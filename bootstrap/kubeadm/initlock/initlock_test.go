@@ -172,3 +172,28 @@ func TestExactlyOneWinner(t *testing.T) {
 	}
 	g.Expect(lockOf(g, c).Data).To(HaveKeyWithValue(HolderKey, winners[0]))
 }
+
+// TestReleaserDeletesOncePerCluster: of the many joins that ask for the
+// release, only the first sends a DELETE; another cluster is released anew.
+func TestReleaserDeletesOncePerCluster(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	cfg, requests := testenv.Counting(env.Config)
+	counted, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	c := newCluster(g, env.NewNamespace(t))
+	held, _, err := Acquire(ctx, env.Client, c, newMachine(g, c, "cp"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(held).To(BeTrue())
+
+	var r Releaser
+	for range 5 {
+		g.Expect(r.Release(ctx, counted, c)).To(Succeed())
+	}
+	g.Expect(lockOf(g, c)).To(BeNil())
+	g.Expect(requests.Get("DELETE")).To(Equal(1))
+
+	other := newCluster(g, env.NewNamespace(t))
+	g.Expect(r.Release(ctx, counted, other)).To(Succeed())
+	g.Expect(requests.Get("DELETE")).To(Equal(2))
+}

@@ -51,10 +51,12 @@ type Reconciler struct {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
 	filter := util.WatchFilterPredicate(r.WatchFilter)
-	// Children change in bursts; their counts reach the Cluster once per second.
+	// Children change in bursts; their counts reach the Cluster once per
+	// second. The Cluster's own status writes must not wake it: each would
+	// start the next reconcile at once and undo the batching.
 	toCluster := util.EnqueueAfter(statusBatchDelay, objectToCluster)
 	c, err := ctrl.NewControllerManagedBy(mgr).
-		For(&clusterv1.Cluster{}, builder.WithPredicates(filter)).
+		For(&clusterv1.Cluster{}, builder.WithPredicates(filter, util.NotOnlyStatusChanged())).
 		Watches(&clusterv1.Machine{}, toCluster, builder.WithPredicates(filter)).
 		Watches(&clusterv1.MachineSet{}, toCluster, builder.WithPredicates(filter)).
 		Watches(&clusterv1.MachineDeployment{}, toCluster, builder.WithPredicates(filter)).

@@ -268,7 +268,11 @@ func availableCondition(m *clusterv1.Machine, now time.Time) (metav1.Condition, 
 	if m.Spec.MinReadySeconds != nil {
 		minReady = time.Duration(*m.Spec.MinReadySeconds) * time.Second
 	}
-	if wait := ready.LastTransitionTime.Add(minReady).Sub(now); wait > 0 {
+	// Without minReadySeconds Ready is enough. Ready that turned True in this
+	// reconcile has a transition time just after now (conditions read the
+	// clock later), which would ask for a wait of microseconds, a requeue
+	// and a second status patch for nothing.
+	if wait := ready.LastTransitionTime.Add(minReady).Sub(now); minReady > 0 && wait > 0 {
 		return conditions.False(clusterv1.AvailableCondition, clusterv1.MachineAvailableWaitingForMinReadySecondsReason,
 			fmt.Sprintf("Machine is Ready, waiting %s for minReadySeconds", wait.Round(time.Second))), wait
 	}

@@ -557,6 +557,9 @@ func TestAvailableCondition(t *testing.T) {
 			status: metav1.ConditionFalse, reason: clusterv1.MachineAvailableNotReadyReason},
 		{name: "Ready without minReadySeconds", ready: &metav1.Condition{Type: clusterv1.ReadyCondition, Status: metav1.ConditionTrue},
 			status: metav1.ConditionTrue, reason: clusterv1.MachineAvailableReason},
+		// Set in the same reconcile: conditions take a clock reading later than the reconcile's.
+		{name: "Ready just now without minReadySeconds", ready: &metav1.Condition{Type: clusterv1.ReadyCondition, Status: metav1.ConditionTrue},
+			later: -time.Millisecond, status: metav1.ConditionTrue, reason: clusterv1.MachineAvailableReason},
 		{name: "Ready for 4 of 10 seconds", ready: &metav1.Condition{Type: clusterv1.ReadyCondition, Status: metav1.ConditionTrue}, minReady: &ten,
 			later: 4 * time.Second, status: metav1.ConditionFalse, reason: clusterv1.MachineAvailableWaitingForMinReadySecondsReason, wait: 6 * time.Second},
 		{name: "Ready for 11 of 10 seconds", ready: &metav1.Condition{Type: clusterv1.ReadyCondition, Status: metav1.ConditionTrue}, minReady: &ten,

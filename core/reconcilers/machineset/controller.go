@@ -8,7 +8,9 @@
 // To keep API traffic low each Machine is created first, complete with its
 // finalizer, labels and owner reference, and each clone is created complete
 // with the Machine as its controller owner: one request per object and no
-// adoption patches afterwards.
+// adoption patches afterwards. A scale-up creates several Machines at once,
+// in batches that grow from one (see slowStart); each Machine still goes out
+// before its clones.
 package machineset
 
 import (

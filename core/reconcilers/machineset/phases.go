@@ -2,10 +2,12 @@ package machineset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,10 +44,26 @@ type scope struct {
 	scaleMessage           string
 	// remediating names Machines deleted for remediation, set by remediate.
 	remediating []string
-	// templateErr is a problem with the templates, set by createMachine.
+	// templateErr is a problem with the templates, set by scale and
+	// ensureProviderObjects from a templateError.
 	templateErr string
 	// requeueAfter asks for another look, set by ensureProviderObjects.
 	requeueAfter time.Duration
+}
+
+// templateError is a problem with the set's templates. The user must fix it,
+// so besides being returned it is kept for the ScalingUp condition; the
+// creates that meet it run concurrently, so they return it rather than set it.
+type templateError struct{ error }
+
+func (e templateError) Unwrap() error { return e.error }
+
+// noteTemplateErr keeps a templateError found in err for the status.
+func noteTemplateErr(s *scope, err error) {
+	var te templateError
+	if errors.As(err, &te) {
+		s.templateErr = te.Error()
+	}
 }
 
 // selectorOf converts spec.selector. An invalid selector fails adoption, but
@@ -136,6 +154,7 @@ func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.
 			continue
 		}
 		if err := r.createClones(ctx, s, m, true); err != nil {
+			noteTemplateErr(s, err)
 			return ctrl.Result{}, err
 		}
 	}
@@ -205,18 +224,14 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		s.scalingUp = true
 		s.scaleMessage = fmt.Sprintf("scaling up from %d to %d replicas", len(active), want)
 		ctrl.LoggerFrom(ctx).Info("Scaling up", "from", len(active), "to", want)
-		var names []string
-		for range diff {
-			name, err := r.createMachine(ctx, s)
-			if err != nil {
-				// Expect what was created before the failure, so that the
-				// retry does not count from a cache that misses them.
-				r.expectations.Expect(s.key, names...)
-				return ctrl.Result{}, err
-			}
-			names = append(names, name)
-		}
+		names, err := slowStart(diff, createConcurrency, func() (string, error) { return r.createMachine(ctx, s) })
+		// Expect what was created, also before a failure, so that the retry
+		// does not count from a cache that misses them.
 		r.expectations.Expect(s.key, names...)
+		if err != nil {
+			noteTemplateErr(s, err)
+			return ctrl.Result{}, err
+		}
 	case diff < 0:
 		s.scalingDown = true
 		s.scaleMessage = fmt.Sprintf("scaling down from %d to %d replicas", len(active), want)
@@ -236,6 +251,44 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		r.expectations.Expect(s.key, names...)
 	}
 	return ctrl.Result{}, nil
+}
+
+// createConcurrency bounds how many Machines a scale-up creates at once. One
+// at a time, each waiting for its three creates, a hundred Machines take
+// long; all at once, a large scale-up floods the API server.
+const createConcurrency = 10
+
+// slowStart calls create n times, in batches that run concurrently and double
+// from 1 up to limit, and returns the names of the creates that succeeded. A
+// batch with a failure ends it, so a broken template costs one failed create
+// rather than a batch of them. It never calls create more than n times.
+func slowStart(n, limit int, create func() (string, error)) ([]string, error) {
+	var (
+		mu    sync.Mutex
+		names []string
+		errs  []error
+	)
+	for batch := 1; n > 0 && len(errs) == 0; batch = min(2*batch, limit) {
+		size := min(batch, n)
+		var wg sync.WaitGroup
+		for range size {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name, err := create()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				names = append(names, name)
+			}()
+		}
+		wg.Wait()
+		n -= size
+	}
+	return names, errors.Join(errs...)
 }
 
 // oldOnDeleteRevision reports whether the set is an old revision of a
@@ -315,8 +368,7 @@ func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error
 	if err != nil {
 		// Kept for ScalingUp: the user must fix the template, and the error
 		// alone would only show in the logs.
-		s.templateErr = err.Error()
-		return "", err
+		return "", templateError{err}
 	}
 	tmpl := ms.Spec.Template
 	m := &clusterv1.Machine{
@@ -402,8 +454,7 @@ func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Ma
 		}
 		clone, err := r.clone(ctx, s, m, p.template)
 		if err != nil {
-			s.templateErr = err.Error()
-			return err
+			return templateError{err}
 		}
 		// AlreadyExists is success: the clone's name is the Machine's, so an
 		// existing one is ours from an earlier attempt.

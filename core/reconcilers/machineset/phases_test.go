@@ -1,6 +1,10 @@
 package machineset
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,6 +103,76 @@ func TestMarkedForRemediation(t *testing.T) {
 				m.DeletionTimestamp = &now
 			}
 			NewWithT(t).Expect(markedForRemediation(m)).To(Equal(tc.want))
+		})
+	}
+}
+
+// TestSlowStart runs fake creates that each wait until their whole batch is
+// in flight, so that the most creates in flight at once is the largest batch.
+func TestSlowStart(t *testing.T) {
+	cases := []struct {
+		name      string
+		n, limit  int
+		failAt    int // the create with this 1-based number fails; 0 for none
+		batches   []int
+		wantNames int
+	}{
+		{name: "one", n: 1, limit: 8, batches: []int{1}, wantNames: 1},
+		{name: "batches double up to the limit", n: 30, limit: 8, batches: []int{1, 2, 4, 8, 8, 7}, wantNames: 30},
+		{name: "never more than n", n: 5, limit: 8, batches: []int{1, 2, 2}, wantNames: 5},
+		{name: "a failure in the first batch stops it", n: 30, limit: 8, failAt: 1, batches: []int{1}, wantNames: 0},
+		{name: "a failure ends after its batch", n: 30, limit: 8, failAt: 2, batches: []int{1, 2}, wantNames: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			// batchSize[i] is the size of the batch of the create numbered i+1.
+			var batchSize []int
+			for _, b := range tc.batches {
+				for range b {
+					batchSize = append(batchSize, b)
+				}
+			}
+			var (
+				mu                    sync.Mutex
+				calls, inFlight, peak int
+			)
+			names, err := slowStart(tc.n, tc.limit, func() (string, error) {
+				mu.Lock()
+				calls++
+				call := calls
+				inFlight++
+				peak = max(peak, inFlight)
+				want := 1
+				if call <= len(batchSize) {
+					want = batchSize[call-1]
+				}
+				mu.Unlock()
+				// The guard only keeps a broken slowStart from hanging the test.
+				for guard := time.Now().Add(5 * time.Second); time.Now().Before(guard); time.Sleep(time.Millisecond) {
+					mu.Lock()
+					arrived := peak >= want
+					mu.Unlock()
+					if arrived {
+						break
+					}
+				}
+				mu.Lock()
+				inFlight--
+				mu.Unlock()
+				if call == tc.failAt {
+					return "", errors.New("boom")
+				}
+				return fmt.Sprint(call), nil
+			})
+			g.Expect(calls).To(Equal(len(batchSize)), "creates")
+			g.Expect(names).To(HaveLen(tc.wantNames))
+			g.Expect(peak).To(Equal(slices.Max(tc.batches)), "creates in flight at once")
+			if tc.failAt > 0 {
+				g.Expect(err).To(MatchError("boom"))
+			} else {
+				g.Expect(err).NotTo(HaveOccurred())
+			}
 		})
 	}
 }

@@ -31,6 +31,7 @@ import (
 
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/bootstrap/kubeadm/initlock"
 	"github.com/podcluster/podcluster/internal/patch"
 	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
@@ -71,6 +72,9 @@ type Reconciler struct {
 	WatchFilter string
 	// TokenTTL is the lifetime of join tokens; DefaultTokenTTL when zero.
 	TokenTTL time.Duration
+
+	// initLocks remembers the clusters whose init lock is released.
+	initLocks initlock.Releaser
 }
 
 // SetupWithManager registers the controller.

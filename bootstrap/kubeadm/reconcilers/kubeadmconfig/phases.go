@@ -48,13 +48,13 @@ type scope struct {
 	// changes. Set by reconcileData.
 	invalid string
 
-	// Set by reconcileData's certificate step, or by reconcileExisting
+	// Set by reconcileData's certificate step, or by reconcileSecret
 	// (whose data could only be made with the certificates).
 	certsReady   bool
 	certsWaiting string // a join waits for the certificates of the init Machine
 	certsError   string // reading or creating the certificates failed
 
-	// staleSpec is set by reconcileExisting when the spec changed after the
+	// staleSpec is set by reconcileSecret when the spec changed after the
 	// data was generated.
 	staleSpec bool
 }
@@ -69,6 +69,18 @@ func (r *Reconciler) reconcileData(ctx context.Context, s *scope) (ctrl.Result, 
 	role, res, err := r.reconcileRole(ctx, s)
 	if err != nil || role == "" {
 		return res, err
+	}
+	// The data Secret's own event wakes the config before the cache shows
+	// the status that recorded it, so a config without data in the cache
+	// may have some. Only the API server can tell: generating again would
+	// leave a second join token in the workload cluster.
+	existing := &corev1.Secret{}
+	switch err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.config.Namespace, Name: s.config.Name}, existing); {
+	case err == nil:
+		markDataCreated(s)
+		return r.reconcileSecret(ctx, s, existing)
+	case !apierrors.IsNotFound(err):
+		return ctrl.Result{}, fmt.Errorf("reading data Secret %s: %w", s.config.Name, err)
 	}
 	spec, res := r.resolveSpec(ctx, s)
 	if spec == nil {
@@ -111,14 +123,28 @@ func (r *Reconciler) reconcileData(ctx context.Context, s *scope) (ctrl.Result, 
 		s.invalid = err.Error()
 		return ctrl.Result{}, nil // only a spec change, which is an event, can fix it
 	}
-	if err := r.writeDataSecret(ctx, s, data, tokenID); err != nil {
+	created, err := r.writeDataSecret(ctx, s, data, tokenID)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
-	ctrl.LoggerFrom(ctx).Info("Bootstrap data created", "role", role, "machine", s.machine.Name)
+	if created {
+		ctrl.LoggerFrom(ctx).Info("Bootstrap data created", "role", role, "machine", s.machine.Name)
+	} else if tokenID != "" {
+		// Another writer made the data between our read and our create: its
+		// token is the one the Machine uses, ours would only linger.
+		if err := r.deleteToken(ctx, s, tokenID); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	markDataCreated(s)
+	return requeue, nil
+}
+
+// markDataCreated records in the status that the data Secret exists.
+func markDataCreated(s *scope) {
 	t := true
 	s.config.Status.Initialization.DataSecretCreated = &t
 	s.config.Status.DataSecretName = s.config.Name
-	return requeue, nil
 }
 
 // readyForData reports whether the Cluster and the Machine can make bootstrap
@@ -170,8 +196,9 @@ func (r *Reconciler) reconcileRole(ctx context.Context, s *scope) (bootstrapdata
 	}
 	// The lock has done its job. The init Machine's config never comes back
 	// here (its data exists), so the first join after initialization deletes
-	// the lock; for the joins after it, it is already gone.
-	if err := initlock.Release(ctx, r.Client, c); err != nil {
+	// the lock; for the joins after it, it is already gone and the releaser
+	// sends nothing.
+	if err := r.initLocks.Release(ctx, r.Client, c); err != nil {
 		return "", ctrl.Result{}, err
 	}
 	if controlPlane {
@@ -230,12 +257,17 @@ func clusterInputs(s *scope) kubeadmtypes.ClusterInputs {
 // reconcileExisting keeps a join's token alive until its Machine has a Node,
 // and reports spec changes made after the data was generated.
 func (r *Reconciler) reconcileExisting(ctx context.Context, s *scope) (ctrl.Result, error) {
-	s.certsReady = true // the data could not have been made without them
 	secret := &corev1.Secret{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.config.Namespace, Name: s.config.Name}, secret); err != nil {
 		// A Secret just created may not be cached yet; its event wakes us.
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	return r.reconcileSecret(ctx, s, secret)
+}
+
+// reconcileSecret is reconcileExisting's work on the data Secret it read.
+func (r *Reconciler) reconcileSecret(ctx context.Context, s *scope, secret *corev1.Secret) (ctrl.Result, error) {
+	s.certsReady = true // the data could not have been made without them
 	// The Secret records the generation it was made from: any later one is
 	// a spec change that was not applied. Secrets without it predate the
 	// annotation and are given the benefit of the doubt.
@@ -250,10 +282,10 @@ func (r *Reconciler) reconcileExisting(ctx context.Context, s *scope) (ctrl.Resu
 }
 
 // writeDataSecret creates the data Secret, named after the config and
-// controlled by it, so that it is deleted with it. One that exists already was
-// written by a reconcile that ended before its status patch; the Machine may
-// be using it, so it is kept rather than replaced.
-func (r *Reconciler) writeDataSecret(ctx context.Context, s *scope, data []byte, tokenID string) error {
+// controlled by it, so that it is deleted with it, and reports whether it did.
+// One that exists already was written by another writer since reconcileData
+// looked; the Machine may be using it, so it is kept rather than replaced.
+func (r *Reconciler) writeDataSecret(ctx context.Context, s *scope, data []byte, tokenID string) (bool, error) {
 	annotations := map[string]string{ConfigGenerationAnnotation: fmt.Sprint(s.config.Generation)}
 	if tokenID != "" {
 		annotations[TokenIDAnnotation] = tokenID
@@ -269,10 +301,13 @@ func (r *Reconciler) writeDataSecret(ctx context.Context, s *scope, data []byte,
 		Type: clusterv1.ClusterSecretType,
 		Data: map[string][]byte{"value": data, bootstrapv1.DataSecretFormatKey: []byte(bootstrapv1.CloudConfig)},
 	}
-	if err := r.Client.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating data Secret %s: %w", secret.Name, err)
+	if err := r.Client.Create(ctx, secret); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("creating data Secret %s: %w", secret.Name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // resolveSecrets returns the files and users with contentFrom and passwdFrom

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/kubeadmtypes"
+	"github.com/podcluster/podcluster/internal/remote"
 )
 
 // Facts of the bootstrap token Secret format (k8s.io/cluster-bootstrap).
@@ -55,6 +56,22 @@ func (r *Reconciler) createToken(ctx context.Context, s *scope) (string, ctrl.Re
 		return "", ctrl.Result{}, fmt.Errorf("creating bootstrap token Secret in the workload cluster: %w", err)
 	}
 	return token, ctrl.Result{}, nil
+}
+
+// deleteToken deletes a join token that no data uses.
+func (r *Reconciler) deleteToken(ctx context.Context, s *scope, id string) error {
+	wc, err := r.ClusterCache.Client(ctx, remote.ClusterKey(s.cluster.Namespace, s.cluster.Name))
+	if err != nil {
+		// It expires on its own, and the data is made: no reason to retry.
+		ctrl.LoggerFrom(ctx).Info("Leaving an unused join token to expire", "tokenID", id, "reason", err.Error())
+		return nil
+	}
+	ctrl.LoggerFrom(ctx).Info("Deleting an unused join token from the workload cluster", "tokenID", id)
+	token := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: tokenSecretName(id), Namespace: metav1.NamespaceSystem}}
+	if err := wc.Delete(ctx, token); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("deleting unused join token %s: %w", id, err)
+	}
+	return nil
 }
 
 // refreshToken pushes the token's expiration out while the Machine has no
