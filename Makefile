@@ -82,6 +82,15 @@ test: ## Build the tools, install test packages, and run every test against real
 	go test $(GO_TEST_FLAGS) $(GO_TEST_PKGS)
 	go test -race $(GO_TEST_FLAGS) $(GO_TEST_RACE_PKGS)
 
+.PHONY: node-image
+node-image: ## Build the node image (hack/node-image, cached by version; minutes cold, see docs/real-nodes.md).
+	hack/ensure-test-packages.sh
+	hack/node-image/build.sh
+
+.PHONY: test-realnode
+test-realnode: node-image ## Run kubeadm init in the node image, in a private containerd (needs root).
+	PODCLUSTER_BUILD_NODE_IMAGE=1 go test -count=1 -timeout 30m -v ./test/realnode/
+
 .PHONY: help
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'

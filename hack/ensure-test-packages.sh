@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # ensure-test-packages.sh installs the Debian packages the tests use when they
-# are missing: cloud-init (its `cloud-init schema` validates our cloud-configs).
-# It is a no-op on a machine that has them.
+# are missing. It is a no-op on a machine that has them.
+#
+#   cloud-init                    `cloud-init schema` validates our cloud-configs.
+#   containerd, runc              test/realnode runs the node image in a private
+#                                 containerd (its own root, state and socket).
+#   mmdebstrap                    hack/node-image/build.sh makes the node's root
+#                                 filesystem.
+#
+# Installing containerd starts no host daemon where PID 1 is not systemd, and
+# the tests never use a host containerd: they start their own.
 set -euo pipefail
 
 missing=()
 command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
+command -v containerd >/dev/null 2>&1 || missing+=(containerd)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

@@ -10,7 +10,7 @@ cd "$root"
 status=0
 
 # go.mod files must be tidy.
-for mod in . hack/tools hack/tools/kubernetes hack/tools/etcd; do
+for mod in . hack/tools hack/tools/kubernetes hack/tools/etcd hack/tools/coredns hack/node-image; do
   if ! out=$(cd "$mod" && go mod tidy -diff 2>&1); then
     echo "verify: $mod/go.mod is not tidy; run 'go mod tidy' there:" >&2
     echo "$out" >&2

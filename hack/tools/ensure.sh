@@ -8,6 +8,7 @@
 #
 # Tools: kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd
 #        controller-gen golangci-lint cluster-autoscaler
+#        kubelet kube-proxy coredns  (built on request: the node image needs them)
 #
 # cluster-autoscaler is built on request only (the autoscaler e2e asks for it),
 # from the upstream source archives in $PODCLUSTER_AUTOSCALER_SRC, by default
@@ -125,7 +126,7 @@ k8s_ldflags() {
 
 ensure_one() {
   case "$1" in
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubeadm|kubectl)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubeadm|kubectl|kubelet|kube-proxy)
       local v
       v=$(module_version "$tools/kubernetes" k8s.io/kubernetes)
       build "$1" "$tools/kubernetes" "k8s.io/kubernetes/cmd/$1" "$v" "$(k8s_ldflags "$v")"
@@ -134,6 +135,11 @@ ensure_one() {
       local v
       v=$(module_version "$tools/etcd" go.etcd.io/etcd/server/v3)
       build etcd "$tools/etcd" go.etcd.io/etcd/server/v3 "$v"
+      ;;
+    coredns)
+      local v
+      v=$(module_version "$tools/coredns" github.com/coredns/coredns)
+      build coredns "$tools/coredns" github.com/coredns/coredns "$v"
       ;;
     controller-gen)
       build controller-gen "$tools" sigs.k8s.io/controller-tools/cmd/controller-gen \
