@@ -51,18 +51,9 @@ func guardedPod(g Gomega, ns, node string) *policyv1.PodDisruptionBudget {
 	ctx := context.Background()
 	g.Expect(client.IgnoreAlreadyExists(workload.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))).To(Succeed())
 	g.Expect(client.IgnoreAlreadyExists(workload.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default"}}))).To(Succeed())
-	zero := int64(0)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-" + node, Labels: map[string]string{"app": node}},
-		Spec: corev1.PodSpec{NodeName: node, TerminationGracePeriodSeconds: &zero,
-			Containers: []corev1.Container{{Name: "app", Image: "example.com/app"}}},
-	}
-	g.Expect(workload.Client.Create(ctx, pod)).To(Succeed())
-	// Play the kubelet: the eviction API lets Pending Pods go whatever the
-	// budget says, so the Pod must be Running and Ready to be guarded.
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
-		{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}}
-	g.Expect(workload.Client.Status().Update(ctx, pod)).To(Succeed())
+	// Running and Ready, as the kubelet would report it: the eviction API
+	// lets Pending Pods go whatever the budget says.
+	runningPod(g, ns, "app-"+node, node, map[string]string{"app": node})
 	one := intstr.FromInt(1)
 	pdb := &policyv1.PodDisruptionBudget{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pdb-" + node},

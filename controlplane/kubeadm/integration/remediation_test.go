@@ -70,7 +70,7 @@ func TestKubeadmControlPlaneRemediation(t *testing.T) {
 	// One of three: replaced.
 	victim := names[1]
 	markUnhealthy(g, ns, victim)
-	names = waitForReplaced(g, key, []string{victim})
+	names = waitForRolledOut(g, key, []string{victim})
 	got := &controlplanev1.KubeadmControlPlane{}
 	g.Expect(env.Client.Get(ctx, key, got)).To(Succeed())
 	g.Expect(got.Status.LastRemediation.Machine).To(Equal(victim))
@@ -112,29 +112,13 @@ func TestKubeadmControlPlaneRemediation(t *testing.T) {
 
 	// One recovers: the other is remediated.
 	markHealthy(g, ns, second)
-	waitForReplaced(g, key, []string{first})
+	waitForRolledOut(g, key, []string{first})
 	g.Expect(env.Client.Get(ctx, key, got)).To(Succeed())
 	g.Expect(got.Status.LastRemediation.Machine).To(Equal(first))
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.Client.Get(ctx, key, got)).To(Succeed())
 		g.Expect(conditions.IsTrue(got.Status.Conditions, controlplanev1.KubeadmControlPlaneRemediatingCondition)).To(BeFalse())
 	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
-}
-
-// waitForReplaced waits for 3 Ready Machines, none named in gone.
-func waitForReplaced(g Gomega, key client.ObjectKey, gone []string) []string {
-	var names []string
-	g.Eventually(func(g Gomega) {
-		ms := controlPlaneMachines(g, key.Namespace)
-		g.Expect(ms).To(HaveLen(3))
-		names = nil
-		for _, m := range ms {
-			g.Expect(gone).NotTo(ContainElement(m.Name))
-			g.Expect(conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition)).To(BeTrue(), "Machine %s Ready", m.Name)
-			names = append(names, m.Name)
-		}
-	}, 2*time.Minute, 100*time.Millisecond).Should(Succeed())
-	return names
 }
 
 func setPaused(g Gomega, key client.ObjectKey, paused bool) {

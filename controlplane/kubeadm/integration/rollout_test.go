@@ -73,7 +73,8 @@ func (s *rolloutSampler) result() (maxActive, minReady, maxDeleting int, sawRoll
 }
 
 // waitForRolledOut waits until the control plane has 3 Ready, up-to-date
-// Machines, none of them named in old, and says it is not rolling out.
+// Machines, none of them named in old (replaced by a rollout or a
+// remediation), and says it is not rolling out.
 func waitForRolledOut(g Gomega, key client.ObjectKey, old []string) []string {
 	var names []string
 	g.Eventually(func(g Gomega) {

@@ -81,39 +81,39 @@ func drainPolicyOf(rules []clusterv1.MachineDrainRule, m *clusterv1.Machine, clu
 // machineSelected: no entries select every Machine; otherwise any entry
 // whose selector matches the Machine and clusterSelector its Cluster.
 func machineSelected(entries []clusterv1.MachineDrainRuleMachineSelector, machine, cluster labels.Set) (bool, error) {
-	if len(entries) == 0 {
-		return true, nil
+	pairs := make([][2]*metav1.LabelSelector, len(entries))
+	for i, e := range entries {
+		pairs[i] = [2]*metav1.LabelSelector{e.Selector, e.ClusterSelector}
 	}
-	selected := false
-	for _, e := range entries {
-		a, err := matches(e.Selector, machine)
-		if err != nil {
-			return false, fmt.Errorf("machines[].selector: %w", err)
-		}
-		b, err := matches(e.ClusterSelector, cluster)
-		if err != nil {
-			return false, fmt.Errorf("machines[].clusterSelector: %w", err)
-		}
-		selected = selected || (a && b)
-	}
-	return selected, nil
+	return anyPairMatches(pairs, machine, cluster, "machines[].selector", "machines[].clusterSelector")
 }
 
 // podSelected: no entries select every Pod; otherwise any entry whose
 // selector matches the Pod and namespaceSelector its Namespace.
 func podSelected(entries []clusterv1.MachineDrainRulePodSelector, pod, namespace labels.Set) (bool, error) {
-	if len(entries) == 0 {
+	pairs := make([][2]*metav1.LabelSelector, len(entries))
+	for i, e := range entries {
+		pairs[i] = [2]*metav1.LabelSelector{e.Selector, e.NamespaceSelector}
+	}
+	return anyPairMatches(pairs, pod, namespace, "pods[].selector", "pods[].namespaceSelector")
+}
+
+// anyPairMatches: no pairs match everything; otherwise a pair matches when
+// its first selector matches own and its second matches parent. Every
+// selector is parsed, so a bad one is an error naming its field.
+func anyPairMatches(pairs [][2]*metav1.LabelSelector, own, parent labels.Set, ownField, parentField string) (bool, error) {
+	if len(pairs) == 0 {
 		return true, nil
 	}
 	selected := false
-	for _, e := range entries {
-		a, err := matches(e.Selector, pod)
+	for _, p := range pairs {
+		a, err := matches(p[0], own)
 		if err != nil {
-			return false, fmt.Errorf("pods[].selector: %w", err)
+			return false, fmt.Errorf("%s: %w", ownField, err)
 		}
-		b, err := matches(e.NamespaceSelector, namespace)
+		b, err := matches(p[1], parent)
 		if err != nil {
-			return false, fmt.Errorf("pods[].namespaceSelector: %w", err)
+			return false, fmt.Errorf("%s: %w", parentField, err)
 		}
 		selected = selected || (a && b)
 	}
