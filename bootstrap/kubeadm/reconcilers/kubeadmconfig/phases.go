@@ -76,6 +76,11 @@ func (r *Reconciler) reconcileData(ctx context.Context, s *scope) (ctrl.Result, 
 	// leave a second join token in the workload cluster.
 	existing := &corev1.Secret{}
 	switch err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.config.Namespace, Name: s.config.Name}, existing); {
+	case err == nil && !controlledBy(existing, s.config):
+		// Someone made a Secret under the data Secret's name: the node would
+		// run its script. It is never used; the user deletes it.
+		s.waiting = squattedMessage(existing.Name)
+		return ctrl.Result{RequeueAfter: waitForSquatter}, nil
 	case err == nil:
 		markDataCreated(s)
 		return r.reconcileSecret(ctx, s, existing)
@@ -127,6 +132,21 @@ func (r *Reconciler) reconcileData(ctx context.Context, s *scope) (ctrl.Result, 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if !created {
+		// Made between our read and our create: ours only if we control it.
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.config.Namespace, Name: s.config.Name}, existing); err != nil {
+			return ctrl.Result{}, fmt.Errorf("reading data Secret %s: %w", s.config.Name, err)
+		}
+		if !controlledBy(existing, s.config) {
+			if tokenID != "" {
+				if err := r.deleteToken(ctx, s, tokenID); err != nil {
+					return ctrl.Result{}, err
+				}
+			}
+			s.waiting = squattedMessage(existing.Name)
+			return ctrl.Result{RequeueAfter: waitForSquatter}, nil
+		}
+	}
 	if created {
 		ctrl.LoggerFrom(ctx).Info("Bootstrap data created", "role", role, "machine", s.machine.Name)
 	} else if tokenID != "" {
@@ -138,6 +158,21 @@ func (r *Reconciler) reconcileData(ctx context.Context, s *scope) (ctrl.Result, 
 	}
 	markDataCreated(s)
 	return requeue, nil
+}
+
+// waitForSquatter is how often a config looks again at a data Secret name
+// taken by someone else: its deletion is not an event for the config.
+const waitForSquatter = time.Minute
+
+// controlledBy reports whether the KubeadmConfig controls the Secret (by UID:
+// a reference naming it with another UID is forged or stale).
+func controlledBy(secret *corev1.Secret, config *bootstrapv1.KubeadmConfig) bool {
+	owner := util.ControllerOf(secret)
+	return owner != nil && owner.Kind == "KubeadmConfig" && owner.UID == config.UID
+}
+
+func squattedMessage(name string) string {
+	return fmt.Sprintf("Secret %s exists and is not controlled by this KubeadmConfig: it is not used as bootstrap data; delete it to let the bootstrap go on", name)
 }
 
 // markDataCreated records in the status that the data Secret exists.
