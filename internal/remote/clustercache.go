@@ -50,16 +50,22 @@ type Options struct {
 // NodeHandler is told about every Node change in a connected cluster.
 type NodeHandler func(cluster client.ObjectKey, node *corev1.Node)
 
+// DisconnectHandler is told when a connected cluster stops answering and its
+// connection is dropped: what its Node informer said may no longer hold, and
+// no Node event will say so.
+type DisconnectHandler func(cluster client.ObjectKey)
+
 // ClusterCache holds the connections to workload clusters.
 type ClusterCache struct {
 	reader client.Reader
 	scheme *runtime.Scheme
 	opts   Options
 
-	mu       sync.Mutex
-	clusters map[client.ObjectKey]*entry
-	handlers []NodeHandler
-	ctx      context.Context
+	mu          sync.Mutex
+	clusters    map[client.ObjectKey]*entry
+	handlers    []NodeHandler
+	disconnects []DisconnectHandler
+	ctx         context.Context
 }
 
 type entry struct {
@@ -105,6 +111,13 @@ func (c *ClusterCache) Start(ctx context.Context) error {
 		delete(c.clusters, key)
 	}
 	return nil
+}
+
+// AddDisconnectHandler registers a handler for dropped connections.
+func (c *ClusterCache) AddDisconnectHandler(h DisconnectHandler) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.disconnects = append(c.disconnects, h)
 }
 
 // AddNodeHandler registers a handler for Node events of every cluster.
@@ -304,7 +317,11 @@ func (c *ClusterCache) watchHealth(ctx context.Context, cluster client.ObjectKey
 			ctrl.LoggerFrom(ctx).Info("Dropping connection to unhealthy workload cluster", "cluster", cluster.String(), "error", err.Error())
 			c.mu.Lock()
 			c.dropLocked(cluster, e)
+			disconnects := append([]DisconnectHandler(nil), c.disconnects...)
 			c.mu.Unlock()
+			for _, h := range disconnects {
+				h(cluster)
+			}
 			return
 		}
 	}

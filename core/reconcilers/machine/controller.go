@@ -86,7 +86,28 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Handler:    handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &clusterv1.Machine{}, handler.OnlyControllerOwner()),
 	}
 	r.ClusterCache.AddNodeHandler(r.nodeToMachines(ctx))
+	r.ClusterCache.AddDisconnectHandler(r.clusterLostToMachines(ctx))
 	return nil
+}
+
+// clusterLostToMachines requeues every Machine of a workload cluster whose
+// connection was dropped, so that their NodeHealthy says the cluster cannot
+// be reached rather than what it last said.
+func (r *Reconciler) clusterLostToMachines(ctx context.Context) remote.DisconnectHandler {
+	return func(cluster client.ObjectKey) {
+		list := &clusterv1.MachineList{}
+		if err := r.Client.List(ctx, list, client.InNamespace(cluster.Namespace),
+			client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name}); err != nil {
+			return
+		}
+		for i := range list.Items {
+			select {
+			case r.nodeEvents <- event.GenericEvent{Object: &list.Items[i]}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
 
 // Reconcile brings one Machine closer to its desired state.

@@ -288,16 +288,15 @@ func phaseOf(s *scope) clusterv1.MachinePhase {
 		return clusterv1.MachinePhaseDeleting
 	case s.infraDeleted, s.infraFailure != "":
 		return clusterv1.MachinePhaseFailed
-	case m.Status.NodeRef.Name != "" && (s.node != nil || !s.observed):
-		// A reconcile that did not look at the Node does not demote a
-		// Machine that had one.
+	case m.Status.NodeRef.Name != "":
+		// Once it had a Node the Machine is Running, as upstream's is: an
+		// unreachable workload cluster or a deleted Node shows in NodeHealthy
+		// and NodeReady (and to MachineHealthChecks), not in the phase.
 		return clusterv1.MachinePhaseRunning
 	case m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned:
 		return clusterv1.MachinePhaseProvisioned
 	case m.Spec.Bootstrap.DataSecretName != nil:
 		return clusterv1.MachinePhaseProvisioning
-	case m.Status.Phase == string(clusterv1.MachinePhaseRunning) && s.nodeReadError != "":
-		return clusterv1.MachinePhaseRunning // unreachable cluster: keep what we knew
 	}
 	return clusterv1.MachinePhasePending
 }

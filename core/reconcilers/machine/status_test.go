@@ -176,10 +176,12 @@ func TestSetStatus(t *testing.T) {
 			},
 		},
 		{
+			// Still Running, as upstream: the Node's loss shows in the
+			// conditions (and to MachineHealthChecks), not in the phase.
 			name:    "the Node was deleted",
 			machine: provisioned,
 			scope:   scope{observed: true, upToDate: true, bootstrap: readyProvider("KubeadmConfig"), infra: readyProvider("KubernetesMachine"), nodeMissing: true},
-			phase:   clusterv1.MachinePhaseProvisioned,
+			phase:   clusterv1.MachinePhaseRunning,
 			conds: map[string]want{
 				clusterv1.MachineNodeReadyCondition:   {Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeDeletedReason},
 				clusterv1.MachineNodeHealthyCondition: {Status: metav1.ConditionFalse, Reason: clusterv1.MachineNodeDeletedReason},
@@ -189,12 +191,8 @@ func TestSetStatus(t *testing.T) {
 			msgs: map[string]string{clusterv1.MachineNodeHealthyCondition: "Node n1 was deleted"},
 		},
 		{
-			name: "the workload cluster is unreachable: Running stays",
-			machine: func(m *clusterv1.Machine) {
-				provisioned(m)
-				m.Spec.Bootstrap.DataSecretName = nil
-				m.Status.Initialization.InfrastructureProvisioned = nil
-			},
+			name:    "the workload cluster is unreachable: Running stays",
+			machine: provisioned,
 			scope: scope{observed: true, upToDate: true, bootstrap: readyProvider("KubeadmConfig"), infra: readyProvider("KubernetesMachine"),
 				nodeReadError: "cluster ns/c1 is not connected"},
 			phase: clusterv1.MachinePhaseRunning,
@@ -475,9 +473,18 @@ func TestPhaseOf(t *testing.T) {
 			m.Status.Initialization.InfrastructureProvisioned = &tr
 		}, clusterv1.MachinePhaseFailed},
 		{"deleting", scope{}, func(m *clusterv1.Machine) { m.DeletionTimestamp = &now }, clusterv1.MachinePhaseDeleting},
-		{"unreachable keeps Running", scope{observed: true, nodeReadError: "timeout"}, func(m *clusterv1.Machine) {
+		// A Machine as the controllers make it: data, provisioned, a Node.
+		{"unreachable workload cluster keeps Running", scope{observed: true, nodeReadError: "timeout"}, func(m *clusterv1.Machine) {
 			m.Status.Phase = "Running"
-			m.Spec.Bootstrap.DataSecretName = nil
+			m.Spec.Bootstrap.DataSecretName = &secret
+			m.Status.Initialization.InfrastructureProvisioned = &tr
+			m.Status.NodeRef.Name = "n"
+		}, clusterv1.MachinePhaseRunning},
+		{"deleted Node keeps Running", scope{observed: true, nodeMissing: true}, func(m *clusterv1.Machine) {
+			m.Status.Phase = "Running"
+			m.Spec.Bootstrap.DataSecretName = &secret
+			m.Status.Initialization.InfrastructureProvisioned = &tr
+			m.Status.NodeRef.Name = "n"
 		}, clusterv1.MachinePhaseRunning},
 	}
 	for _, tc := range cases {
