@@ -58,3 +58,35 @@ func TestSquattedDataSecretIsNeverUsed(t *testing.T) {
 	}, 2*time.Minute, 200*time.Millisecond).Should(Succeed())
 	g.Expect(dataOf(g, config)).NotTo(ContainSubstring("evil.example"))
 }
+
+// TestDeletedDataSecretIsMadeAgain: when a config's data Secret is deleted,
+// the config makes it again (the Machine may not have booted yet) rather than
+// keep saying the data is available.
+func TestDeletedDataSecretIsMadeAgain(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	c := newCluster(g, ns, "again")
+	g.Expect(env.Client.Create(ctx, userCA(ns, "again-ca"))).To(Succeed())
+	setInitialized(g, c)
+	config := newMachine(g, c, "w1", false, "v1.37.2", seedSpec())
+	dataOf(g, config)
+	first := &corev1.Secret{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(config), first)).To(Succeed())
+
+	g.Expect(env.Client.Delete(ctx, first)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		again := &corev1.Secret{}
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(config), again)).To(Succeed())
+		g.Expect(again.UID).NotTo(Equal(first.UID))
+		g.Expect(metav1.GetControllerOf(again).UID).To(Equal(config.UID))
+		g.Expect(string(again.Data["value"])).To(ContainSubstring("kubeadm join"))
+		got := &bootstrapv1.KubeadmConfig{}
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(config), got)).To(Succeed())
+		g.Expect(got.Status.Initialization.DataSecretCreated).To(HaveValue(BeTrue()))
+		g.Expect(got.Status.DataSecretName).To(Equal("w1"))
+		cond := condition(g, config, bootstrapv1.KubeadmConfigDataSecretAvailableCondition)
+		g.Expect(cond).NotTo(BeNil())
+		g.Expect(cond.Status).To(Equal(metav1.ConditionTrue))
+	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
+}

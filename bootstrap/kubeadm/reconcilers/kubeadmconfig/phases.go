@@ -291,11 +291,29 @@ func clusterInputs(s *scope) kubeadmtypes.ClusterInputs {
 
 // reconcileExisting keeps a join's token alive until its Machine has a Node,
 // and reports spec changes made after the data was generated.
+//
+// A data Secret that was deleted is made again: the Machine may not have
+// booted yet, and the status must not say the data is there when it is not.
 func (r *Reconciler) reconcileExisting(ctx context.Context, s *scope) (ctrl.Result, error) {
 	secret := &corev1.Secret{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.config.Namespace, Name: s.config.Name}, secret); err != nil {
-		// A Secret just created may not be cached yet; its event wakes us.
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	key := client.ObjectKey{Namespace: s.config.Namespace, Name: s.config.Name}
+	err := r.Client.Get(ctx, key, secret)
+	if apierrors.IsNotFound(err) {
+		// The cache may not show a Secret just created: only the API server
+		// can say it is gone.
+		err = r.APIReader.Get(ctx, key, secret)
+		if apierrors.IsNotFound(err) {
+			if !s.machine.DeletionTimestamp.IsZero() {
+				return ctrl.Result{}, nil // going away with its Machine
+			}
+			ctrl.LoggerFrom(ctx).Info("The data Secret was deleted; generating the bootstrap data again", "secret", key.Name)
+			f := false
+			s.config.Status.Initialization.DataSecretCreated = &f
+			return r.reconcileData(ctx, s)
+		}
+	}
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("reading data Secret %s: %w", key.Name, err)
 	}
 	return r.reconcileSecret(ctx, s, secret)
 }
