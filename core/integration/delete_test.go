@@ -63,6 +63,16 @@ func guardedPod(g Gomega, ns, node string) *policyv1.PodDisruptionBudget {
 	return pdb
 }
 
+// allowOneDisruption plays the disruption controller: the budget now allows
+// one eviction.
+func allowOneDisruption(g Gomega, pdb *policyv1.PodDisruptionBudget) {
+	ctx := context.Background()
+	g.Expect(workload.Client.Get(ctx, client.ObjectKeyFromObject(pdb), pdb)).To(Succeed())
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, DisruptionsAllowed: 1,
+		CurrentHealthy: 2, DesiredHealthy: 1, ExpectedPods: 2}
+	g.Expect(workload.Client.Status().Update(ctx, pdb)).To(Succeed())
+}
+
 // TestDrainWaitsForPodDisruptionBudget: deleting a Machine whose Node runs a
 // Pod guarded by a budget waits until the budget allows the eviction.
 func TestDrainWaitsForPodDisruptionBudget(t *testing.T) {
@@ -90,11 +100,7 @@ func TestDrainWaitsForPodDisruptionBudget(t *testing.T) {
 		return env.Client.Get(ctx, client.ObjectKeyFromObject(m), &clusterv1.Machine{})
 	}, 3*time.Second, 500*time.Millisecond).Should(Succeed(), "the Machine must wait for the budget")
 
-	// Play the disruption controller: the budget now allows one eviction.
-	g.Expect(workload.Client.Get(ctx, client.ObjectKeyFromObject(pdb), pdb)).To(Succeed())
-	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, DisruptionsAllowed: 1,
-		CurrentHealthy: 2, DesiredHealthy: 1, ExpectedPods: 2}
-	g.Expect(workload.Client.Status().Update(ctx, pdb)).To(Succeed())
+	allowOneDisruption(g, pdb)
 
 	g.Eventually(func() bool {
 		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(m), &clusterv1.Machine{}))

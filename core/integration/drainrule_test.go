@@ -7,7 +7,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -96,10 +95,7 @@ func TestMachineDrainRules(t *testing.T) {
 		"order 10 waits for order 0")
 
 	// The budget allows the eviction: order 0 goes, then order 10.
-	g.Expect(workload.Client.Get(ctx, client.ObjectKeyFromObject(pdb), pdb)).To(Succeed())
-	pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, DisruptionsAllowed: 1,
-		CurrentHealthy: 2, DesiredHealthy: 1, ExpectedPods: 2}
-	g.Expect(workload.Client.Status().Update(ctx, pdb)).To(Succeed())
+	allowOneDisruption(g, pdb)
 	g.Eventually(func(g Gomega) {
 		g.Expect(podExists(g, ns, "app-"+node)).To(BeFalse())
 		g.Expect(podExists(g, ns, "db")).To(BeFalse())

@@ -206,15 +206,7 @@ func (r *Reconciler) reconcileRemediation(ctx context.Context, s *scope) (bool, 
 
 // setOwnerRemediated writes the Machine's OwnerRemediated condition, on change only.
 func (r *Reconciler) setOwnerRemediated(ctx context.Context, m *clusterv1.Machine, reason, message string) error {
-	if c := conditions.Get(m.Status.Conditions, clusterv1.MachineOwnerRemediatedCondition); c != nil && c.Reason == reason && c.Message == message {
-		return nil
-	}
-	before := m.DeepCopy()
-	conditions.Set(&m.Status.Conditions, m.Generation, conditions.False(clusterv1.MachineOwnerRemediatedCondition, reason, message))
-	if err := r.Client.Status().Patch(ctx, m, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("setting OwnerRemediated of Machine %s: %w", m.Name, err)
-	}
-	return nil
+	return r.setMachineCondition(ctx, m, conditions.False(clusterv1.MachineOwnerRemediatedCondition, reason, message))
 }
 
 // remediatingCondition says whether a marked Machine is being replaced or

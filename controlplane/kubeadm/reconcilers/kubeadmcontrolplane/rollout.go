@@ -108,15 +108,25 @@ func (r *Reconciler) markUpToDate(ctx context.Context, s *scope) error {
 		if why, ok := s.outdated[m.Name]; ok {
 			want = conditions.False(clusterv1.MachineUpToDateCondition, clusterv1.MachineUpToDateNotUpToDateReason, why)
 		}
-		if c := conditions.Get(m.Status.Conditions, clusterv1.MachineUpToDateCondition); c != nil &&
-			c.Status == want.Status && c.Reason == want.Reason && c.Message == want.Message {
-			continue
+		if err := r.setMachineCondition(ctx, m, want); err != nil {
+			return err
 		}
-		before := m.DeepCopy()
-		conditions.Set(&m.Status.Conditions, m.Generation, want)
-		if err := r.Client.Status().Patch(ctx, m, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("setting UpToDate of Machine %s: %w", m.Name, err)
-		}
+	}
+	return nil
+}
+
+// setMachineCondition writes one condition of a control-plane Machine, the
+// ones its owner says (UpToDate, OwnerRemediated), when its status, reason or
+// message changes.
+func (r *Reconciler) setMachineCondition(ctx context.Context, m *clusterv1.Machine, want metav1.Condition) error {
+	if c := conditions.Get(m.Status.Conditions, want.Type); c != nil &&
+		c.Status == want.Status && c.Reason == want.Reason && c.Message == want.Message {
+		return nil
+	}
+	before := m.DeepCopy()
+	conditions.Set(&m.Status.Conditions, m.Generation, want)
+	if err := r.Client.Status().Patch(ctx, m, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("setting %s of Machine %s: %w", want.Type, m.Name, err)
 	}
 	return nil
 }
