@@ -83,10 +83,25 @@ the same --state-dir ends whatever a killed one left running before it starts.`,
 	cmd.Flags().DurationVar(&o.wait, "wait", 10*time.Minute, "after --apply, wait this long for the applied Clusters to be Available and list their Nodes; 0 skips")
 	cmd.Flags().StringVar(&o.simulate, "simulate", "auto", "run the simulated runtime (kubelet, node boot, LoadBalancer): auto (when the plane has no Nodes), true or false")
 	cmd.Flags().StringSliceVar(&o.providers, "providers", providers.Names(), "providers to run in-process ("+strings.Join(providers.Names(), ", ")+"); none with --providers=\"\"")
-	cmd.Flags().StringVar(&o.lbBase, "sim-loadbalancer-base", sim.DefaultLoopbackBase.String(), "first 127.x.y.z address the simulated runtime gives LoadBalancer Services (a plane running next to another needs its own)")
-	cmd.Flags().StringVar(&o.podIPBase, "sim-pod-ip-base", sim.DefaultPodIPBase.String(), "first 127.x.y.z address the simulated runtime gives node Pods (a plane running next to another needs its own)")
+	cmd.Flags().StringVar(&o.lbBase, "sim-loadbalancer-base", envOr(LoadBalancerBaseEnv, sim.DefaultLoopbackBase.String()), "first 127.x.y.z address the simulated runtime gives LoadBalancer Services (a plane running next to another needs its own; default from $"+LoadBalancerBaseEnv+")")
+	cmd.Flags().StringVar(&o.podIPBase, "sim-pod-ip-base", envOr(PodIPBaseEnv, sim.DefaultPodIPBase.String()), "first 127.x.y.z address the simulated runtime gives node Pods (a plane running next to another needs its own; default from $"+PodIPBaseEnv+")")
 	cmd.Flags().BoolVar(&o.stopWithParent, "stop-with-parent", false, "stop as on SIGTERM when the process that started up exits (make up uses it)")
 	return cmd
+}
+
+// The environment variables that change the defaults of
+// --sim-loadbalancer-base and --sim-pod-ip-base, so that planes started by
+// tools (the e2e suite, bench/) can run side by side on one host.
+const (
+	LoadBalancerBaseEnv = "PODCLUSTER_SIM_LOADBALANCER_BASE"
+	PodIPBaseEnv        = "PODCLUSTER_SIM_POD_IP_BASE"
+)
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 func (o *options) run(parent context.Context, s streams.IO) error {
