@@ -9,6 +9,7 @@
 # Tools: kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd
 #        controller-gen golangci-lint cluster-autoscaler
 #        kubelet kube-proxy coredns  (built on request: the node image needs them)
+#        clusterctl  (built on request: upstream's CLI, for the compatibility e2e)
 #
 # cluster-autoscaler is built on request only (the autoscaler e2e asks for it),
 # from the upstream source archives in $PODCLUSTER_AUTOSCALER_SRC, by default
@@ -140,6 +141,12 @@ ensure_one() {
       local v
       v=$(module_version "$tools/coredns" github.com/coredns/coredns)
       build coredns "$tools/coredns" github.com/coredns/coredns "$v"
+      ;;
+    clusterctl)
+      local v
+      v=$(module_version "$tools/clusterctl" sigs.k8s.io/cluster-api)
+      build clusterctl "$tools/clusterctl" sigs.k8s.io/cluster-api/cmd/clusterctl "$v" \
+        "-X sigs.k8s.io/cluster-api/version.gitVersion=$v -X sigs.k8s.io/cluster-api/version.gitMajor=1"
       ;;
     controller-gen)
       build controller-gen "$tools" sigs.k8s.io/controller-tools/cmd/controller-gen \
