@@ -10,6 +10,7 @@
 #        controller-gen golangci-lint cluster-autoscaler
 #        kubelet kube-proxy coredns  (built on request: the node image needs them)
 #        clusterctl  (built on request: upstream's CLI, for the compatibility e2e)
+#        kubeadm-v1.30  (built on request: checks the kubeadm.k8s.io/v1beta3 output)
 #
 # cluster-autoscaler is built on request only (the autoscaler e2e asks for it),
 # from the upstream source archives in $PODCLUSTER_AUTOSCALER_SRC, by default
@@ -141,6 +142,11 @@ ensure_one() {
       local v
       v=$(module_version "$tools/coredns" github.com/coredns/coredns)
       build coredns "$tools/coredns" github.com/coredns/coredns "$v"
+      ;;
+    kubeadm-v1.30)
+      local v
+      v=$(module_version "$tools/kubeadm-v1.30" k8s.io/kubernetes)
+      build kubeadm-v1.30 "$tools/kubeadm-v1.30" k8s.io/kubernetes/cmd/kubeadm "$v" "$(k8s_ldflags "$v")"
       ;;
     clusterctl)
       local v

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -85,11 +86,34 @@ type kubeadmDoc struct {
 	NodeRegistration *struct {
 		Name             string          `json:"name"`
 		Taints           *[]corev1.Taint `json:"taints"`
-		KubeletExtraArgs []struct {
-			Name  string `json:"name"`
-			Value string `json:"value"`
-		} `json:"kubeletExtraArgs"`
+		KubeletExtraArgs kubeletArgs     `json:"kubeletExtraArgs"`
 	} `json:"nodeRegistration"`
+}
+
+// kubeletArgs are nodeRegistration.kubeletExtraArgs, by name: a list of
+// {name, value} in kubeadm.k8s.io/v1beta4, a map in v1beta3 (what the
+// bootstrap provider writes for Machines before v1.31). With a name given
+// twice in a list, the last wins, as on the kubelet's command line.
+type kubeletArgs map[string]string
+
+func (a *kubeletArgs) UnmarshalJSON(raw []byte) error {
+	var list []struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &list); err == nil {
+		*a = kubeletArgs{}
+		for _, arg := range list {
+			(*a)[arg.Name] = arg.Value
+		}
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("kubeletExtraArgs is neither a list of {name, value} (v1beta4) nor a map (v1beta3): %w", err)
+	}
+	*a = m
+	return nil
 }
 
 // readKubeadmConfig reads the --config file from the node's root.
@@ -125,11 +149,8 @@ func readKubeadmConfig(root, file string) (*kubeadmConfig, error) {
 			}
 			cfg.NodeName = nr.Name
 			cfg.Taints = nr.Taints
-			for _, a := range nr.KubeletExtraArgs {
-				if a.Name != "node-labels" {
-					continue
-				}
-				for _, kv := range strings.Split(a.Value, ",") {
+			if labels, ok := nr.KubeletExtraArgs["node-labels"]; ok {
+				for _, kv := range strings.Split(labels, ",") {
 					if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
 						cfg.NodeLabels[k] = v
 					}

@@ -66,4 +66,19 @@ nodeRegistration:
 
 	_, err = readKubeadmConfig(root, "")
 	g.Expect(err).To(MatchError(ContainSubstring("without --config")))
+
+	// kubeadm.k8s.io/v1beta3, for Machines before v1.31: the kubelet's
+	// arguments are a map.
+	g.Expect(os.WriteFile(filepath.Join(root, file), []byte(`apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+nodeRegistration:
+  name: worker-0
+  kubeletExtraArgs:
+    eviction-hard: nodefs.available<0%
+    node-labels: pool=batch
+`), 0o644)).To(Succeed())
+	cfg, err = readKubeadmConfig(root, file)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(cfg.NodeName).To(Equal("worker-0"))
+	g.Expect(cfg.NodeLabels).To(Equal(map[string]string{"pool": "batch"}))
 }

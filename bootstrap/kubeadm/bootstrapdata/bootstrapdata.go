@@ -124,7 +124,7 @@ func renderKubeadmConfig(in Input) ([]byte, error) {
 	if in.Role == RoleWorkerJoin {
 		jc.NodeRegistration.Taints = withUninitializedTaint(jc.NodeRegistration.Taints)
 	}
-	return kubeadmtypes.MarshalJoinData(jc)
+	return kubeadmtypes.MarshalJoinData(jc, in.Cluster.KubernetesVersion)
 }
 
 // withUninitializedTaint adds node.cluster.x-k8s.io/uninitialized:NoSchedule

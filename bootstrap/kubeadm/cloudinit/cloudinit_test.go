@@ -82,7 +82,7 @@ func seedJoinConfig(t *testing.T, controlPlane bool) []byte {
 		CACertHashes: []string{"sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"},
 	})
 	g.Expect(err).NotTo(HaveOccurred())
-	out, err := kubeadmtypes.MarshalJoinData(jc)
+	out, err := kubeadmtypes.MarshalJoinData(jc, "")
 	g.Expect(err).NotTo(HaveOccurred())
 	return out
 }

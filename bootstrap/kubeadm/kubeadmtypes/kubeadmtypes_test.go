@@ -136,7 +136,7 @@ func TestGoldenKubeadmConfigs(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			return MarshalJoinData(j)
+			return MarshalJoinData(j, "")
 		}
 	}
 	fullCC, fullIC := fullInitSpec()

@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/test/testenv"
 )
 
@@ -30,6 +31,25 @@ func ValidateKubeadmConfig(t testing.TB, config []byte) {
 	if err != nil {
 		t.Fatalf("finding kubeadm: %v", err)
 	}
+	validateWith(t, kubeadm, config)
+}
+
+// ValidateKubeadmV130Config fails t unless kubeadm v1.30, the last that
+// reads only kubeadm.k8s.io/v1beta3, accepts config. That kubeadm is built
+// on first use (hack/tools/ensure.sh kubeadm-v1.30, a few minutes once, then
+// cached with the other tools).
+func ValidateKubeadmV130Config(t testing.TB, config []byte) {
+	t.Helper()
+	var progress strings.Builder
+	dir, err := tools.EnsureBinDir(&progress, "kubeadm-v1.30")
+	if err != nil {
+		t.Fatalf("building kubeadm v1.30: %v\n%s", err, progress.String())
+	}
+	validateWith(t, filepath.Join(dir, "kubeadm-v1.30"), config)
+}
+
+func validateWith(t testing.TB, kubeadm string, config []byte) {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "kubeadm.yaml")
 	if err := os.WriteFile(file, config, 0o600); err != nil {
 		t.Fatal(err)
