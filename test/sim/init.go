@@ -146,8 +146,16 @@ func (r *kubeletReconciler) register(ctx context.Context, pod *corev1.Pod, cfg *
 		return fmt.Errorf("connecting to the workload cluster: %w", err)
 	}
 	name := nodeName(pod, cfg)
+	version := kubeletVersion(pod, cfg)
+	if version == "" {
+		// A join's config has no version and a custom image's tag may be
+		// none: the Machine's version is what its node image carries.
+		if version, err = r.machineVersion(ctx, pod); err != nil {
+			return err
+		}
+	}
 	if err := registerNode(ctx, c, pod, cfg, nodeRegistration{
-		name: name, controlPlane: controlPlane, version: kubeletVersion(pod, cfg),
+		name: name, controlPlane: controlPlane, version: version,
 		capacity:          nodeCapacity(nodeContainerResources(pod), r.rt.hostCapacity),
 		liftNotReadyTaint: !r.rt.runs(ControllerManager),
 	}); err != nil {

@@ -205,6 +205,35 @@ func TestKubeadmInitAndJoin(t *testing.T) {
 			g.Expect(node.Spec.Taints).To(BeEmpty())
 		}, timeout, interval).Should(Succeed())
 	})
+	t.Run("a worker whose image tag is no version reports its Machine's", func(t *testing.T) {
+		g := NewWithT(t)
+		data := "unused"
+		m := &clusterv1.Machine{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-custom"},
+			Spec: clusterv1.MachineSpec{
+				ClusterName: "c1", Version: "v1.37.2",
+				Bootstrap:         clusterv1.Bootstrap{DataSecretName: &data},
+				InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.GroupVersion.Group, Kind: "KubernetesMachine", Name: "worker-custom"},
+			},
+		}
+		g.Expect(env.Client.Create(ctx, m)).To(Succeed())
+		tr := true
+		km := &infrav1.KubernetesMachine{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-custom",
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: clusterv1.GroupVersion.String(), Kind: "Machine", Name: m.Name, UID: m.UID, Controller: &tr}}}}
+		g.Expect(env.Client.Create(ctx, km)).To(Succeed())
+		pod, err := nodepod.Build(nodepod.Input{Machine: km, ClusterName: "c1", Image: "registry.example.test/node:custom"})
+		g.Expect(err).NotTo(HaveOccurred())
+		script, err := bootscript.Convert(joinCloudConfig(endpoint, "abcdef.0123456789abcdef", hash))
+		g.Expect(err).NotTo(HaveOccurred())
+		newBootSecret(g, ns, pod.Name, script)
+		g.Expect(env.Client.Create(ctx, pod)).To(Succeed())
+		g.Eventually(func() corev1.ConditionStatus { return podReady(getPod(g, pod)) }, timeout, interval).
+			Should(Equal(corev1.ConditionTrue))
+		node := &corev1.Node{}
+		g.Expect(wc.Get(ctx, client.ObjectKey{Name: pod.Name}, node)).To(Succeed())
+		g.Expect(node.Status.NodeInfo.KubeletVersion).To(Equal("v1.37.2"))
+		g.Expect(node.Status.NodeInfo.KubeProxyVersion).To(Equal("v1.37.2")) //nolint:staticcheck // what kubectl get nodes -o wide shows
+	})
 	t.Run("join with upstream's Jinja-templated cloud-config", func(t *testing.T) {
 		g := NewWithT(t)
 		km := &infrav1.KubernetesMachine{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-jinja"}}

@@ -367,6 +367,30 @@ func (r *kubeletReconciler) injected(ctx context.Context, pod *corev1.Pod, key s
 	return v, ok, nil
 }
 
+// machineVersion is spec.version of the Machine that owns the Pod's
+// KubernetesMachine, or "" when the Pod has none (tests make bare Pods).
+func (r *kubeletReconciler) machineVersion(ctx context.Context, pod *corev1.Pod) (string, error) {
+	km := &infrav1.KubernetesMachine{}
+	if err := r.client.Get(ctx, client.ObjectKeyFromObject(pod), km); err != nil {
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("reading the KubernetesMachine of Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	owner := metav1.GetControllerOf(km)
+	if owner == nil || owner.Kind != "Machine" {
+		return "", nil
+	}
+	m := &clusterv1.Machine{}
+	if err := r.client.Get(ctx, client.ObjectKey{Namespace: km.Namespace, Name: owner.Name}, m); err != nil {
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("reading Machine %s/%s: %w", km.Namespace, owner.Name, err)
+	}
+	return m.Spec.Version, nil
+}
+
 func orDefault(msg string) string {
 	if strings.TrimSpace(msg) == "" {
 		return "bootstrap failed (injected by " + FailBootstrapAnnotation + ")"

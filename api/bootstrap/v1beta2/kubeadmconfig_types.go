@@ -41,8 +41,12 @@ type KubeadmConfigSpec struct {
 	// +optional
 	JoinConfiguration JoinConfiguration `json:"joinConfiguration,omitempty,omitzero"`
 
-	// files are files written on the machine before kubeadm runs.
+	// files are files written on the machine before kubeadm runs. A path may
+	// appear only once: a second file at the same path would silently replace
+	// the first.
 	// +optional
+	// +listType=map
+	// +listMapKey=path
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=200
 	Files []File `json:"files,omitempty"`
@@ -138,22 +142,31 @@ const (
 // File is a file written on the machine before kubeadm runs.
 // +kubebuilder:validation:XValidation:rule="!(has(self.content) && has(self.contentFrom))",message="only one of content or contentFrom may be set"
 type File struct {
-	// path is the absolute path of the file on the machine.
+	// path is the absolute path of the file on the machine. It has no ".."
+	// segments and no control characters such as a newline.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="path must be absolute (start with /)"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('(^|/)[.][.](/|$)')",message="path must not have .. segments"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[[:cntrl:]]')",message="path must not contain control characters such as a newline"
 	Path string `json:"path"`
 
-	// owner is the owner of the file as "user:group", for example root:root.
+	// owner is the owner of the file as "user" or "user:group", for example
+	// root:root. Each name is letters, digits, '_', '.' or '-', and does not
+	// start with '-' or '.'.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$')",message="owner must be user or user:group, each a name of letters, digits, '_', '.' or '-' not starting with '-' or '.'"
 	Owner string `json:"owner,omitempty"`
 
-	// permissions are the file's permissions in octal, for example 0640.
+	// permissions are the file's permissions in octal, from 0 to 0777, for
+	// example 0640.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^0*[0-7]{1,3}$')",message="permissions must be octal from 0 to 0777, for example 0644"
 	Permissions string `json:"permissions,omitempty"`
 
 	// encoding is the encoding of content: base64, gzip or gzip+base64.

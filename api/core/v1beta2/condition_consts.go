@@ -197,9 +197,10 @@ const (
 	// memory, disk or PID pressure. Upstream's MachineNodeNotHealthyReason.
 	MachineNodeHealthyNotHealthyReason = "NodeNotHealthy"
 	// MachineNodeWaitingForProviderIDReason is used before the infrastructure reports
-	// spec.providerID, without which no Node can be matched. podcluster's own:
-	// upstream reports InspectionFailed here.
-	MachineNodeWaitingForProviderIDReason = "WaitingForProviderID"
+	// spec.providerID, without which no Node can be matched. Upstream reports
+	// InspectionFailed here (with a message saying it waits for the
+	// providerID), so tools that match on it see the same value.
+	MachineNodeWaitingForProviderIDReason = MachineNodeInspectionFailedReason
 	// MachineNodeDoesNotExistReason is used while no Node has the Machine's providerID.
 	MachineNodeDoesNotExistReason = "NodeDoesNotExist"
 	// MachineNodeDeletedReason is used when the Machine's Node existed and was deleted.

@@ -250,17 +250,24 @@ func TestBadInputIsReportedAndWritesNothing(t *testing.T) {
 	cases := []struct {
 		name, version string
 		files         []bootstrapv1.File
+		nodeLabels    string
 		want          string
 	}{
 		{"missing-secret", "v1.37.2", []bootstrapv1.File{{Path: "/etc/x", ContentFrom: bootstrapv1.FileSource{Secret: bootstrapv1.SecretFileSource{Name: "nope", Key: "k"}}}},
-			"spec.files[0].contentFrom: Secret nope not found"},
-		{"bad-permissions", "v1.37.2", []bootstrapv1.File{{Path: "/etc/y", Content: "y", Permissions: "0999"}},
-			`spec.files[0] "/etc/y": permissions "0999"`},
-		{"bad-version", "1.37", nil, "spec.version"},
+			"", "spec.files[0].contentFrom: Secret nope not found"},
+		// Bad permissions are refused at admission now; a node label only
+		// the kubelet would refuse is not.
+		{"bad-node-label", "v1.37.2", nil, "node-role.kubernetes.io/worker=",
+			`spec.joinConfiguration.nodeRegistration.kubeletExtraArgs node-labels "node-role.kubernetes.io/worker="`},
+		{"bad-version", "1.37", nil, "", "spec.version"},
 	}
 	for _, tc := range cases {
 		spec := seedSpec()
 		spec.Files = tc.files
+		if tc.nodeLabels != "" {
+			spec.JoinConfiguration.NodeRegistration.KubeletExtraArgs = append(spec.JoinConfiguration.NodeRegistration.KubeletExtraArgs,
+				bootstrapv1.Arg{Name: "node-labels", Value: ptr(tc.nodeLabels)})
+		}
 		config := newMachine(g, c, tc.name, false, tc.version, spec)
 		g.Eventually(func(g Gomega) {
 			cond := condition(g, config, bootstrapv1.KubeadmConfigDataSecretAvailableCondition)

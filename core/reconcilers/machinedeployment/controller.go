@@ -77,6 +77,8 @@ type scope struct {
 	machines []*clusterv1.Machine
 	// strategyErr is a problem with spec.rollout, set by rollout.
 	strategyErr string
+	// clusterMissing: the Cluster spec.clusterName names does not exist.
+	clusterMissing bool
 }
 
 // Reconcile brings one MachineDeployment closer to its desired state.
@@ -90,10 +92,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	switch {
 	case apierrors.IsNotFound(err):
 		// Without its Cluster a deployment waits (the Cluster's creation
-		// requeues it); a deleted one still cleans up.
-		if md.DeletionTimestamp.IsZero() {
-			return ctrl.Result{}, nil
-		}
+		// requeues it) and says so in its conditions; a deleted one still
+		// cleans up.
+		s.clusterMissing = true
 	case err != nil:
 		return ctrl.Result{}, err
 	default:
@@ -132,6 +133,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 	if !md.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
+	}
+	if s.clusterMissing {
+		return ctrl.Result{}, nil
 	}
 	controllerutil.AddFinalizer(md, clusterv1.MachineDeploymentFinalizer)
 	util.SetLabel(md, clusterv1.ClusterNameLabel, md.Spec.ClusterName)

@@ -101,6 +101,10 @@ func availableCondition(s *scope, counts machinecount.Counts, desired int32) met
 		unavailable = 0
 	}
 	switch {
+	case s.clusterMissing:
+		return conditions.False(clusterv1.AvailableCondition, clusterv1.MachineDeploymentAvailableNotAvailableReason,
+			fmt.Sprintf("Cluster missing: spec.clusterName names Cluster %q, which does not exist in namespace %s; no Machine is made until it does",
+				md.Spec.ClusterName, md.Namespace))
 	case s.strategyErr != "" || err != nil:
 		msg := s.strategyErr
 		if msg == "" {

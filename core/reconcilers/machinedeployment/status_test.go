@@ -221,6 +221,7 @@ func TestAvailableCondition(t *testing.T) {
 		name        string
 		rollout     clusterv1.MachineDeploymentRolloutSpec
 		strategyErr string
+		noCluster   bool
 		available   int32
 		status      metav1.ConditionStatus
 		reason      string
@@ -245,13 +246,17 @@ func TestAvailableCondition(t *testing.T) {
 			status: metav1.ConditionFalse, reason: clusterv1.MachineDeploymentAvailableInvalidStrategyReason, message: "maxSurge"},
 		{name: "the rollout's strategy error wins", available: 4, strategyErr: "rejected by rollout",
 			status: metav1.ConditionFalse, reason: clusterv1.MachineDeploymentAvailableInvalidStrategyReason, message: "rejected by rollout"},
+		{name: "the Cluster is missing", available: 0, noCluster: true,
+			status: metav1.ConditionFalse, reason: clusterv1.MachineDeploymentAvailableNotAvailableReason,
+			message: `Cluster missing: spec.clusterName names Cluster "c1", which does not exist in namespace ns`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			replicas := int32(4)
-			s := &scope{strategyErr: tt.strategyErr, md: &clusterv1.MachineDeployment{
-				Spec: clusterv1.MachineDeploymentSpec{Replicas: &replicas, Rollout: tt.rollout}}}
+			s := &scope{strategyErr: tt.strategyErr, clusterMissing: tt.noCluster, md: &clusterv1.MachineDeployment{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "ns"},
+				Spec:       clusterv1.MachineDeploymentSpec{ClusterName: "c1", Replicas: &replicas, Rollout: tt.rollout}}}
 			got := availableCondition(s, counts(4, 4, tt.available), replicas)
 			g.Expect(got.Status).To(Equal(tt.status))
 			g.Expect(got.Reason).To(Equal(tt.reason))

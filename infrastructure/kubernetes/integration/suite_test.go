@@ -156,7 +156,9 @@ type machineOptions struct {
 	// cloudConfig is a golden file of the bootstrap provider; empty leaves the
 	// Machine without bootstrap data.
 	cloudConfig string
-	spec        infrav1.KubernetesMachineSpec
+	// cloudConfigData, when set, is the bootstrap data instead of a golden file.
+	cloudConfigData []byte
+	spec            infrav1.KubernetesMachineSpec
 }
 
 // newMachine creates a Machine, its bootstrap data Secret (when opts has a
@@ -175,10 +177,18 @@ func newMachine(g Gomega, c *clusterv1.Cluster, name string, opts machineOptions
 	if opts.controlPlane {
 		m.Labels[clusterv1.MachineControlPlaneLabel] = ""
 	}
-	if opts.cloudConfig != "" {
+	switch {
+	case opts.cloudConfigData != nil:
+		g.Expect(env.Client.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: c.Namespace, Name: name},
+			Type:       clusterv1.ClusterSecretType,
+			Data:       map[string][]byte{"value": opts.cloudConfigData, "format": []byte("cloud-config")},
+		})).To(Succeed())
+		m.Spec.Bootstrap.DataSecretName = &name
+	case opts.cloudConfig != "":
 		createDataSecret(g, c.Namespace, name, opts.cloudConfig)
 		m.Spec.Bootstrap.DataSecretName = &name
-	} else {
+	default:
 		// A bootstrap config that has not delivered yet (nobody runs it here).
 		m.Spec.Bootstrap.ConfigRef = clusterv1.ContractVersionedObjectReference{
 			APIGroup: "bootstrap.cluster.x-k8s.io", Kind: "KubeadmConfig", Name: name}

@@ -124,8 +124,17 @@ func (r *Reconciler) reconcileData(ctx context.Context, s *scope) (ctrl.Result, 
 	}
 
 	data, err := bootstrapdata.Render(in)
+	if err == nil && len(data)+len(bootstrapv1.CloudConfig) > maxDataSize {
+		err = errors.New(oversizedMessage(len(data), payloadParts(spec)))
+	}
 	if err != nil {
 		s.invalid = err.Error()
+		if tokenID != "" {
+			// No data carries it: it would only linger in the workload cluster.
+			if err := r.deleteToken(ctx, s, tokenID); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		return ctrl.Result{}, nil // only a spec change, which is an event, can fix it
 	}
 	created, err := r.writeDataSecret(ctx, s, data, tokenID)
@@ -261,6 +270,10 @@ func (r *Reconciler) resolveSpec(ctx context.Context, s *scope) (*bootstrapv1.Ku
 		// A Secret created later is no event of ours: look again.
 		return nil, ctrl.Result{RequeueAfter: waitForSecret}
 	}
+	if msg := nodeLabelsProblem(&s.config.Spec); msg != "" {
+		s.invalid = msg
+		return nil, ctrl.Result{}
+	}
 	for i, f := range files {
 		if f.Permissions == "" {
 			continue
@@ -272,6 +285,12 @@ func (r *Reconciler) resolveSpec(ctx context.Context, s *scope) (*bootstrapv1.Ku
 	}
 	spec := s.config.Spec.DeepCopy()
 	spec.Files, spec.Users = files, users
+	// The API server would refuse the data Secret, again at each retry: say
+	// so before a certificate or a token is made for nothing.
+	if parts := payloadParts(spec); payloadSize(parts) > maxDataSize {
+		s.invalid = oversizedMessage(payloadSize(parts), parts)
+		return nil, ctrl.Result{}
+	}
 	return spec, ctrl.Result{}
 }
 

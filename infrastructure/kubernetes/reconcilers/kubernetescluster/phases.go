@@ -2,6 +2,7 @@ package kubernetescluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -14,9 +15,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
@@ -55,6 +58,19 @@ type scope struct {
 // ServiceName is the name of a cluster's control-plane Service.
 func ServiceName(clusterName string) string { return clusterName + "-apiserver" }
 
+// serviceNameProblem says why the control-plane Service cannot be named after
+// the Cluster, or "" when it can. A Service name is a DNS label, which is
+// stricter than the names a Cluster may have. (API servers before 1.34 also
+// want it to start with a letter; they say so when the Service is created.)
+func serviceNameProblem(clusterName string) string {
+	if msgs := validation.IsDNS1123Label(ServiceName(clusterName)); len(msgs) > 0 {
+		return fmt.Sprintf("Cluster metadata.name %q cannot name the control-plane Service %s: %s; "+
+			"a Cluster on this infrastructure needs a name of at most %d characters without dots",
+			clusterName, ServiceName(clusterName), strings.Join(msgs, "; "), validation.DNS1123LabelMaxLength-len(ServiceName("")))
+	}
+	return ""
+}
+
 // reconcileNodes reads the management Nodes: their zones are the failure domains.
 func (r *Reconciler) reconcileNodes(ctx context.Context, s *scope) error {
 	nodes := &corev1.NodeList{}
@@ -92,6 +108,11 @@ func failureDomains(nodes []corev1.Node) []clusterv1.FailureDomain {
 // the controller owns when they were changed out of band.
 func (r *Reconciler) reconcileService(ctx context.Context, s *scope) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
+	if msg := serviceNameProblem(s.clusterName); msg != "" {
+		// The API server would refuse the Service at every retry.
+		s.serviceError = msg
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
+	}
 	desired := desiredService(s.kc, s.clusterName, apiServerPort(s.cluster))
 	key := client.ObjectKeyFromObject(desired)
 	svc := &corev1.Service{}

@@ -1,6 +1,7 @@
 package kubernetescluster
 
 import (
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -274,4 +275,26 @@ func TestFailureDomains(t *testing.T) {
 	got := failureDomains([]corev1.Node{node("a", true, "z2"), node("b", true, "z1"), node("c", true, "z2"), node("d", true, "")})
 	g.Expect(got).To(Equal([]clusterv1.FailureDomain{{Name: "z1", ControlPlane: &tr}, {Name: "z2", ControlPlane: &tr}}))
 	g.Expect(failureDomains(nil)).To(BeNil())
+}
+
+func TestServiceNameProblem(t *testing.T) {
+	for _, tc := range []struct {
+		cluster string
+		want    string
+	}{
+		{cluster: "c1"},
+		{cluster: strings.Repeat("a", 53)},
+		{cluster: strings.Repeat("a", 54), want: "must be no more than 63 characters"},
+		{cluster: "a.b", want: "must not contain dots"},
+	} {
+		g := NewWithT(t)
+		got := serviceNameProblem(tc.cluster)
+		if tc.want == "" {
+			g.Expect(got).To(BeEmpty(), tc.cluster)
+			continue
+		}
+		g.Expect(got).To(ContainSubstring(`Cluster metadata.name "` + tc.cluster + `"`))
+		g.Expect(got).To(ContainSubstring(tc.want))
+		g.Expect(got).To(ContainSubstring("at most 53 characters"))
+	}
 }

@@ -178,6 +178,13 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 	// Secret's script as root: a name someone else took first stops the
 	// machine here, before there is a Pod to mount it.
 	secret := bootSecret(km, m.Spec.ClusterName, script)
+	if size := secretSize(secret); size > corev1.MaxSecretSize {
+		// The API server would refuse it at every retry; only smaller data helps.
+		s.bootstrapDataError = fmt.Sprintf("the boot Secret %s would be %d bytes (the script converted from the cloud-config of Secret %s is %d), "+
+			"more than the %d bytes a Secret can carry: make the bootstrap config's files or commands smaller",
+			secret.Name, size, *m.Spec.Bootstrap.DataSecretName, len(script), corev1.MaxSecretSize)
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(s.bootstrapDataError))
+	}
 	secret.OwnerReferences = []metav1.OwnerReference{owner}
 	children := []client.Object{secret}
 	for _, pvc := range nodepod.PVCs(in) {
@@ -294,6 +301,16 @@ func (r *Reconciler) image(ctx context.Context, km *infrav1.KubernetesMachine, v
 		return "", fmt.Errorf("reading ConfigMap %s: %w", key, err)
 	}
 	return nodepod.ImageFor(version, overrides)
+}
+
+// secretSize is what the API server counts against a Secret's limit: the
+// values, not the keys.
+func secretSize(secret *corev1.Secret) int {
+	n := 0
+	for _, v := range secret.Data {
+		n += len(v)
+	}
+	return n
 }
 
 // bootSecret holds the boot script and the node's boot files. It is

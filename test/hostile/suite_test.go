@@ -1,0 +1,84 @@
+// Package hostile sends hostile and invalid input to a real API server with
+// the project's CRDs, and to the real bootstrap and infrastructure controllers
+// behind it. Each case is a manifest and what must become of it: rejected at
+// admission with a message that names the field, or, where admission cannot
+// tell, a condition on the user's object that names the field, with no node
+// Pod started and no data made from the bad input. The tests play the core
+// provider: they create Machines and set the Cluster's status themselves.
+package hostile
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/podcluster/podcluster/bootstrap/kubeadm"
+	"github.com/podcluster/podcluster/infrastructure/kubernetes"
+	"github.com/podcluster/podcluster/internal/manager"
+	"github.com/podcluster/podcluster/test/testenv"
+)
+
+var (
+	env, workload      *testenv.Environment
+	workloadKubeconfig []byte
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("PODCLUSTER_TEST_LOGS") != "" {
+		log.SetLogger(zap.New(zap.UseDevMode(true)))
+	} else {
+		log.SetLogger(zap.New(zap.WriteTo(discard{})))
+	}
+	os.Exit(testenv.Run(m, &env, func() (func(), error) {
+		var err error
+		if workload, err = testenv.StartWorkload(); err != nil {
+			return nil, err
+		}
+		if workloadKubeconfig, err = os.ReadFile(workload.KubeconfigPath); err != nil {
+			return nil, err
+		}
+		stop, err := startManager()
+		if err != nil {
+			return nil, err
+		}
+		return func() {
+			stop()
+			_ = workload.Stop()
+		}, nil
+	}))
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// startManager runs the kubeadm bootstrap and the infrastructure providers'
+// controllers, as their managers would.
+func startManager() (func(), error) {
+	mgr, cc, err := manager.New(env.Config, manager.Options{AllowRestart: true})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctrl.LoggerInto(context.Background(), ctrl.Log))
+	if err := kubeadm.Setup(ctx, mgr, kubeadm.Options{ClusterCache: cc}); err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := kubernetes.Setup(ctx, mgr, kubernetes.Options{ClusterCache: cc}); err != nil {
+		cancel()
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "manager: %v\n", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
+}
