@@ -202,11 +202,12 @@ func TestOnDeleteAndPaused(t *testing.T) {
 	got := md.DeepCopy()
 	update(g, got, func() {
 		got.Spec.Rollout.Strategy = clusterv1.MachineDeploymentRolloutStrategy{Type: clusterv1.OnDeleteMachineDeploymentStrategyType}
-		got.Spec.Template.ObjectMeta.Annotations = map[string]string{"rev": "2"}
+		// The version: labels and annotations would change Machines in place.
+		got.Spec.Template.Spec.Version = "v1.37.3"
 	})
 	g.Consistently(func(g Gomega) {
 		for _, m := range machines(g, ns) {
-			g.Expect(m.Annotations).NotTo(HaveKey("rev"))
+			g.Expect(m.Spec.Version).To(Equal("v1.37.2"))
 		}
 	}, 3*time.Second, 300*time.Millisecond).Should(Succeed())
 	// Old Machines report that they are not up to date.
@@ -223,7 +224,7 @@ func TestOnDeleteAndPaused(t *testing.T) {
 		g.Expect(ms).To(HaveLen(2))
 		replaced := 0
 		for _, m := range ms {
-			if m.Annotations["rev"] == "2" {
+			if m.Spec.Version == "v1.37.3" {
 				replaced++
 				g.Expect(isTrue(m.Status.Conditions, clusterv1.AvailableCondition)).To(BeTrue())
 			}

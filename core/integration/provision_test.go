@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
@@ -39,11 +40,14 @@ func TestMachineDeploymentProvisions(t *testing.T) {
 			g.Expect(isTrue(m.Status.Conditions, cond)).To(BeTrue(), "%s of %s", cond, m.Name)
 		}
 
-		// The clones were created complete: owned by the Machine, cloned-from annotations.
+		// The clones were created before the Machine, owned by the MachineSet,
+		// and the Machine became their controller, as upstream; cloned-from
+		// annotations.
 		km := &infrav1.KubernetesMachine{}
 		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Name}, km)).To(Succeed())
-		g.Expect(km.OwnerReferences).To(HaveLen(1))
-		g.Expect(km.OwnerReferences[0].Kind).To(Equal("Machine"))
+		g.Expect(km.OwnerReferences).To(HaveLen(2))
+		g.Expect(metav1.GetControllerOf(km)).To(HaveField("UID", m.UID))
+		g.Expect(km.OwnerReferences).To(ContainElement(HaveField("Kind", "MachineSet")))
 		g.Expect(km.Annotations).To(HaveKeyWithValue(clusterv1.TemplateClonedFromNameAnnotation, "workers"))
 		g.Expect(km.Annotations).To(HaveKeyWithValue(clusterv1.TemplateClonedFromGroupKindAnnotation, "KubernetesMachineTemplate.infrastructure.cluster.x-k8s.io"))
 

@@ -63,11 +63,12 @@ func TestRollingUpdateKeepsAvailability(t *testing.T) {
 		}
 	}()
 
-	// Any template change starts a rollout.
+	// A template change other than its metadata and timeouts (which
+	// change Machines in place) starts a rollout.
 	got := &clusterv1.MachineDeployment{}
 	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(md), got)).To(Succeed())
 	before := got.DeepCopy()
-	got.Spec.Template.ObjectMeta.Annotations = map[string]string{"example.com/revision": "2"}
+	got.Spec.Template.Spec.Version = "v1.37.3"
 	g.Expect(env.Client.Patch(ctx, got, client.MergeFrom(before))).To(Succeed())
 	newHash := mdutil.TemplateHash(got, time.Now())
 
@@ -76,7 +77,7 @@ func TestRollingUpdateKeepsAvailability(t *testing.T) {
 		g.Expect(ms).To(HaveLen(5))
 		for _, m := range ms {
 			g.Expect(m.Labels).To(HaveKeyWithValue(clusterv1.MachineDeploymentUniqueLabel, newHash))
-			g.Expect(m.Annotations).To(HaveKeyWithValue("example.com/revision", "2"))
+			g.Expect(m.Spec.Version).To(Equal("v1.37.3"))
 			g.Expect(isTrue(m.Status.Conditions, clusterv1.AvailableCondition)).To(BeTrue())
 		}
 		sets := &clusterv1.MachineSetList{}

@@ -15,14 +15,12 @@ import (
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 )
 
-// TemplateHash is the revision of md's Machine template: a hash of
-// spec.template (without the machine-template-hash label itself), salted with
+// TemplateHash is the revision of md's Machine template: a hash of the
+// template's rollout fields (see RolloutFields), salted with
 // spec.rollout.after once that time has passed, so that passing it starts a
 // rollout of every Machine made before.
 func TemplateHash(md *clusterv1.MachineDeployment, now time.Time) string {
-	tmpl := md.Spec.Template.DeepCopy()
-	delete(tmpl.ObjectMeta.Labels, clusterv1.MachineDeploymentUniqueLabel)
-	data, err := json.Marshal(tmpl)
+	data, err := json.Marshal(RolloutFields(&md.Spec.Template))
 	if err != nil {
 		panic(err) // a MachineTemplateSpec always marshals
 	}
@@ -32,6 +30,20 @@ func TemplateHash(md *clusterv1.MachineDeployment, now time.Time) string {
 		_, _ = fmt.Fprintf(h, "rollout.after=%s", after.UTC().Format(time.RFC3339))
 	}
 	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
+}
+
+// RolloutFields copies a Machine template without the fields that change
+// existing Machines in place, as upstream propagates them: the labels and
+// annotations, and the Node drain, volume detach and deletion timeouts. What
+// is left is what only new Machines can take, so a change there is a new
+// revision and a change elsewhere is not.
+func RolloutFields(tmpl *clusterv1.MachineTemplateSpec) *clusterv1.MachineTemplateSpec {
+	out := tmpl.DeepCopy()
+	out.ObjectMeta = clusterv1.ObjectMeta{}
+	out.Spec.Deletion.NodeDrainTimeoutSeconds = nil
+	out.Spec.Deletion.NodeVolumeDetachTimeoutSeconds = nil
+	out.Spec.Deletion.NodeDeletionTimeoutSeconds = nil
+	return out
 }
 
 // Replicas returns spec.replicas, defaulting to 1.

@@ -47,13 +47,36 @@ func TestTemplateHash(t *testing.T) {
 	h := TemplateHash(md, now)
 	g.Expect(TemplateHash(md, now)).To(Equal(h), "stable")
 
-	withLabel := md.DeepCopy()
-	withLabel.Spec.Template.ObjectMeta.Labels[clusterv1.MachineDeploymentUniqueLabel] = "x"
-	g.Expect(TemplateHash(withLabel, now)).To(Equal(h), "its own label does not count")
-
-	changed := md.DeepCopy()
-	changed.Spec.Template.Spec.Version = "v1.37.3"
-	g.Expect(TemplateHash(changed, now)).NotTo(Equal(h))
+	// Fields propagated in place are no new revision.
+	inPlace := []func(*clusterv1.MachineTemplateSpec){
+		func(t *clusterv1.MachineTemplateSpec) {
+			t.ObjectMeta.Labels[clusterv1.MachineDeploymentUniqueLabel] = "x"
+		},
+		func(t *clusterv1.MachineTemplateSpec) { t.ObjectMeta.Labels["new"] = "label" },
+		func(t *clusterv1.MachineTemplateSpec) { t.ObjectMeta.Annotations = map[string]string{"an": "notation"} },
+		func(t *clusterv1.MachineTemplateSpec) { t.Spec.Deletion.NodeDrainTimeoutSeconds = ptr(int32(60)) },
+		func(t *clusterv1.MachineTemplateSpec) {
+			t.Spec.Deletion.NodeVolumeDetachTimeoutSeconds = ptr(int32(60))
+		},
+		func(t *clusterv1.MachineTemplateSpec) { t.Spec.Deletion.NodeDeletionTimeoutSeconds = ptr(int32(60)) },
+	}
+	for i, mutate := range inPlace {
+		changed := md.DeepCopy()
+		mutate(&changed.Spec.Template)
+		g.Expect(TemplateHash(changed, now)).To(Equal(h), "in-place change %d", i)
+	}
+	// Everything else is.
+	rollout := []func(*clusterv1.MachineTemplateSpec){
+		func(t *clusterv1.MachineTemplateSpec) { t.Spec.Version = "v1.37.3" },
+		func(t *clusterv1.MachineTemplateSpec) { t.Spec.InfrastructureRef.Name = "other" },
+		func(t *clusterv1.MachineTemplateSpec) { t.Spec.FailureDomain = "fd" },
+		func(t *clusterv1.MachineTemplateSpec) { t.Spec.MinReadySeconds = ptr(int32(5)) },
+	}
+	for i, mutate := range rollout {
+		changed := md.DeepCopy()
+		mutate(&changed.Spec.Template)
+		g.Expect(TemplateHash(changed, now)).NotTo(Equal(h), "rollout change %d", i)
+	}
 
 	after := md.DeepCopy()
 	after.Spec.Rollout.After = metav1.NewTime(now.Add(time.Hour))

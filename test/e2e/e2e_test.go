@@ -208,11 +208,13 @@ func TestSeedWalkthrough(t *testing.T) {
 	}
 	g.Expect(names).To(ConsistOf("controller", keep))
 
-	// A template change rolls the worker to a new Machine.
+	// An annotation added to the template reaches the worker in place: the
+	// same Machine carries it.
 	kubectl(g, "patch", "machinedeployment/worker", "-n", ns, "--type=merge", "-p", `{"spec":{"template":{"metadata":{"annotations":{"rev":"2"}}}}}`)
 	g.Eventually(func(g Gomega) {
 		for _, m := range machines(g, ns) {
 			if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; !cp {
+				g.Expect(m.Name).To(Equal(keep))
 				g.Expect(m.Annotations).To(HaveKeyWithValue("rev", "2"))
 			}
 		}
@@ -357,11 +359,14 @@ func TestInjectedNodeNotReady(t *testing.T) {
 	}, time.Minute, time.Second).Should(Succeed())
 }
 
-// TestRollingUpdateKeepsAvailability: a template change rolls all 3 workers to
-// new Machines; with the defaults (maxSurge 1, maxUnavailable 0) there are
-// never fewer than 3 available workers nor more than 4 workers.
-func TestRollingUpdateKeepsAvailability(t *testing.T) {
+// TestTemplateMetadataChangesInPlace: a label and an annotation added to the
+// workers' MachineDeployment template reach the 3 worker Machines in place,
+// as upstream propagates them: no Machine is replaced, the KubernetesMachines
+// carry them too, and the label (a node.cluster.x-k8s.io one) reaches the
+// Nodes.
+func TestTemplateMetadataChangesInPlace(t *testing.T) {
 	g := NewWithT(t)
+	ctx := context.Background()
 	ns := newNamespace(t)
 	applySeed(g, ns)
 	waitForWorkers(g, ns, 3)
@@ -369,7 +374,54 @@ func TestRollingUpdateKeepsAvailability(t *testing.T) {
 	for _, m := range machines(g, ns) {
 		old[m.Name] = true
 	}
-	kubectl(g, "patch", "machinedeployment/worker", "-n", ns, "--type=merge", "-p", `{"spec":{"template":{"metadata":{"annotations":{"rev":"2"}}}}}`)
+	const label = "node.cluster.x-k8s.io/tier"
+	kubectl(g, "patch", "machinedeployment/worker", "-n", ns, "--type=merge", "-p",
+		`{"spec":{"template":{"metadata":{"labels":{"`+label+`":"gold"},"annotations":{"rev":"2"}}}}}`)
+	g.Eventually(func(g Gomega) {
+		workers := 0
+		for _, m := range machines(g, ns) {
+			if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; cp {
+				continue
+			}
+			workers++
+			g.Expect(old).To(HaveKey(m.Name), "Machine %s replaced one of the workers", m.Name)
+			g.Expect(m.Labels).To(HaveKeyWithValue(label, "gold"), m.Name)
+			g.Expect(m.Annotations).To(HaveKeyWithValue("rev", "2"), m.Name)
+			km := &infrav1.KubernetesMachine{}
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Spec.InfrastructureRef.Name}, km)).To(Succeed())
+			g.Expect(km.Labels).To(HaveKeyWithValue(label, "gold"), km.Name)
+			g.Expect(km.Annotations).To(HaveKeyWithValue("rev", "2"), km.Name)
+		}
+		g.Expect(workers).To(Equal(3))
+		nodes := &corev1.NodeList{}
+		g.Expect(workloadClientOf(g, c, ns, "example").List(ctx, nodes, client.MatchingLabels{label: "gold"})).To(Succeed())
+		g.Expect(nodes.Items).To(HaveLen(3))
+		sets := &clusterv1.MachineSetList{}
+		g.Expect(c.List(ctx, sets, client.InNamespace(ns))).To(Succeed())
+		g.Expect(sets.Items).To(HaveLen(1), "no new MachineSet")
+	}, 3*time.Minute, time.Second).Should(Succeed())
+}
+
+// TestRollingUpdateKeepsAvailability: a template change (here the
+// infrastructure template) rolls all 3 workers to new Machines; with the
+// defaults (maxSurge 1, maxUnavailable 0) there are never fewer than 3
+// available workers nor more than 4 workers.
+func TestRollingUpdateKeepsAvailability(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	applySeed(g, ns)
+	waitForWorkers(g, ns, 3)
+	old := map[string]bool{}
+	for _, m := range machines(g, ns) {
+		old[m.Name] = true
+	}
+	// Labels and annotations change Machines in place; another template does not.
+	kmt := &infrav1.KubernetesMachineTemplate{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "worker"}, kmt)).To(Succeed())
+	g.Expect(c.Create(ctx, &infrav1.KubernetesMachineTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-2"},
+		Spec: kmt.Spec})).To(Succeed())
+	kubectl(g, "patch", "machinedeployment/worker", "-n", ns, "--type=merge", "-p", `{"spec":{"template":{"spec":{"infrastructureRef":{"name":"worker-2"}}}}}`)
 	minAvailable, maxWorkers := 3, 0
 	g.Eventually(func(g Gomega) {
 		workers, available, replaced := 0, 0, 0
@@ -381,7 +433,7 @@ func TestRollingUpdateKeepsAvailability(t *testing.T) {
 			if a := condition(m.Status.Conditions, clusterv1.AvailableCondition); a != nil && a.Status == metav1.ConditionTrue && m.DeletionTimestamp.IsZero() {
 				available++
 			}
-			if !old[m.Name] && m.Annotations["rev"] == "2" {
+			if !old[m.Name] && m.Spec.InfrastructureRef.Name != "" && templateOf(g, ns, m.Spec.InfrastructureRef.Name) == "worker-2" {
 				replaced++
 			}
 		}
@@ -392,4 +444,11 @@ func TestRollingUpdateKeepsAvailability(t *testing.T) {
 	}, 3*time.Minute, 200*time.Millisecond).Should(Succeed())
 	g.Expect(minAvailable).To(Equal(3), "availability dropped during the rollout")
 	g.Expect(maxWorkers).To(BeNumerically("<=", 4), "the rollout surged by more than one")
+}
+
+// templateOf names the template a KubernetesMachine was cloned from.
+func templateOf(g Gomega, ns, name string) string {
+	km := &infrav1.KubernetesMachine{}
+	g.Expect(c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, km)).To(Succeed())
+	return km.Annotations[clusterv1.TemplateClonedFromNameAnnotation]
 }

@@ -288,14 +288,7 @@ func statusReplicas(ms *clusterv1.MachineSet) int32 {
 func newMachineSet(s *scope, replicas int32, surge int32) *clusterv1.MachineSet {
 	md := s.md
 	tmpl := *md.Spec.Template.DeepCopy()
-	if tmpl.ObjectMeta.Labels == nil {
-		tmpl.ObjectMeta.Labels = map[string]string{}
-	}
-	// The hash label goes on the template and into the selector, so that
-	// each revision's MachineSet selects only its own Machines.
-	tmpl.ObjectMeta.Labels[clusterv1.MachineDeploymentUniqueLabel] = s.hash
-	tmpl.ObjectMeta.Labels[clusterv1.MachineDeploymentNameLabel] = util.LabelValue(md.Name)
-	tmpl.ObjectMeta.Labels[clusterv1.ClusterNameLabel] = md.Spec.ClusterName
+	tmpl.ObjectMeta.Labels = templateLabels(md, s.hash)
 	sel := *md.Spec.Selector.DeepCopy()
 	if sel.MatchLabels == nil {
 		sel.MatchLabels = map[string]clusterv1.LabelValue{}
@@ -340,4 +333,18 @@ func newMachineSet(s *scope, replicas int32, surge int32) *clusterv1.MachineSet 
 			Deletion:      clusterv1.MachineSetDeletionSpec{Order: md.Spec.Deletion.Order},
 		},
 	}
+}
+
+// templateLabels are the labels of the template of md's MachineSet of
+// revision hash. The hash label goes on the template and into the selector,
+// so that each revision's MachineSet selects only its own Machines.
+func templateLabels(md *clusterv1.MachineDeployment, hash string) map[string]string {
+	l := make(map[string]string, len(md.Spec.Template.ObjectMeta.Labels)+3)
+	for k, v := range md.Spec.Template.ObjectMeta.Labels {
+		l[k] = v
+	}
+	l[clusterv1.MachineDeploymentUniqueLabel] = hash
+	l[clusterv1.MachineDeploymentNameLabel] = util.LabelValue(md.Name)
+	l[clusterv1.ClusterNameLabel] = md.Spec.ClusterName
+	return l
 }

@@ -3,8 +3,10 @@ package machinedeployment
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -177,10 +179,15 @@ func (r *Reconciler) rolloutOnDelete(ctx context.Context, s *scope, desired int3
 		replicas := mdutil.Replicas(ms.Spec.Replicas)
 		// Counted from the Machines, not the set's status, so a deletion the
 		// user just made is seen before the set reports it.
-		var alive int32
+		var alive, deleting int32
 		for _, m := range s.machines {
-			if m.Labels[clusterv1.MachineSetNameLabel] == util.LabelValue(ms.Name) && m.DeletionTimestamp.IsZero() {
+			if m.Labels[clusterv1.MachineSetNameLabel] != util.LabelValue(ms.Name) {
+				continue
+			}
+			if m.DeletionTimestamp.IsZero() {
 				alive++
+			} else {
+				deleting++
 			}
 		}
 		// Shrinking the old set stops it from replacing the deleted Machine
@@ -191,7 +198,10 @@ func (r *Reconciler) rolloutOnDelete(ctx context.Context, s *scope, desired int3
 			}
 			replicas = alive
 		}
-		oldTotal += replicas
+		// A Machine still being deleted holds its room until it is gone,
+		// as the MachineSet counts it: one that never finishes going must
+		// not be replaced.
+		oldTotal += max(replicas, alive+deleting)
 	}
 	// The new set takes exactly the room the old ones left, so the total
 	// never exceeds spec.replicas.
@@ -202,12 +212,17 @@ func (r *Reconciler) rolloutOnDelete(ctx context.Context, s *scope, desired int3
 }
 
 // syncNewMachineSet keeps the fields of the new MachineSet that do not change
-// the template hash in step with the deployment.
+// the template hash in step with the deployment: among them the template's
+// labels, annotations and Node timeouts, which the MachineSet propagates to
+// its Machines in place (see mdutil.RolloutFields).
 func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, surge int32) error {
 	ms := s.newMS
 	before := ms.DeepCopy()
 	ms.Spec.Deletion.Order = s.md.Spec.Deletion.Order
 	ms.Spec.MachineNaming = s.md.Spec.MachineNaming
+	ms.Spec.Template.ObjectMeta.Labels = templateLabels(s.md, s.hash)
+	ms.Spec.Template.ObjectMeta.Annotations = maps.Clone(s.md.Spec.Template.ObjectMeta.Annotations)
+	ms.Spec.Template.Spec.Deletion = s.md.Spec.Template.Spec.Deletion
 	if ms.Annotations == nil {
 		ms.Annotations = map[string]string{}
 	}
@@ -226,7 +241,10 @@ func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, s
 
 // equalSync compares only the fields syncNewMachineSet writes.
 func equalSync(a, b *clusterv1.MachineSet) bool {
+	ta, tb := a.Spec.Template, b.Spec.Template
 	return a.Spec.Deletion == b.Spec.Deletion && a.Spec.MachineNaming == b.Spec.MachineNaming &&
+		maps.Equal(ta.ObjectMeta.Labels, tb.ObjectMeta.Labels) && maps.Equal(ta.ObjectMeta.Annotations, tb.ObjectMeta.Annotations) &&
+		equality.Semantic.DeepEqual(ta.Spec.Deletion, tb.Spec.Deletion) &&
 		a.Annotations[clusterv1.DesiredReplicasAnnotation] == b.Annotations[clusterv1.DesiredReplicasAnnotation] &&
 		a.Annotations[clusterv1.MaxReplicasAnnotation] == b.Annotations[clusterv1.MaxReplicasAnnotation]
 }

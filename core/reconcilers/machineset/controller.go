@@ -2,20 +2,25 @@
 // keeps spec.replicas Machines that match its template: it creates Machines
 // together with their bootstrap and infrastructure objects cloned from
 // templates, adopts orphans that match its selector, deletes surplus Machines
-// in the configured order, and replaces Machines a MachineHealthCheck marked
-// for remediation.
+// in the configured order, replaces Machines a MachineHealthCheck marked for
+// remediation, and propagates the template's labels, annotations and Node
+// timeouts to its Machines in place.
 //
-// To keep API traffic low each Machine is created first, complete with its
-// finalizer, labels and owner reference, and each clone is created complete
-// with the Machine as its controller owner: one request per object and no
-// adoption patches afterwards. A scale-up creates several Machines at once,
-// in batches that grow from one (see slowStart); each Machine still goes out
-// before its clones.
+// A set never holds more Machines than spec.replicas, whatever fails:
+// Machines being deleted count until they are gone (see replicaChange), and
+// each Machine is created after its clones, so that a clone the API server
+// refuses leaves no Machine to delete. Clones a failed creation leaves
+// behind are deleted at once, or by deleteOrphanedClones. Each object is
+// created complete, with its labels and owner: one request per object. A
+// scale-up creates several Machines at once, in batches that grow from one
+// (see slowStart).
 package machineset
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,11 +50,17 @@ type Reconciler struct {
 	WatchFilter string
 
 	expectations *expectations.Expectations
+	// apiReader reads around the cache, for what must not be missed.
+	apiReader client.Reader
+	// swept holds the keys of the sets deleteOrphanedClones has looked at
+	// since the controller started.
+	swept sync.Map
 }
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
 	r.expectations = expectations.New()
+	r.apiReader = mgr.GetAPIReader()
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.MachineSet{}, builder.WithPredicates(filter)).
@@ -67,6 +78,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err := r.Client.Get(ctx, req.NamespacedName, ms); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.expectations.Forget(req.String())
+			r.swept.Delete(req.String())
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -126,10 +138,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	// the Machines the earlier steps settled.
 	res, err = phase.Sequence(ctx, s,
 		r.adoptOrphans,
+		r.deleteOrphanedClones,
 		r.ensureProviderObjects,
 		r.remediate,
 		r.scale,
 	)
+	// In-place propagation is independent of scaling: it runs whatever
+	// scaling met, and its failure does not stop a scale.
+	_, syncErr := r.syncMachines(ctx, s)
+	err = errors.Join(err, syncErr)
 	// A phase's own requeue (the cache not caught up) comes first; the
 	// clones window is a later, softer deadline.
 	if err != nil || res.RequeueAfter > 0 {

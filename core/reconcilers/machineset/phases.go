@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -94,6 +95,24 @@ func (r *Reconciler) getMachines(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// liveMachineCount counts the Machines the set owns, those being deleted
+// too, as the API server has them.
+func (r *Reconciler) liveMachineCount(ctx context.Context, s *scope) (int, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(clusterv1.GroupVersion.WithKind("MachineList"))
+	if err := r.apiReader.List(ctx, list, client.InNamespace(s.ms.Namespace),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: s.ms.Spec.ClusterName}); err != nil {
+		return 0, fmt.Errorf("counting Machines: %w", err)
+	}
+	n := 0
+	for i := range list.Items {
+		if owner := util.ControllerOf(&list.Items[i]); owner != nil && owner.Kind == "MachineSet" && owner.UID == s.ms.UID {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // adoptOrphans takes Machines without a controller that match the selector.
 func (r *Reconciler) adoptOrphans(ctx context.Context, s *scope) (ctrl.Result, error) {
 	sel, err := selectorOf(s.ms)
@@ -134,9 +153,9 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, s *scope) (ctrl.Result, e
 	return ctrl.Result{}, nil
 }
 
-// ensureProviderObjects creates the clones of a Machine that are missing,
-// which happens only if the controller stopped between creating the Machine
-// and its clones. Machines that already provisioned are left alone.
+// ensureProviderObjects creates the clones of a Machine that are missing:
+// every Machine is created after its clones, so a clone is missing only if
+// someone deleted it. Machines that already provisioned are left alone.
 func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.Result, error) {
 	var res ctrl.Result
 	for _, m := range s.machines {
@@ -153,7 +172,7 @@ func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.
 			}
 			continue
 		}
-		if err := r.createClones(ctx, s, m, true); err != nil {
+		if _, err := r.createClones(ctx, s, m, util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true), true); err != nil {
 			noteTemplateErr(s, err)
 			return ctrl.Result{}, err
 		}
@@ -166,6 +185,82 @@ func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.
 // clonesWindow is how long a freshly created Machine's clones are assumed to
 // exist without looking.
 const clonesWindow = 10 * time.Second
+
+// deleteOrphanedClones deletes the clones that a creation left without their
+// Machine: the creation failed and so did taking its clones back, or the
+// controller stopped in between. Such a clone is owned by the set alone (the
+// Machine controller makes a Machine the controller of its clones) and no
+// Machine of its name exists. It runs once per set after the controller
+// starts, which covers a stop, and again after a failed take-back. Reads go
+// to the API server: the cache may not show a Machine created just before.
+// A failure here is logged and retried on the next reconcile; it does not
+// stop the set from scaling.
+func (r *Reconciler) deleteOrphanedClones(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if _, done := r.swept.Load(s.key); done {
+		return ctrl.Result{}, nil
+	}
+	log := ctrl.LoggerFrom(ctx)
+	refs := []clusterv1.ContractVersionedObjectReference{s.ms.Spec.Template.Spec.InfrastructureRef}
+	if ref := s.ms.Spec.Template.Spec.Bootstrap.ConfigRef; ref.IsDefined() {
+		refs = append(refs, ref)
+	}
+	for _, ref := range refs {
+		if err := r.deleteOrphansOfKind(ctx, s, cloneRef(ref, "")); err != nil {
+			log.Error(err, "Looking for orphaned clones failed; retrying on the next reconcile", "kind", ref.Kind)
+			return ctrl.Result{}, nil
+		}
+	}
+	r.swept.Store(s.key, struct{}{})
+	return ctrl.Result{}, nil
+}
+
+// deleteOrphansOfKind deletes the set's orphaned clones of one kind.
+func (r *Reconciler) deleteOrphansOfKind(ctx context.Context, s *scope, ref clusterv1.ContractVersionedObjectReference) error {
+	gvk, err := r.Resolver.GVK(ctx, ref)
+	if err != nil {
+		return err
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	// Clones carry the Machine's labels, the set's name among them.
+	if err := r.apiReader.List(ctx, list, client.InNamespace(s.ms.Namespace),
+		client.MatchingLabels{clusterv1.MachineSetNameLabel: util.LabelValue(s.ms.Name)}); err != nil {
+		return fmt.Errorf("listing %s: %w", ref.Kind, err)
+	}
+	for i := range list.Items {
+		obj := &list.Items[i]
+		if !orphanedClone(obj, s.ms) {
+			continue
+		}
+		// A Machine that exists but has not adopted its clone yet keeps it.
+		err := r.apiReader.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.Name}, &clusterv1.Machine{})
+		if !apierrors.IsNotFound(err) {
+			if err != nil {
+				return fmt.Errorf("reading Machine %s: %w", obj.Name, err)
+			}
+			continue
+		}
+		ctrl.LoggerFrom(ctx).Info("Deleting orphaned clone", "kind", ref.Kind, "name", obj.Name)
+		if err := r.Client.Delete(ctx, obj, client.Preconditions{UID: ptr.To(obj.UID)}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting orphaned %s %s: %w", ref.Kind, obj.Name, err)
+		}
+	}
+	return nil
+}
+
+// orphanedClone says whether obj is a clone of ms that no Machine controls:
+// ms owns it, and nothing is its controller.
+func orphanedClone(obj metav1.Object, ms *clusterv1.MachineSet) bool {
+	if util.ControllerOf(obj) != nil || !obj.GetDeletionTimestamp().IsZero() {
+		return false
+	}
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == ms.UID {
+			return true
+		}
+	}
+	return false
+}
 
 // remediate deletes Machines a MachineHealthCheck marked for remediation
 // (OwnerRemediated=False); scaling replaces them.
@@ -203,28 +298,41 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: waitForCache}, nil
 	}
 
-	// Machines being deleted do not count: they are replaced right away
-	// rather than after their drain.
+	want := int(mdutil.Replicas(ms.Spec.Replicas))
 	var active []*clusterv1.Machine
 	for _, m := range s.machines {
 		if m.DeletionTimestamp.IsZero() {
 			active = append(active, m)
 		}
 	}
-	want := int(mdutil.Replicas(ms.Spec.Replicas))
-	diff := want - len(active)
-	if diff > 0 && r.oldOnDeleteRevision(ctx, s) {
+	create, remove := replicaChange(len(s.machines), len(s.machines)-len(active), want)
+	if create > 0 {
+		// Creating is the step that a wrong count makes unbounded, so it
+		// counts from the API server: a cache that stopped following (and
+		// expectations that expired meanwhile) must not add Machines again.
+		all, err := r.liveMachineCount(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		create = max(0, want-all)
+	}
+	if create > 0 && r.oldOnDeleteRevision(ctx, s) {
 		// With OnDelete, a deleted Machine of an old revision comes back from
 		// the new template: the MachineDeployment grows the new MachineSet.
 		s.scaleMessage = "old revision of an OnDelete MachineDeployment: deleted Machines are replaced by the new revision"
 		return ctrl.Result{}, nil
 	}
+	if create == 0 && len(active) < want {
+		// A Machine on its way out is replaced once it is gone, never
+		// before: one that never finishes going must not cost another.
+		s.scaleMessage = fmt.Sprintf("waiting for %d Machines being deleted before replacing them", len(s.machines)-len(active))
+	}
 	switch {
-	case diff > 0:
+	case create > 0:
 		s.scalingUp = true
 		s.scaleMessage = fmt.Sprintf("scaling up from %d to %d replicas", len(active), want)
 		ctrl.LoggerFrom(ctx).Info("Scaling up", "from", len(active), "to", want)
-		names, err := slowStart(diff, createConcurrency, func() (string, error) { return r.createMachine(ctx, s) })
+		names, err := slowStart(create, createConcurrency, func() (string, error) { return r.createMachine(ctx, s) })
 		// Expect what was created, also before a failure, so that the retry
 		// does not count from a cache that misses them.
 		r.expectations.Expect(s.key, names...)
@@ -232,11 +340,11 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 			noteTemplateErr(s, err)
 			return ctrl.Result{}, err
 		}
-	case diff < 0:
+	case remove > 0:
 		s.scalingDown = true
 		s.scaleMessage = fmt.Sprintf("scaling down from %d to %d replicas", len(active), want)
 		ctrl.LoggerFrom(ctx).Info("Scaling down", "from", len(active), "to", want)
-		victims := deletionOrder(active, ms.Spec.Deletion.Order)[:-diff]
+		victims := deletionOrder(active, ms.Spec.Deletion.Order)[:remove]
 		// Deletes are expected under a "-" prefix so that a Machine deleted
 		// and one of the same name created are told apart.
 		var names []string
@@ -251,6 +359,20 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		r.expectations.Expect(s.key, names...)
 	}
 	return ctrl.Result{}, nil
+}
+
+// replicaChange says how many Machines a set creates or deletes to reach
+// want, given all the Machines it owns and how many of them are being
+// deleted. Machines being
+// deleted count as Machines the set has: they still exist, and one whose
+// deletion never finishes must never be replaced by another, or a fault that
+// makes Machines fail and stick would grow the set without bound. They are
+// not deleted again either, so scaling down takes only from the others.
+func replicaChange(all, deleting, want int) (create, remove int) {
+	if all < want {
+		return want - all, 0
+	}
+	return 0, max(0, all-deleting-want)
 }
 
 // createConcurrency bounds how many Machines a scale-up creates at once. One
@@ -362,6 +484,13 @@ func machineName(ms *clusterv1.MachineSet) (string, error) {
 }
 
 // createMachine creates one Machine and its clones. It returns the Machine's name.
+//
+// The clones go first and the Machine last, so that a clone the API server
+// refuses leaves no Machine behind: a Machine without its clones would have
+// to be deleted, and one that never finishes deleting would still count (see
+// replicaChange) and block its replacement for good. The clones are owned by
+// the set until the Machine controller adopts them; the ones a failed
+// creation leaves are deleted here, or else by deleteOrphanedClones.
 func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error) {
 	ms := s.ms
 	name, err := machineName(ms)
@@ -370,6 +499,21 @@ func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error
 		// alone would only show in the logs.
 		return "", templateError{err}
 	}
+	m := newMachine(ms, name)
+	created, err := r.createClones(ctx, s, m, util.OwnerRef(ms, clusterv1.GroupVersion.WithKind("MachineSet"), false), false)
+	if err != nil {
+		return "", errors.Join(err, r.deleteClones(ctx, s, created))
+	}
+	ctrl.LoggerFrom(ctx).Info("Creating Machine", "machine", name)
+	if err := r.Client.Create(ctx, m); err != nil {
+		err = fmt.Errorf("creating Machine %s: %w", name, err)
+		return "", errors.Join(err, r.deleteClones(ctx, s, created))
+	}
+	return name, nil
+}
+
+// newMachine builds the Machine called name from the set's template.
+func newMachine(ms *clusterv1.MachineSet, name string) *clusterv1.Machine {
 	tmpl := ms.Spec.Template
 	m := &clusterv1.Machine{
 		ObjectMeta: metav1.ObjectMeta{
@@ -387,24 +531,35 @@ func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error
 	m.Spec.ProviderID = ""
 	// The clones take the Machine's name, so the references are known before
 	// the clones exist and a crash in between is repaired by name.
-	infraKind := strings.TrimSuffix(tmpl.Spec.InfrastructureRef.Kind, "Template")
-	m.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: tmpl.Spec.InfrastructureRef.APIGroup, Kind: infraKind, Name: name}
+	m.Spec.InfrastructureRef = cloneRef(tmpl.Spec.InfrastructureRef, name)
 	if ref := tmpl.Spec.Bootstrap.ConfigRef; ref.IsDefined() {
-		m.Spec.Bootstrap.ConfigRef = clusterv1.ContractVersionedObjectReference{APIGroup: ref.APIGroup, Kind: strings.TrimSuffix(ref.Kind, "Template"), Name: name}
+		m.Spec.Bootstrap.ConfigRef = cloneRef(ref, name)
 		// The config will name its own Secret; a template's name would be
 		// some other Machine's data.
 		m.Spec.Bootstrap.DataSecretName = nil
 	}
-	ctrl.LoggerFrom(ctx).Info("Creating Machine", "machine", name)
-	if err := r.Client.Create(ctx, m); err != nil {
-		return "", fmt.Errorf("creating Machine %s: %w", name, err)
+	return m
+}
+
+// cloneRef refers to the clone named name of the template ref refers to.
+func cloneRef(ref clusterv1.ContractVersionedObjectReference, name string) clusterv1.ContractVersionedObjectReference {
+	return clusterv1.ContractVersionedObjectReference{APIGroup: ref.APIGroup, Kind: strings.TrimSuffix(ref.Kind, "Template"), Name: name}
+}
+
+// deleteClones takes back the clones of a creation that failed. What it
+// cannot delete is left to deleteOrphanedClones, which it asks to look.
+func (r *Reconciler) deleteClones(ctx context.Context, s *scope, clones []*unstructured.Unstructured) error {
+	var errs []error
+	for _, c := range clones {
+		ctrl.LoggerFrom(ctx).Info("Deleting clone of a Machine that was not created", "kind", c.GetKind(), "name", c.GetName())
+		if err := r.Client.Delete(ctx, c, client.Preconditions{UID: ptr.To(c.GetUID())}); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("deleting %s %s: %w", c.GetKind(), c.GetName(), err))
+		}
 	}
-	if err := r.createClones(ctx, s, m, false); err != nil {
-		// Without its clones the Machine is useless: take it back.
-		_ = r.Client.Delete(ctx, m)
-		return "", err
+	if len(errs) > 0 {
+		r.swept.Delete(s.key)
 	}
-	return name, nil
+	return errors.Join(errs...)
 }
 
 // machineLabels are the template's labels plus the ones the core provider
@@ -430,19 +585,25 @@ func copyMap(in map[string]string) map[string]string {
 }
 
 // createClones creates the Machine's infrastructure and bootstrap objects from
-// the set's templates; existing ones are kept when onlyMissing is set.
-func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Machine, onlyMissing bool) error {
+// the set's templates, owned by owner, and returns the ones it created. With
+// onlyMissing, existing ones are kept; without, an existing one is an error:
+// it belongs to some other attempt.
+func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Machine, owner metav1.OwnerReference, onlyMissing bool) ([]*unstructured.Unstructured, error) {
 	tmpl := s.ms.Spec.Template.Spec
 	pairs := []struct {
 		template, target clusterv1.ContractVersionedObjectReference
-	}{
-		{tmpl.InfrastructureRef, m.Spec.InfrastructureRef},
-	}
+	}{}
+	// The bootstrap config first, as upstream: the infrastructure kind is
+	// the likelier one to refuse, and its failure then takes one clone back.
 	if tmpl.Bootstrap.ConfigRef.IsDefined() {
 		pairs = append(pairs, struct {
 			template, target clusterv1.ContractVersionedObjectReference
 		}{tmpl.Bootstrap.ConfigRef, m.Spec.Bootstrap.ConfigRef})
 	}
+	pairs = append(pairs, struct {
+		template, target clusterv1.ContractVersionedObjectReference
+	}{tmpl.InfrastructureRef, m.Spec.InfrastructureRef})
+	var created []*unstructured.Unstructured
 	for _, p := range pairs {
 		if onlyMissing {
 			// Any answer but NotFound leaves the clone alone: creating over
@@ -452,32 +613,41 @@ func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Ma
 			}
 			ctrl.LoggerFrom(ctx).Info("Creating missing clone", "kind", p.target.Kind, "name", p.target.Name)
 		}
-		clone, err := r.clone(ctx, s, m, p.template)
+		clone, err := r.clone(ctx, s, m, p.template, owner)
 		if err != nil {
-			return templateError{err}
+			return created, templateError{err}
 		}
-		// AlreadyExists is success: the clone's name is the Machine's, so an
-		// existing one is ours from an earlier attempt.
-		if err := r.Client.Create(ctx, clone); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating %s %s: %w", clone.GetKind(), clone.GetName(), err)
+		err = r.Client.Create(ctx, clone)
+		switch {
+		case err == nil:
+			created = append(created, clone)
+		case apierrors.IsAlreadyExists(err) && onlyMissing:
+			// The clone's name is the Machine's: it appeared since the read.
+		default:
+			return created, fmt.Errorf("creating %s %s: %w", clone.GetKind(), clone.GetName(), err)
 		}
 	}
-	return nil
+	return created, nil
 }
 
-// clone builds the object a template describes, owned by the Machine.
-func (r *Reconciler) clone(ctx context.Context, s *scope, m *clusterv1.Machine, ref clusterv1.ContractVersionedObjectReference) (*unstructured.Unstructured, error) {
+// clone builds the object a template describes, with the Machine's labels
+// and the set's template annotations, as upstream does.
+func (r *Reconciler) clone(ctx context.Context, s *scope, m *clusterv1.Machine, ref clusterv1.ContractVersionedObjectReference, owner metav1.OwnerReference) (*unstructured.Unstructured, error) {
 	tmpl, err := r.Resolver.Get(ctx, r.Client, ref, m.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("reading template %s %s: %w", ref.Kind, ref.Name, err)
 	}
 	obj, err := external.FromTemplate(tmpl, external.Instance{
-		Name: m.Name, Namespace: m.Namespace, Labels: m.Labels,
-		Owner: util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true),
+		Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, Owner: owner,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloning %s %s: %w", ref.Kind, ref.Name, err)
 	}
+	annotations := obj.GetAnnotations()
+	for k, v := range s.ms.Spec.Template.ObjectMeta.Annotations {
+		annotations[k] = v
+	}
+	obj.SetAnnotations(annotations)
 	return obj, nil
 }
 

@@ -176,3 +176,61 @@ func TestSlowStart(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicaChange: Machines being deleted count until they are gone, so a
+// set never holds more than want Machines, however many of them are stuck.
+func TestReplicaChange(t *testing.T) {
+	cases := []struct {
+		name                 string
+		all, deleting, want  int
+		wantCreate, wantDrop int
+	}{
+		{name: "empty", want: 3, wantCreate: 3},
+		{name: "steady", all: 3, want: 3},
+		{name: "one missing", all: 2, want: 3, wantCreate: 1},
+		{name: "one deleting is not replaced before it is gone", all: 3, deleting: 1, want: 3},
+		{name: "all deleting and stuck: nothing more", all: 3, deleting: 3, want: 3},
+		{name: "deleting ones fill the gap too", all: 2, deleting: 2, want: 3, wantCreate: 1},
+		{name: "scale down takes only live Machines", all: 5, deleting: 1, want: 3, wantDrop: 1},
+		{name: "scale down already under way", all: 5, deleting: 2, want: 3},
+		{name: "scale down past the deleting ones", all: 5, deleting: 4, want: 0, wantDrop: 1},
+		{name: "to zero", all: 2, want: 0, wantDrop: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			create, remove := replicaChange(tc.all, tc.deleting, tc.want)
+			g.Expect(create).To(Equal(tc.wantCreate), "create")
+			g.Expect(remove).To(Equal(tc.wantDrop), "delete")
+			g.Expect(tc.all+create).To(BeNumerically("<=", max(tc.all, tc.want)), "never more Machines than wanted, or than there are")
+		})
+	}
+}
+
+func TestOrphanedClone(t *testing.T) {
+	ms := &clusterv1.MachineSet{ObjectMeta: metav1.ObjectMeta{Name: "ms", UID: "ms-uid"}}
+	yes := true
+	msRef := metav1.OwnerReference{Kind: "MachineSet", Name: "ms", UID: "ms-uid"}
+	now := metav1.Now()
+	cases := []struct {
+		name     string
+		refs     []metav1.OwnerReference
+		deleting bool
+		want     bool
+	}{
+		{name: "owned by the set only", refs: []metav1.OwnerReference{msRef}, want: true},
+		{name: "adopted by its Machine", refs: []metav1.OwnerReference{msRef, {Kind: "Machine", Name: "m", UID: "m-uid", Controller: &yes}}},
+		{name: "owned by another set of the same name", refs: []metav1.OwnerReference{{Kind: "MachineSet", Name: "ms", UID: "other"}}},
+		{name: "owned by nothing: not ours to judge", refs: nil},
+		{name: "already being deleted", refs: []metav1.OwnerReference{msRef}, deleting: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := &metav1.ObjectMeta{OwnerReferences: tc.refs}
+			if tc.deleting {
+				obj.DeletionTimestamp = &now
+			}
+			NewWithT(t).Expect(orphanedClone(obj, ms)).To(Equal(tc.want))
+		})
+	}
+}
