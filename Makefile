@@ -35,6 +35,7 @@ generate: ## Regenerate deepcopy functions and CRDs.
 	gofmt -w api
 	$(CONTROLLER_GEN) rbac:roleName=podcluster-kubernetes-manager paths=./infrastructure/... output:rbac:artifacts:config=config/providers/kubernetes
 	hack/release-manifests.sh
+	hack/tools/ensure.sh --print-cache-dirs $(INSTALL_TOOLS) > cmd/podcluster/client/tools/cachedirs.txt
 
 .PHONY: release-manifests
 release-manifests: ## Render config/ into config/release/ (one YAML per provider and podcluster.yaml).
@@ -47,6 +48,17 @@ verify: ## Fail when generated files or go.mod files are stale.
 .PHONY: build
 build: ## Build every package.
 	go build ./...
+
+# The tools `podcluster up` runs. An installed podcluster finds them in the
+# tool cache by the folder names make generate records in
+# cmd/podcluster/client/tools/cachedirs.txt.
+INSTALL_TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
+
+.PHONY: install
+install: ## Build the tools `podcluster up` needs into the tool cache, and go install the podcluster binary (into $GOBIN, else $GOPATH/bin).
+	$(ENSURE) $(INSTALL_TOOLS)
+	go install ./cmd/podcluster
+	@echo "installed podcluster into $$(go env GOBIN | grep . || echo "$$(go env GOPATH)/bin")"
 
 .PHONY: lint
 lint: ## Run golangci-lint (pinned in hack/tools).

@@ -5,6 +5,11 @@
 #
 #   hack/tools/ensure.sh [TOOL...]     build what is missing (default: all test tools)
 #   hack/tools/ensure.sh --print-dir   print the bin/ folder and build nothing
+#   hack/tools/ensure.sh --print-cache-dirs TOOL...
+#                                      print "TOOL FOLDER" lines, each tool's
+#                                      folder name in the cache, and build nothing
+#                                      (make generate records them for podcluster
+#                                      binaries installed outside the clone)
 #
 # Tools: kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd
 #        controller-gen golangci-lint cluster-autoscaler
@@ -44,15 +49,21 @@ module_version() {
   (cd "$1" && go list -m -f '{{.Version}}' "$2")
 }
 
+# cache_key NAME MODDIR VERSION prints the name of a tool's cache folder. It
+# is keyed by the pinned version and by the module's go.sum, so a change to
+# any dependency of the tool rebuilds it too.
+cache_key() {
+  local sum
+  sum=$(sha256sum "$2/go.sum" | cut -c1-8)
+  echo "$1-$3-$sum"
+}
+
 # build NAME MODDIR PACKAGE VERSION [LDFLAGS] builds PACKAGE from MODDIR into
 # $cache/NAME-VERSION/ unless it is already there, and links it into bin/.
 build() {
   local name=$1 moddir=$2 pkg=$3 version=$4 ldflags=${5:-}
-  # The folder is keyed by the pinned version and by the module's go.sum, so a
-  # change to any dependency of the tool rebuilds it too.
-  local sum
-  sum=$(sha256sum "$moddir/go.sum" | cut -c1-8)
-  local dir="$cache/$name-$version-$sum"
+  local dir
+  dir="$cache/$(cache_key "$name" "$moddir" "$version")"
   local out="$dir/$name"
   if [[ ! -x "$out" ]]; then
     mkdir -p "$dir"
@@ -171,6 +182,25 @@ ensure_one() {
       ;;
   esac
 }
+
+if [[ "${1:-}" == "--print-cache-dirs" ]]; then
+  shift
+  for t in "$@"; do
+    case "$t" in
+      kube-apiserver|kube-controller-manager|kube-scheduler|kubeadm|kubectl|kubelet|kube-proxy)
+        echo "$t $(cache_key "$t" "$tools/kubernetes" "$(module_version "$tools/kubernetes" k8s.io/kubernetes)")"
+        ;;
+      etcd)
+        echo "$t $(cache_key etcd "$tools/etcd" "$(module_version "$tools/etcd" go.etcd.io/etcd/server/v3)")"
+        ;;
+      *)
+        echo "hack/tools: --print-cache-dirs does not know $t" >&2
+        exit 2
+        ;;
+    esac
+  done
+  exit 0
+fi
 
 want=("$@")
 if [[ ${#want[@]} -eq 0 ]]; then

@@ -29,6 +29,11 @@ type Options struct {
 	LeaderElectionNamespace string
 	// SyncPeriod re-lists everything this often (default 10 minutes).
 	SyncPeriod time.Duration
+	// Namespaces limits the controllers to objects in these namespaces: the
+	// cache watches only them, so objects elsewhere are never seen, and the
+	// manager needs RBAC only there (cluster-scoped kinds are still watched
+	// cluster-wide). Empty means every namespace.
+	Namespaces []string
 	// AllowRestart lets one process build several managers with the same
 	// controllers (tests that restart the manager); metrics names then repeat.
 	AllowRestart bool
@@ -54,9 +59,12 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, *remote.ClusterCache,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        opts.LeaderElectionID,
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
-		Cache:                   cacheOptions(opts.SyncPeriod),
+		Cache:                   cacheOptions(opts.SyncPeriod, opts.Namespaces),
 		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		Controller:              config.Controller{SkipNameValidation: &opts.AllowRestart},
+		// The builder gives every controller this logger: "Reconciler error"
+		// lines of benign errors go to debug (see BenignLogger).
+		Logger: BenignLogger(ctrl.Log),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -68,6 +76,15 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, *remote.ClusterCache,
 	return mgr, cc, nil
 }
 
-func cacheOptions(sync time.Duration) cache.Options {
-	return cache.Options{SyncPeriod: &sync}
+// cacheOptions sets the resync period and, when namespaces are given, limits
+// the cache (and so every watch and cached read) to them.
+func cacheOptions(sync time.Duration, namespaces []string) cache.Options {
+	o := cache.Options{SyncPeriod: &sync}
+	if len(namespaces) > 0 {
+		o.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			o.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return o
 }

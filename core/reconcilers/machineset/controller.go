@@ -38,6 +38,7 @@ import (
 	"github.com/podcluster/podcluster/core/mdutil"
 	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/expectations"
+	"github.com/podcluster/podcluster/internal/external"
 	"github.com/podcluster/podcluster/internal/patch"
 	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/util"
@@ -132,6 +133,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	// has its MachineDeployment as controller.
 	if util.ControllerOf(ms) == nil && cluster != nil {
 		util.EnsureOwnerRef(ms, util.OwnerRef(cluster, clusterv1.GroupVersion.WithKind("Cluster"), false))
+	}
+
+	// The Cluster owns the templates, so that deleting it removes them.
+	tmpl := ms.Spec.Template.Spec
+	if err := external.EnsureClusterOwnsTemplates(ctx, r.Client, r.Resolver, cluster, ms.Namespace, tmpl.InfrastructureRef, tmpl.Bootstrap.ConfigRef); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	// Dependent steps: adopt, repair, remediate, then scale. Scaling counts

@@ -10,10 +10,15 @@ import (
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podcluster/podcluster/cmd/podcluster/client/install"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/config/release"
@@ -25,6 +30,8 @@ type options struct {
 	dryRun     bool
 	wait       bool
 	timeout    time.Duration
+	// install adapts the manifest: --image and --watch-namespace.
+	install install.Options
 }
 
 // NewCommand returns the init verb.
@@ -36,12 +43,21 @@ func NewCommand(s streams.IO) *cobra.Command {
 		Long: `init installs the podcluster CRDs, the RBAC of each provider and one manager
 Deployment per provider into the cluster of --kubeconfig, with server-side apply:
 running it again changes nothing, and a newer podcluster upgrades in place. It then
-waits until every manager is available.`,
+waits until every manager is available.
+
+podcluster publishes no image: the managers run ` + install.DefaultImage + ` unless
+--image names another (build one with the repository's Dockerfile). By default the
+managers serve every namespace, and the infrastructure provider may create
+privileged Pods in any of them; --watch-namespace limits every manager, and its
+RBAC, to the namespaces named.`,
 		Example: `  # Install into the current kubectl context and wait for the managers
   podcluster init
 
   # Show what would be installed
-  podcluster init --dry-run > podcluster.yaml`,
+  podcluster init --dry-run > podcluster.yaml
+
+  # Run the managers from your own image, serving only two namespaces
+  podcluster init --image registry.example.com/podcluster:v0.1 --watch-namespace team-a,team-b`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), s) },
 	}
@@ -49,6 +65,7 @@ waits until every manager is available.`,
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the manifests instead of applying them")
 	cmd.Flags().BoolVar(&o.wait, "wait", true, "wait until every manager Deployment is available")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the managers")
+	addInstallFlags(cmd, &o.install)
 	return cmd
 }
 
@@ -56,7 +73,7 @@ func (o *options) run(ctx context.Context, s streams.IO) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	data, err := release.Manifest("podcluster")
+	data, err := manifestData(o.install)
 	if err != nil {
 		return err
 	}
@@ -76,6 +93,9 @@ func (o *options) run(ctx context.Context, s streams.IO) error {
 	}
 	objs, err := manifest.Decode(data)
 	if err != nil {
+		return err
+	}
+	if err := limitToNamespaces(ctx, c, s, o.install.WatchNamespaces); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.ErrOut, " • Applying %d objects (CRDs, RBAC, managers)\n", len(objs))
@@ -112,5 +132,74 @@ func (o *options) run(ctx context.Context, s streams.IO) error {
 		}
 	}
 	fmt.Fprintln(s.ErrOut, "podcluster is installed and its managers are running")
+	return nil
+}
+
+// addInstallFlags registers the flags that adapt the manifest.
+func addInstallFlags(cmd *cobra.Command, o *install.Options) {
+	cmd.Flags().StringVar(&o.Image, "image", install.DefaultImage, "image of every manager Deployment")
+	cmd.Flags().StringSliceVar(&o.WatchNamespaces, "watch-namespace", nil,
+		"limit every manager, and its RBAC, to these namespaces (comma-separated; default: every namespace)")
+}
+
+// manifestData is the release manifest adapted to o; with the defaults it is
+// the embedded manifest byte for byte.
+func manifestData(o install.Options) ([]byte, error) {
+	data, err := release.Manifest("podcluster")
+	if err != nil {
+		return nil, err
+	}
+	if o.Image == install.DefaultImage {
+		o.Image = ""
+	}
+	if o.Image == "" && len(o.WatchNamespaces) == 0 {
+		return data, nil
+	}
+	objs, err := manifest.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if objs, err = install.Render(objs, o); err != nil {
+		return nil, err
+	}
+	return install.Encode(objs)
+}
+
+// limitToNamespaces prepares a namespace-limited install: the namespaces must
+// exist (their RoleBindings go there), and the cluster-wide bindings of an
+// earlier install are deleted, or the managers would keep their cluster-wide
+// rights. Without namespaces it does nothing.
+func limitToNamespaces(ctx context.Context, c client.Client, s streams.IO, namespaces []string) error {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	for _, ns := range namespaces {
+		if err := c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}); err != nil {
+			if apierrors.IsNotFound(err) {
+				return fmt.Errorf("--watch-namespace %s: the namespace does not exist; create it first", ns)
+			}
+			return fmt.Errorf("reading namespace %s: %w", ns, err)
+		}
+	}
+	data, err := release.Manifest("podcluster")
+	if err != nil {
+		return err
+	}
+	objs, err := manifest.Decode(data)
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if obj.GetKind() != "ClusterRoleBinding" {
+			continue
+		}
+		b := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: obj.GetName()}}
+		switch err := c.Delete(ctx, b); {
+		case err == nil:
+			fmt.Fprintf(s.ErrOut, " • Deleted the cluster-wide ClusterRoleBinding %s\n", b.Name)
+		case !apierrors.IsNotFound(err):
+			return fmt.Errorf("deleting ClusterRoleBinding %s: %w", b.Name, err)
+		}
+	}
 	return nil
 }

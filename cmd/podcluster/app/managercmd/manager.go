@@ -24,6 +24,7 @@ type options struct {
 	kubeconfig       string
 	providers        []string
 	watchFilter      string
+	namespaces       []string
 	concurrency      map[string]string
 	metricsAddr      string
 	healthAddr       string
@@ -41,12 +42,17 @@ func NewCommand(s streams.IO) *cobra.Command {
 		Short: "Run the controllers of one or more providers",
 		Long: `manager runs the controllers of the providers named in --providers against the
 management cluster of --kubeconfig (or the in-cluster config). Several replicas can
-run with --leader-elect; several instances can split objects with --watch-filter.`,
+run with --leader-elect; several instances can split objects with --watch-filter or
+--namespace. With --namespace the manager watches, and needs RBAC in, only the
+namespaces named (see 'podcluster init --watch-namespace').`,
 		Example: `  # All providers in one process
   podcluster manager --providers=` + strings.Join(providers.Names(), ",") + `
 
   # Only the core provider, for objects labelled cluster.x-k8s.io/watch-filter=team-a
-  podcluster manager --providers=core --watch-filter=team-a --concurrency=machine=20`,
+  podcluster manager --providers=core --watch-filter=team-a --concurrency=machine=20
+
+  # Only objects in the namespaces team-a and team-b
+  podcluster manager --namespace=team-a,team-b`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, s) },
 	}
@@ -54,6 +60,7 @@ run with --leader-elect; several instances can split objects with --watch-filter
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the management cluster (default: in-cluster config or $KUBECONFIG)")
 	f.StringSliceVar(&o.providers, "providers", providers.Names(), "providers to run: "+strings.Join(providers.Names(), ", "))
 	f.StringVar(&o.watchFilter, "watch-filter", "", "only reconcile objects labelled cluster.x-k8s.io/watch-filter=<value>")
+	f.StringSliceVar(&o.namespaces, "namespace", nil, "only watch and reconcile objects in these namespaces (comma-separated; default: every namespace)")
 	f.StringToStringVar(&o.concurrency, "concurrency", nil, "workers per controller, for example machine=20,cluster=5 (default 10 each)")
 	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	f.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables it")
@@ -88,7 +95,7 @@ func (o *options) run(cmd *cobra.Command, s streams.IO) error {
 	mgr, cc, err := manager.New(cfg, manager.Options{
 		MetricsAddr: o.metricsAddr, HealthAddr: o.healthAddr,
 		LeaderElection: o.leaderElect, LeaderElectionID: "podcluster-" + strings.Join(o.providers, "-"),
-		LeaderElectionNamespace: o.leaderElectionNS,
+		LeaderElectionNamespace: o.leaderElectionNS, Namespaces: o.namespaces,
 	})
 	if err != nil {
 		return err
@@ -106,6 +113,6 @@ func (o *options) run(cmd *cobra.Command, s streams.IO) error {
 	if err := providers.SetupAll(ctx, mgr, o.providers, providers.Options{WatchFilter: o.watchFilter, Concurrency: concurrency, ClusterCache: cc}); err != nil {
 		return err
 	}
-	ctrl.Log.Info("Starting manager", "providers", o.providers, "watchFilter", o.watchFilter)
+	ctrl.Log.Info("Starting manager", "providers", o.providers, "watchFilter", o.watchFilter, "namespaces", o.namespaces)
 	return mgr.Start(ctx)
 }

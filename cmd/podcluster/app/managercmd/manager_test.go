@@ -32,18 +32,19 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// TestManagerFlags runs `podcluster manager` with a watch filter, leader
-// election, metrics and health endpoints: the endpoints answer, a Lease is
-// taken, and only the labelled Cluster is reconciled.
+// TestManagerFlags runs `podcluster manager` with a watch filter, a
+// namespace, leader election, metrics and health endpoints: the endpoints
+// answer, a Lease is taken, and only the labelled Cluster in the namespace
+// is reconciled.
 func TestManagerFlags(t *testing.T) {
 	g := NewWithT(t)
-	ns := env.NewNamespace(t)
+	ns, elsewhere := env.NewNamespace(t), env.NewNamespace(t)
 	metrics, health := freeAddr(t), freeAddr(t)
 	var logs bytes.Buffer
 	cmd := NewCommand(streams.IO{Out: &logs, ErrOut: &logs})
 	cmd.SetArgs([]string{"--kubeconfig", env.KubeconfigPath, "--providers=core", "--watch-filter=team-a",
 		"--metrics-bind-address", metrics, "--health-probe-bind-address", health,
-		"--leader-elect", "--leader-election-namespace", ns, "--concurrency=machine=2", "--log-format=json"})
+		"--leader-elect", "--leader-election-namespace", ns, "--concurrency=machine=2", "--log-format=json", "--namespace=" + ns})
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd.SetContext(ctx)
 	done := make(chan error, 1)
@@ -68,6 +69,10 @@ func TestManagerFlags(t *testing.T) {
 		Spec: clusterv1.ClusterSpec{Paused: ptr(false)}}
 	theirs := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "theirs", Labels: map[string]string{clusterv1.WatchLabel: "team-b"}},
 		Spec: clusterv1.ClusterSpec{Paused: ptr(false)}}
+	// Labelled for this manager, but outside its namespace.
+	outside := &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: elsewhere, Name: "outside", Labels: map[string]string{clusterv1.WatchLabel: "team-a"}},
+		Spec: clusterv1.ClusterSpec{Paused: ptr(false)}}
+	g.Expect(env.Client.Create(ctx, outside)).To(Succeed())
 	g.Expect(env.Client.Create(ctx, mine)).To(Succeed())
 	g.Expect(env.Client.Create(ctx, theirs)).To(Succeed())
 	g.Eventually(func(g Gomega) {
@@ -77,14 +82,17 @@ func TestManagerFlags(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
 	g.Consistently(func(g Gomega) {
 		got := &clusterv1.Cluster{}
-		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(theirs), got)).To(Succeed())
-		g.Expect(got.Finalizers).To(BeEmpty())
+		for _, other := range []*clusterv1.Cluster{theirs, outside} {
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(other), got)).To(Succeed())
+			g.Expect(got.Finalizers).To(BeEmpty(), other.Name)
+		}
 	}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
 
 	out, err := env.Kubectl(ctx, "get", "leases", "-n", ns, "-o", "name")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(ContainSubstring("lease.coordination.k8s.io/podcluster-core"))
 	g.Expect(logs.String()).To(ContainSubstring(`"msg":"Starting manager"`), "JSON logs")
+	g.Expect(logs.String()).To(ContainSubstring(`"namespaces":["` + ns + `"]`))
 }
 
 func TestManagerRejectsUnknownProvider(t *testing.T) {
