@@ -1,5 +1,5 @@
 // Package convert is the `podcluster convert` verb: it rewrites manifests of
-// Cluster API v1alpha2 (the seed's API) into v1beta2.
+// Cluster API v1alpha2 (the seed's API) and v1beta1 into v1beta2.
 package convert
 
 import (
@@ -24,12 +24,17 @@ func NewCommand(s streams.IO) *cobra.Command {
 	o := &options{}
 	cmd := &cobra.Command{
 		Use:   "convert -f FILE",
-		Short: "Rewrite Cluster API v1alpha2 manifests as v1beta2",
+		Short: "Rewrite Cluster API v1alpha2 and v1beta1 manifests as v1beta2",
 		Long: `convert reads manifests written for Cluster API v1alpha2 (cluster.x-k8s.io,
 bootstrap.cluster.x-k8s.io and the Kubernetes provider's
 infrastructure.lukeaddison.co.uk) and prints them as v1beta2 objects that
 podcluster serves. References change to {apiGroup, kind, name}, the cluster-name
 label becomes spec.clusterName, and argument maps become lists.
+
+v1beta1 objects of cluster.x-k8s.io (Cluster, Machine, MachineSet,
+MachineDeployment, MachineHealthCheck) and bootstrap.cluster.x-k8s.io
+(KubeadmConfig, KubeadmConfigTemplate) go through the same conversion the API
+server's conversion webhook uses; podcluster also serves them as they are.
 
 Every field that cannot be carried over is named on standard error; other kinds
 are printed unchanged, with a warning. convert fails only when it cannot read
@@ -59,7 +64,12 @@ func (o *options) run(s streams.IO) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.name(), err)
 	}
-	out, warnings := convert.Convert(objs)
+	objs, warnings, err := fromV1beta1(objs)
+	if err != nil {
+		return err
+	}
+	out, more := convert.Convert(objs)
+	warnings = append(warnings, more...)
 	for _, w := range warnings {
 		fmt.Fprintf(s.ErrOut, "WARNING: %s\n", w)
 	}

@@ -98,6 +98,9 @@ func (o *options) run(ctx context.Context, s streams.IO) error {
 	if err := limitToNamespaces(ctx, c, s, o.install.WatchNamespaces); err != nil {
 		return err
 	}
+	if objs, err = withConversionWebhook(ctx, c, objs); err != nil {
+		return err
+	}
 	fmt.Fprintf(s.ErrOut, " • Applying %d objects (CRDs, RBAC, managers)\n", len(objs))
 	var deployments []client.ObjectKey
 	for _, obj := range objs {

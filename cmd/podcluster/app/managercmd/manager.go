@@ -18,6 +18,7 @@ import (
 	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/providers"
 	"github.com/podcluster/podcluster/internal/manager"
+	"github.com/podcluster/podcluster/internal/webhook"
 )
 
 type options struct {
@@ -32,6 +33,9 @@ type options struct {
 	leaderElectionNS string
 	logFormat        string
 	verbosity        int
+	// webhookPort and webhookCertDir serve the conversion webhook (0: off).
+	webhookPort    int
+	webhookCertDir string
 }
 
 // NewCommand returns the manager verb.
@@ -68,6 +72,8 @@ namespaces named (see 'podcluster init --watch-namespace').`,
 	f.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the Pod's namespace)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity")
+	f.IntVar(&o.webhookPort, "webhook-port", 0, "port of the CRD conversion webhook (cluster.x-k8s.io and bootstrap.cluster.x-k8s.io v1beta1); 0 disables it")
+	f.StringVar(&o.webhookCertDir, "webhook-cert-dir", webhook.InClusterCertDir, "folder with the webhook's serving certificate (tls.crt, tls.key)")
 	return cmd
 }
 
@@ -109,6 +115,11 @@ func (o *options) run(cmd *cobra.Command, s streams.IO) error {
 	ctx := cmd.Context()
 	if ctx == nil || ctx.Done() == nil {
 		ctx = ctrl.SetupSignalHandler()
+	}
+	if o.webhookPort != 0 {
+		if err := webhook.AddServer(mgr, o.webhookPort, o.webhookCertDir); err != nil {
+			return err
+		}
 	}
 	if err := providers.SetupAll(ctx, mgr, o.providers, providers.Options{WatchFilter: o.watchFilter, Concurrency: concurrency, ClusterCache: cc}); err != nil {
 		return err

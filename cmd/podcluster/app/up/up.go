@@ -31,7 +31,6 @@ import (
 	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/cmd/podcluster/providers"
-	"github.com/podcluster/podcluster/config/crd"
 	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/manager"
 	"github.com/podcluster/podcluster/internal/scheme"
@@ -208,12 +207,7 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(s.ErrOut, " • Installing CRDs")
-	crds, err := crd.All()
-	if err != nil {
-		return err
-	}
-	if err := manifest.InstallCRDs(ctx, c, crds); err != nil {
+	if err := o.installCRDs(ctx, s, c); err != nil {
 		return err
 	}
 	if len(o.providers) > 0 {
