@@ -57,11 +57,34 @@ type workloadAPIServer struct {
 	components []*component
 	// pods plays the kubelets of the cluster's Nodes for its Pods.
 	pods *podKubelet
+	// join is set on the API server of a control-plane join: the cluster's
+	// components and the kubelets of its Pods stay with the init node's.
+	join bool
+	// etcd is the etcd the API server keeps its data in.
+	etcd apiServerEtcd
+	// endpoint, on a node of a stacked control plane, is the control-plane
+	// endpoint (host:port) whose load balancer routes to this API server
+	// once it serves; empty when the API server listens on it itself.
+	endpoint string
+	// onStop takes the API server from behind its endpoint; set once it is.
+	onStop func()
+}
+
+// apiServerEtcd is the etcd an API server uses: the runtime's shared one
+// under a prefix, or its node's stacked member over TLS.
+type apiServerEtcd struct {
+	// servers is --etcd-servers.
+	servers string
+	// prefix is --etcd-prefix; empty keeps the API server's default.
+	prefix string
+	// caFile, certFile and keyFile are the etcd client TLS files of a
+	// stacked member (kubeadm's etcd/ca.crt and apiserver-etcd-client.*).
+	caFile, certFile, keyFile string
 }
 
 // apiServerArgs are the flags of kubeadm's kube-apiserver manifest that matter
 // here. Workload clusters share one etcd under their own prefix.
-func apiServerArgs(dir, root, etcdURL, prefix, host string, port int, cfg *kubeadmConfig) []string {
+func apiServerArgs(dir, root string, etcd apiServerEtcd, host string, port int, cfg *kubeadmConfig) []string {
 	pkiDir := filepath.Join(root, "etc", "kubernetes", "pki")
 	serviceSubnet := cfg.ServiceSubnet
 	if serviceSubnet == "" {
@@ -71,7 +94,7 @@ func apiServerArgs(dir, root, etcdURL, prefix, host string, port int, cfg *kubea
 	if dnsDomain == "" {
 		dnsDomain = "cluster.local"
 	}
-	return []string{
+	args := []string{
 		"--bind-address=" + host,
 		"--advertise-address=" + host,
 		// The endpoint reconciler refuses loopback addresses, and nothing in
@@ -86,21 +109,28 @@ func apiServerArgs(dir, root, etcdURL, prefix, host string, port int, cfg *kubea
 		"--service-account-signing-key-file=" + filepath.Join(pkiDir, "sa.key"),
 		"--service-account-issuer=https://kubernetes.default.svc." + dnsDomain,
 		"--service-cluster-ip-range=" + serviceSubnet,
-		"--etcd-servers=" + etcdURL,
-		"--etcd-prefix=" + prefix,
+		"--etcd-servers=" + etcd.servers,
 		"--authorization-mode=Node,RBAC",
 		"--enable-bootstrap-token-auth=true",
 		"--allow-privileged=true",
 	}
+	if etcd.prefix != "" {
+		args = append(args, "--etcd-prefix="+etcd.prefix)
+	}
+	if etcd.caFile != "" {
+		args = append(args, "--etcd-cafile="+etcd.caFile, "--etcd-certfile="+etcd.certFile, "--etcd-keyfile="+etcd.keyFile)
+	}
+	return args
 }
 
 // startAPIServer starts the workload cluster's kube-apiserver for the node
 // Pod podUID, from the files its boot wrote under root, listening on
-// host:port and keeping its data under prefix. It returns at once; ready
-// says when it serves. The serving certificate is signed afresh on every
-// start; the CA and service-account keys are the boot's.
-func (r *Runtime) startAPIServer(podUID string, cluster types.NamespacedName, dir, root string, cfg *kubeadmConfig, prefix, host string, port int) (*workloadAPIServer, error) {
-	if r.EtcdURL == "" {
+// host:port and keeping its data in etcd. It returns at once; ready says
+// when it serves. The serving certificate is signed afresh on every start
+// (for host and, when set, the control-plane endpoint's address
+// endpointHost); the CA and service-account keys are the boot's.
+func (r *Runtime) startAPIServer(podUID string, cluster types.NamespacedName, dir, root string, cfg *kubeadmConfig, etcd apiServerEtcd, host string, port int, endpointHost string) (*workloadAPIServer, error) {
+	if etcd.servers == "" {
 		return nil, errors.New("the simulated runtime has no etcd (EtcdURL) for workload API servers")
 	}
 	pkiDir := filepath.Join(root, "etc", "kubernetes", "pki")
@@ -121,11 +151,14 @@ func (r *Runtime) startAPIServer(podUID string, cluster types.NamespacedName, di
 	if err != nil {
 		return nil, fmt.Errorf("kubeadm init: parsing the cluster CA: %w", err)
 	}
-	ip := net.ParseIP(host)
+	ips := []net.IP{net.ParseIP(host), net.ParseIP("127.0.0.1")}
+	if ip := net.ParseIP(endpointHost); ip != nil {
+		ips = append(ips, ip)
+	}
 	serving, err := ca.Sign(pki.CertOptions{
 		CommonName: "kube-apiserver",
 		DNSNames:   []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "localhost"},
-		IPs:        []net.IP{ip, net.ParseIP("127.0.0.1")},
+		IPs:        ips,
 		Usages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		Algorithm:  pki.ECDSAP256,
 	})
@@ -152,10 +185,10 @@ func (r *Runtime) startAPIServer(podUID string, cluster types.NamespacedName, di
 
 	s := &workloadAPIServer{
 		podUID: podUID, cluster: cluster, host: host, port: port, dir: dir, root: root, kubeadm: cfg,
-		ca: ca, caPool: pool, admin: admin, started: time.Now(), log: filepath.Join(dir, "kube-apiserver.log"),
+		ca: ca, caPool: pool, admin: admin, started: time.Now(), log: filepath.Join(dir, "kube-apiserver.log"), etcd: etcd,
 	}
 	s.proc, err = startProcess("kube-apiserver", r.binary("kube-apiserver"), s.log,
-		apiServerArgs(dir, root, r.EtcdURL, prefix, host, port, cfg))
+		apiServerArgs(dir, root, etcd, host, port, cfg))
 	if err != nil {
 		return nil, fmt.Errorf("kubeadm init: %w", err)
 	}
@@ -180,8 +213,12 @@ func (s *workloadAPIServer) exited() (bool, error) {
 func (s *workloadAPIServer) stop() {
 	s.mu.Lock()
 	s.stopped = true
-	components, pods := s.components, s.pods
+	components, pods, onStop := s.components, s.pods, s.onStop
 	s.mu.Unlock()
+	if onStop != nil {
+		// The load balancer stops sending clients here first.
+		onStop()
+	}
 	if pods != nil {
 		pods.stop()
 	}
@@ -284,16 +321,18 @@ func (a *apiServers) remove(key string) {
 	a.mu.Unlock()
 }
 
-// forCluster is the running API server of a workload cluster, if any.
+// forCluster is a running API server of a workload cluster, if any: the
+// init node's (which runs the components) when it runs.
 func (a *apiServers) forCluster(cluster types.NamespacedName) *workloadAPIServer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var found *workloadAPIServer
 	for _, s := range a.servers {
-		if s.cluster == cluster {
-			return s
+		if s.cluster == cluster && (found == nil || !s.join) {
+			found = s
 		}
 	}
-	return nil
+	return found
 }
 
 // stopAll stops every API server, when the runtime stops.

@@ -40,6 +40,20 @@
 //     container port. Workload API servers share one etcd (Runtime.EtcdURL)
 //     under the prefix /<namespace>/<cluster>. The Pod becomes ready when
 //     /readyz answers, as its readiness probe would.
+//   - A stacked control plane, for a cluster whose init ClusterConfiguration
+//     has etcd.local: every control-plane node runs a real etcd member
+//     (named after its Node, on the Pod's IP, ports 2379/2380/2381, TLS
+//     from the etcd CA the boot wrote, data in the Pod's scratch directory)
+//     and a kube-apiserver of its own on that member, on the Pod's IP. Init
+//     founds the etcd cluster; a control-plane join adds its member (a
+//     member add, as kubeadm join does, then
+//     --initial-cluster-state=existing). The LoadBalancer address becomes a
+//     TCP load balancer over the API servers that pass a /readyz health
+//     check. The mirror Pods of the static Pods (etcd-, kube-apiserver-,
+//     kube-controller-manager-, kube-scheduler-<node> in kube-system) and
+//     the kubeadm-config ConfigMap are written. [StopEtcdAnnotation] stops a
+//     node's member until it goes. The components below run next to the
+//     init node's API server only.
 //   - The rest of the control plane, once the API server serves: a real
 //     kube-controller-manager and kube-scheduler ([Runtime.Components],
 //     both by default), with the flags of kubeadm's manifests that matter
@@ -159,11 +173,11 @@
 //     set, and binds none, since there are no management Nodes to bind to.
 //   - Anything else a command would do: bootcmd, runcmd, users, ntp, mounts,
 //     disk setup are printed by the script, not run. Of kubeadm init only the
-//     control plane above runs: no etcd of the node's own (one shared etcd,
-//     a prefix per cluster), no addons (CoreDNS, kube-proxy), no
-//     cluster-info, kubeadm's RBAC, bootstrap token or kubeadm-config
-//     ConfigMap. A joining control plane registers its Node but starts no
-//     API server: each cluster has one.
+//     control plane above runs: without etcd.local no etcd of the node's
+//     own (one shared etcd, a prefix per cluster), no addons (CoreDNS,
+//     kube-proxy), no cluster-info, kubeadm's RBAC, bootstrap token or
+//     kubeadm-config ConfigMap, and a joining control plane registers its
+//     Node but starts no API server: the cluster has one.
 //   - kubeadm's waits: a join that discovery or the token refuses fails at
 //     once, where kubeadm retries until its discovery timeout.
 //   - The kubelet's TLS bootstrap: Nodes register and heartbeat with the

@@ -51,6 +51,16 @@ func (r *kubeletReconciler) kubeadmInit(ctx context.Context, pod *corev1.Pod, di
 	if err := r.rt.claimCluster(ctx, r.client, cluster, prefix); err != nil {
 		return ctrl.Result{}, err
 	}
+	if cfg.LocalEtcd {
+		msg, err := r.stackedControlPlane(ctx, pod, dir, res, cfg, k, host, port, false)
+		if err != nil || msg != "" {
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			return ctrl.Result{}, r.fail(ctx, pod, msg)
+		}
+		return ctrl.Result{RequeueAfter: apiServerPoll}, nil
+	}
 	// Recorded before anything runs, so that a restarted runtime brings the
 	// API server back and a deleted Pod's Node is found.
 	if err := writeNodeState(dir, &nodeState{
@@ -59,7 +69,7 @@ func (r *kubeletReconciler) kubeadmInit(ctx context.Context, pod *corev1.Pod, di
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
-	s, err := r.rt.startAPIServer(string(pod.UID), cluster, dir, res.root, cfg, prefix, host, port)
+	s, err := r.rt.startAPIServer(string(pod.UID), cluster, dir, res.root, cfg, apiServerEtcd{servers: r.rt.EtcdURL, prefix: prefix}, host, port, "")
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, pod, err.Error())
 	}
@@ -116,20 +126,32 @@ func (r *kubeletReconciler) awaitAPIServer(ctx context.Context, pod *corev1.Pod,
 	key := client.ObjectKeyFromObject(pod).String()
 	if ended, err := s.exited(); ended {
 		r.rt.servers.remove(key)
-		return ctrl.Result{}, r.fail(ctx, pod, fmt.Sprintf("kubeadm init: kube-apiserver exited (%v): %s", err, tail(s.log, 1500)))
+		return ctrl.Result{}, r.fail(ctx, pod, fmt.Sprintf("kubeadm %s: kube-apiserver exited (%v): %s", s.phase(), err, tail(s.log, 1500)))
 	}
 	if !s.ready(ctx) {
 		if time.Since(s.started) > apiServerStartTimeout {
 			r.rt.servers.remove(key)
-			return ctrl.Result{}, r.fail(ctx, pod, fmt.Sprintf("kubeadm init: kube-apiserver not ready after %s: %s", apiServerStartTimeout, tail(s.log, 1500)))
+			return ctrl.Result{}, r.fail(ctx, pod, fmt.Sprintf("kubeadm %s: kube-apiserver not ready after %s: %s", s.phase(), apiServerStartTimeout, tail(s.log, 1500)))
 		}
 		return ctrl.Result{RequeueAfter: apiServerPoll}, nil
 	}
-	if err := r.rt.startComponents(ctx, s); err != nil {
+	if err := r.rt.serveEndpoint(s); err != nil {
 		return ctrl.Result{}, err
+	}
+	if !s.join {
+		if err := r.rt.startComponents(ctx, s); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if err := r.register(ctx, pod, s.kubeadm, true, s.restConfig()); err != nil {
 		return ctrl.Result{}, err
+	}
+	if s.etcd.caFile != "" {
+		// Stacked: kubeadm's static Pods show as mirror Pods, and init
+		// uploads its configuration.
+		if err := r.rt.writeControlPlaneObjects(ctx, s, nodeName(pod, s.kubeadm)); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	return ctrl.Result{}, r.finishBoot(ctx, pod, s.boot)
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,15 +66,17 @@ func readJoinConfig(root, file string) (*joinDiscovery, bool, error) {
 // kubeadmJoin plays kubeadm join: discovery checks the API server's CA against
 // caCertHashes, the API server itself checks the bootstrap token, and the
 // kubelet registers the Node. It returns a message when the join is refused,
-// as kubeadm would fail the boot.
-func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, res *bootResult, k kubeadmCommand) (string, error) {
+// as kubeadm would fail the boot. A control-plane join of a stacked control
+// plane starts the node's etcd member and API server instead (started), and
+// awaitAPIServer finishes it.
+func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, res *bootResult, k kubeadmCommand) (msg string, started bool, err error) {
 	cfg, err := readKubeadmConfig(res.root, k.config)
 	if err != nil {
-		return "kubeadm join: " + err.Error(), nil
+		return "kubeadm join: " + err.Error(), false, nil
 	}
 	disc, controlPlane, err := readJoinConfig(res.root, k.config)
 	if err != nil {
-		return "kubeadm join: " + err.Error(), nil
+		return "kubeadm join: " + err.Error(), false, nil
 	}
 
 	// The workload cluster's CA and an admin credential come from the
@@ -83,27 +87,27 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 	if err := r.client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: cluster + "-kubeconfig"}, secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			// No control plane to join yet: kubeadm's discovery would time out.
-			return fmt.Sprintf("kubeadm join: cluster %s has no kubeconfig Secret %s-kubeconfig, so no API server to join", cluster, cluster), nil
+			return fmt.Sprintf("kubeadm join: cluster %s has no kubeconfig Secret %s-kubeconfig, so no API server to join", cluster, cluster), false, nil
 		}
-		return "", fmt.Errorf("kubeadm join: reading the kubeconfig Secret of cluster %s: %w", cluster, err)
+		return "", false, fmt.Errorf("kubeadm join: reading the kubeconfig Secret of cluster %s: %w", cluster, err)
 	}
 	admin, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
 	if err != nil {
-		return "", fmt.Errorf("kubeadm join: parsing the kubeconfig of cluster %s: %w", cluster, err)
+		return "", false, fmt.Errorf("kubeadm join: parsing the kubeconfig of cluster %s: %w", cluster, err)
 	}
 	caPEM := admin.CAData
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		return "", fmt.Errorf("kubeadm join: the kubeconfig of cluster %s has no CA", cluster)
+		return "", false, fmt.Errorf("kubeadm join: the kubeconfig of cluster %s has no CA", cluster)
 	}
 
 	if !disc.UnsafeSkipCAVerification {
 		hash, err := kubeadmtypes.CACertHash(caPEM)
 		if err != nil {
-			return "", fmt.Errorf("kubeadm join: %w", err)
+			return "", false, fmt.Errorf("kubeadm join: %w", err)
 		}
 		if !slices.Contains(disc.CACertHashes, hash) {
-			return fmt.Sprintf("kubeadm join: the cluster CA's public key hash %s matches none of caCertHashes %v", hash, disc.CACertHashes), nil
+			return fmt.Sprintf("kubeadm join: the cluster CA's public key hash %s matches none of caCertHashes %v", hash, disc.CACertHashes), false, nil
 		}
 	}
 
@@ -115,20 +119,36 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 	defer hc.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+disc.APIServerEndpoint+"/apis", nil)
 	if err != nil {
-		return "kubeadm join: " + err.Error(), nil
+		return "kubeadm join: " + err.Error(), false, nil
 	}
 	req.Header.Set("Authorization", "Bearer "+disc.Token)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Sprintf("kubeadm join: cannot reach the API server at %s: %v", disc.APIServerEndpoint, err), nil
+		return fmt.Sprintf("kubeadm join: cannot reach the API server at %s: %v", disc.APIServerEndpoint, err), false, nil
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
 		return fmt.Sprintf("kubeadm join: the API server at %s refused the bootstrap token %s...: %s",
-			disc.APIServerEndpoint, tokenID(disc.Token), resp.Status), nil
+			disc.APIServerEndpoint, tokenID(disc.Token), resp.Status), false, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Sprintf("kubeadm join: the API server at %s answered %s", disc.APIServerEndpoint, resp.Status), nil
+		return fmt.Sprintf("kubeadm join: the API server at %s answered %s", disc.APIServerEndpoint, resp.Status), false, nil
+	}
+
+	clusterKey := types.NamespacedName{Namespace: pod.Namespace, Name: cluster}
+	if controlPlane && len(r.rt.etcd.forCluster(clusterKey)) > 0 {
+		// A stacked control plane: the node runs an etcd member and an API
+		// server of its own; awaitAPIServer registers the Node.
+		host, portStr, err := net.SplitHostPort(disc.APIServerEndpoint)
+		if err != nil {
+			return "kubeadm join: " + err.Error(), false, nil
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil {
+			return "kubeadm join: " + err.Error(), false, nil
+		}
+		msg, err := r.stackedControlPlane(ctx, pod, filepath.Dir(res.root), res, cfg, k, host, port, true)
+		return msg, msg == "" && err == nil, err
 	}
 
 	// Recorded before the Node registers, so that a Pod deleted from here
@@ -136,13 +156,13 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 	if err := writeNodeState(filepath.Dir(res.root), &nodeState{
 		PodUID: string(pod.UID), Cluster: cluster, Node: nodeName(pod, cfg), ControlPlane: controlPlane, KubeadmConfig: k.config,
 	}); err != nil {
-		return "", err
+		return "", false, err
 	}
 	admin.QPS, admin.Burst = 50, 100
 	if err := r.register(ctx, pod, cfg, controlPlane, admin); err != nil {
-		return "", fmt.Errorf("kubeadm join: %w", err)
+		return "", false, fmt.Errorf("kubeadm join: %w", err)
 	}
-	return "", nil
+	return "", false, nil
 }
 
 // tokenID is the public part of a bootstrap token, safe to log.

@@ -72,6 +72,9 @@ type kubeadmConfig struct {
 	Taints *[]corev1.Taint
 	// NodeLabels are the kubelet's --node-labels from kubeletExtraArgs.
 	NodeLabels map[string]string
+	// LocalEtcd is set when the ClusterConfiguration has etcd.local: the
+	// cluster runs a stacked etcd member on each control-plane node.
+	LocalEtcd bool
 }
 
 type kubeadmDoc struct {
@@ -79,7 +82,10 @@ type kubeadmDoc struct {
 	ClusterName          string `json:"clusterName"`
 	ControlPlaneEndpoint string `json:"controlPlaneEndpoint"`
 	KubernetesVersion    string `json:"kubernetesVersion"`
-	Networking           struct {
+	Etcd                 struct {
+		Local map[string]any `json:"local"`
+	} `json:"etcd"`
+	Networking struct {
 		ServiceSubnet string `json:"serviceSubnet"`
 		DNSDomain     string `json:"dnsDomain"`
 	} `json:"networking"`
@@ -140,6 +146,7 @@ func readKubeadmConfig(root, file string) (*kubeadmConfig, error) {
 			cfg.KubernetesVersion = doc.KubernetesVersion
 			cfg.ServiceSubnet = doc.Networking.ServiceSubnet
 			cfg.DNSDomain = doc.Networking.DNSDomain
+			cfg.LocalEtcd = doc.Etcd.Local != nil
 		}
 		if nr := doc.NodeRegistration; nr != nil {
 			// kubeadm validates the name; an unrendered template

@@ -161,6 +161,7 @@ func (r *kubeletReconciler) forget(ctx context.Context, key types.NamespacedName
 	r.rt.nodes.remove(key.String())
 	r.deleteNode(ctx, key)
 	r.rt.servers.remove(key.String())
+	r.rt.etcd.remove(key.String())
 	r.rt.podAddrs.release(owner)
 	_ = os.RemoveAll(r.scratch(key))
 }
@@ -313,12 +314,17 @@ func (r *kubeletReconciler) boot(ctx context.Context, pod *corev1.Pod) (ctrl.Res
 	if k, ok := findKubeadm(res.commands); ok && k.phase == "init" {
 		return r.kubeadmInit(ctx, pod, dir, res, k)
 	} else if ok {
-		if msg, err := r.kubeadmJoin(ctx, pod, res, k); err != nil || msg != "" {
+		msg, started, err := r.kubeadmJoin(ctx, pod, res, k)
+		if err != nil || msg != "" {
 			if err != nil {
 				return ctrl.Result{}, err
 			}
 			log.Info("Boot failed", "message", msg)
 			return ctrl.Result{}, r.fail(ctx, pod, msg)
+		}
+		if started {
+			// The node's API server finishes the join once it serves.
+			return ctrl.Result{RequeueAfter: apiServerPoll}, nil
 		}
 	}
 	return ctrl.Result{}, r.finishBoot(ctx, pod, res)
@@ -509,7 +515,12 @@ func (r *kubeletReconciler) running(ctx context.Context, pod *corev1.Pod, owner 
 		// The kubelet dies with the node: no more heartbeats.
 		r.rt.nodes.remove(key)
 		r.rt.servers.remove(key)
+		r.rt.etcd.remove(key)
 		return ctrl.Result{}, r.terminate(ctx, pod, CrashExitCode, msg)
+	}
+	_, stopEtcd := injected(StopEtcdAnnotation)
+	if err := r.rt.playEtcdInjection(ctx, key, string(pod.UID), stopEtcd); err != nil {
+		return ctrl.Result{}, err
 	}
 	if res, err := r.resume(ctx, pod); err != nil || !res.IsZero() {
 		return res, err

@@ -3,7 +3,9 @@ package sim
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -48,11 +50,16 @@ func (r *kubeletReconciler) resume(ctx context.Context, pod *corev1.Pod) (ctrl.R
 	cluster := types.NamespacedName{Namespace: pod.Namespace, Name: st.Cluster}
 
 	var wcfg *rest.Config
-	if a := st.APIServer; a != nil {
+	if st.Etcd != nil {
+		var res ctrl.Result
+		if wcfg, res, err = r.resumeStacked(ctx, pod, dir, root, cfg, st); err != nil || !res.IsZero() {
+			return res, err
+		}
+	} else if a := st.APIServer; a != nil {
 		s := r.rt.servers.get(key.String())
 		if s == nil || s.podUID != string(pod.UID) {
 			log.Info("Resuming the workload API server of a booted node", "endpoint", fmt.Sprintf("%s:%d", a.Host, a.Port), "etcdPrefix", a.EtcdPrefix)
-			s, err = r.rt.startAPIServer(string(pod.UID), cluster, dir, root, cfg, a.EtcdPrefix, a.Host, a.Port)
+			s, err = r.rt.startAPIServer(string(pod.UID), cluster, dir, root, cfg, apiServerEtcd{servers: r.rt.EtcdURL, prefix: a.EtcdPrefix}, a.Host, a.Port, "")
 			if err != nil {
 				return ctrl.Result{}, fmt.Errorf("resuming the API server of node Pod %s: %w", key, err)
 			}
@@ -91,4 +98,59 @@ func (r *kubeletReconciler) resume(ctx context.Context, pod *corev1.Pod) (ctrl.R
 	}
 	log.Info("Resumed a booted node", "node", st.Node)
 	return ctrl.Result{}, nil
+}
+
+// resumeStacked brings back a node of a stacked control plane: its etcd
+// member on the data it kept, then its API server on it, behind the
+// control-plane endpoint once it serves. It returns the node's API server's
+// admin config once it serves.
+func (r *kubeletReconciler) resumeStacked(ctx context.Context, pod *corev1.Pod, dir, root string, cfg *kubeadmConfig, st *nodeState) (*rest.Config, ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(pod).String()
+	cluster := types.NamespacedName{Namespace: pod.Namespace, Name: st.Cluster}
+	e := st.Etcd
+	mcfg := memberConfig(dir, e.Name, e.IP)
+	backend := apiServerEtcd{
+		servers: mcfg.ClientURL(), caFile: filepath.Join(mcfg.CertDir, "ca.crt"),
+		certFile: filepath.Join(mcfg.CertDir, etcdClientFile+".crt"), keyFile: filepath.Join(mcfg.CertDir, etcdClientFile+".key"),
+	}
+	if m := r.rt.etcd.get(key); m == nil || m.podUID != string(pod.UID) {
+		// The member's data names its cluster: the flags that found or
+		// join one are not read again.
+		m = &etcdMember{podKey: key, podUID: string(pod.UID), cluster: cluster, cfg: mcfg, binary: r.rt.binary("etcd"), log: filepath.Join(dir, "etcd.log")}
+		m.cfg.InitialCluster = []string{e.Name + "=" + mcfg.PeerURL()}
+		m.cfg.Existing = true
+		ctrl.LoggerFrom(ctx).Info("Resuming the etcd member of a booted node", "member", e.Name)
+		if err := m.start(); err != nil {
+			return nil, ctrl.Result{}, fmt.Errorf("resuming the etcd member of node Pod %s: %w", key, err)
+		}
+		r.rt.etcd.put(m)
+	}
+	s := r.rt.servers.get(key)
+	if s == nil || s.podUID != string(pod.UID) {
+		var err error
+		s, err = r.rt.startAPIServer(string(pod.UID), cluster, dir, root, cfg, backend, e.IP, e.APIServerPort, e.EndpointHost)
+		if err != nil {
+			return nil, ctrl.Result{}, fmt.Errorf("resuming the API server of node Pod %s: %w", key, err)
+		}
+		s.join = !cfg.LocalEtcd // only init's config has the ClusterConfiguration
+		s.endpoint = net.JoinHostPort(e.EndpointHost, strconv.Itoa(e.EndpointPort))
+		r.rt.servers.put(key, s)
+		return nil, ctrl.Result{RequeueAfter: apiServerPoll}, nil
+	}
+	if ended, err := s.exited(); ended {
+		r.rt.servers.remove(key)
+		return nil, ctrl.Result{}, fmt.Errorf("the resumed kube-apiserver of node Pod %s exited (%w): %s", key, err, tail(s.log, 1500))
+	}
+	if !s.ready(ctx) {
+		return nil, ctrl.Result{RequeueAfter: apiServerPoll}, nil
+	}
+	if err := r.rt.serveEndpoint(s); err != nil {
+		return nil, ctrl.Result{}, err
+	}
+	if !s.join {
+		if err := r.rt.startComponents(ctx, s); err != nil {
+			return nil, ctrl.Result{}, err
+		}
+	}
+	return s.restConfig(), ctrl.Result{}, nil
 }

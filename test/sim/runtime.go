@@ -93,6 +93,8 @@ type Runtime struct {
 	WorkloadPodIPBase netip.Addr
 
 	servers  apiServers
+	etcd     etcdMembers
+	proxies  endpointProxies
 	nodes    nodeRegistry
 	lbAddrs  *allocator
 	podAddrs *allocator
@@ -141,7 +143,9 @@ func (r *Runtime) Setup(mgr ctrl.Manager) error {
 	// Workload API servers are processes of this runtime: they stop with it.
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		<-ctx.Done()
+		r.proxies.stopAll()
 		r.servers.stopAll()
+		r.etcd.stopAll()
 		return nil
 	})); err != nil {
 		return fmt.Errorf("sim: %w", err)

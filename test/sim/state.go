@@ -32,6 +32,22 @@ type nodeState struct {
 	// APIServer is set on the node that ran kubeadm init: it runs the
 	// cluster's API server.
 	APIServer *apiServerState `json:"apiServer,omitempty"`
+	// Etcd is set on a control-plane node of a cluster with stacked etcd:
+	// it runs a member, and an API server of its own on it.
+	Etcd *etcdMemberState `json:"etcd,omitempty"`
+}
+
+// etcdMemberState is a node's stacked etcd member and the API server on it.
+type etcdMemberState struct {
+	// Name is the member's name, its Node's.
+	Name string `json:"name"`
+	// IP is where the member and the node's API server listen: the Pod's IP.
+	IP string `json:"ip"`
+	// APIServerPort is the node's API server's port, EndpointHost and
+	// EndpointPort the control-plane endpoint that routes to it.
+	APIServerPort int    `json:"apiServerPort"`
+	EndpointHost  string `json:"endpointHost"`
+	EndpointPort  int    `json:"endpointPort"`
 }
 
 // apiServerState is where a workload API server listens and keeps its data.

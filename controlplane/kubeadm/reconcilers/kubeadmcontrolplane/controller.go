@@ -33,6 +33,7 @@ import (
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/contract"
 	"github.com/podcluster/podcluster/internal/expectations"
+	"github.com/podcluster/podcluster/internal/external"
 	"github.com/podcluster/podcluster/internal/patch"
 	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/util"
@@ -56,6 +57,8 @@ type Reconciler struct {
 	Client      client.Client
 	Resolver    *contract.Resolver
 	WatchFilter string
+	// EtcdClient connects to a workload cluster's etcd; etcd.New if nil.
+	EtcdClient EtcdClientFunc
 
 	expectations *expectations.Expectations
 }
@@ -139,6 +142,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	// control plane found by its label alone.
 	util.SetLabel(kcp, clusterv1.ClusterNameLabel, cluster.Name)
 	util.EnsureOwnerRef(kcp, util.OwnerRef(cluster, clusterv1.GroupVersion.WithKind("Cluster"), true))
+	// The Cluster owns the infrastructure template, so that deleting it
+	// removes the template too, as upstream.
+	if err := external.EnsureClusterOwnsTemplates(ctx, r.Client, r.Resolver, cluster, kcp.Namespace, kcp.Spec.MachineTemplate.Spec.InfrastructureRef); err != nil {
+		return ctrl.Result{}, err
+	}
 
 	// Dependent steps: nothing happens before the infrastructure is there;
 	// initialization is observed before scaling, which depends on it.
@@ -152,6 +160,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	// The kubeconfig and the Machines are independent: the first Machine
 	// must be created before the CA the kubeconfig needs exists at all.
 	res, err = phase.All(ctx, s,
+		r.reconcileEtcd,
 		r.reconcileKubeconfig,
 		r.reconcileMachines,
 	)

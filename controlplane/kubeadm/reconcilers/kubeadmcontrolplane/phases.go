@@ -65,6 +65,10 @@ type scope struct {
 	// remediation is what was decided about marked Machines, set by
 	// reconcileRemediation.
 	remediation remediationDecision
+	// etcd is what was seen of a stacked etcd cluster, set by
+	// reconcileEtcd; nil when the control plane does not manage etcd or
+	// is not initialized.
+	etcd *etcdObservation
 }
 
 func groupOf(apiVersion string) string {
@@ -359,6 +363,12 @@ func (r *Reconciler) scaleDown(ctx context.Context, s *scope, active, deleting, 
 	victim := selectMachineForScaleDown(candidates, s.cluster.Status.FailureDomains)
 	if s.scaleDownWaiting = scaleDownBlocker(active, victim); s.scaleDownWaiting != "" {
 		return nil
+	}
+	// The member goes before its Machine, so that the etcd cluster never
+	// counts a member that is gone towards its quorum.
+	if err := r.forgetEtcdMember(ctx, s, victim); err != nil {
+		s.scaleDownWaiting = err.Error()
+		return err
 	}
 	ctrl.LoggerFrom(ctx).Info("Scaling down the control plane", "from", len(active), "to", want, "machine", victim.Name, "outdated", s.outdated[victim.Name])
 	if err := r.Client.Delete(ctx, victim); client.IgnoreNotFound(err) != nil {

@@ -65,8 +65,10 @@ func markedForRemediation(m *clusterv1.Machine) bool {
 // while a Machine is on its way in or out, never the last Machine of an
 // initialized control plane, never when the etcd cluster (one member per
 // Machine, stacked) would lose quorum without it, and within
-// spec.remediation's retry limits. Pure.
-func decideRemediation(kcp *controlplanev1.KubeadmControlPlane, machines []*clusterv1.Machine, now time.Time) remediationDecision {
+// spec.remediation's retry limits. With an observed etcd cluster (obs, nil
+// otherwise) the quorum is counted from its real members and their health
+// too. Pure.
+func decideRemediation(kcp *controlplanev1.KubeadmControlPlane, machines []*clusterv1.Machine, now time.Time, obs *etcdObservation) remediationDecision {
 	var marked, active []*clusterv1.Machine
 	for _, m := range machines {
 		if !m.DeletionTimestamp.IsZero() {
@@ -141,6 +143,25 @@ func decideRemediation(kcp *controlplanev1.KubeadmControlPlane, machines []*clus
 		return refuse("removing its etcd member would leave %d healthy of %d members, fewer than the quorum of %d (not healthy: %s)",
 			healthy, members, members/2+1, strings.Join(unhealthy, ", "))
 	}
+	if obs != nil && obs.err == "" {
+		left, healthyMembers := 0, 0
+		var unhealthy []string
+		for _, member := range obs.members {
+			if m.Status.NodeRef.Name != "" && member.Name == m.Status.NodeRef.Name {
+				continue
+			}
+			left++
+			if obs.health[member.ID] == "" {
+				healthyMembers++
+			} else {
+				unhealthy = append(unhealthy, member.Name)
+			}
+		}
+		if left > 0 && healthyMembers < left/2+1 {
+			return refuse("removing its etcd member would leave %d healthy of %d etcd members, fewer than the quorum of %d (not healthy: %s)",
+				healthyMembers, left, left/2+1, strings.Join(unhealthy, ", "))
+		}
+	}
 	d.action = remediateNow
 	return d
 }
@@ -171,7 +192,7 @@ func (r *Reconciler) reconcileRemediation(ctx context.Context, s *scope) (bool, 
 			delete(s.kcp.Annotations, controlplanev1.RemediationInProgressAnnotation)
 		}
 	}
-	d := decideRemediation(s.kcp, s.machines, s.now)
+	d := decideRemediation(s.kcp, s.machines, s.now, s.etcd)
 	s.remediation = d
 	switch d.action {
 	case remediateNothing:
@@ -193,6 +214,9 @@ func (r *Reconciler) reconcileRemediation(ctx context.Context, s *scope) (bool, 
 	}
 	s.kcp.Annotations[controlplanev1.RemediationInProgressAnnotation] = string(data)
 	if err := r.setOwnerRemediated(ctx, d.machine, controlplanev1.KubeadmControlPlaneMachineRemediationMachineDeletingReason, "Machine deletionTimestamp set"); err != nil {
+		return false, err
+	}
+	if err := r.forgetEtcdMember(ctx, s, d.machine); err != nil {
 		return false, err
 	}
 	if err := r.Client.Delete(ctx, d.machine); client.IgnoreNotFound(err) != nil {

@@ -2,6 +2,7 @@ package kubeadmcontrolplane
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/etcd"
 )
 
 func TestDecideRemediation(t *testing.T) {
@@ -52,6 +54,8 @@ func TestDecideRemediation(t *testing.T) {
 		wantMachine string
 		wantMessage string
 		wantRetry   int32
+		// etcd, when set, is the observed etcd cluster.
+		etcd *etcdObservation
 	}{
 		{name: "nothing marked", kcp: kcp(nil), machines: []*clusterv1.Machine{machine("a", true, false), machine("b", true, false)}},
 		{name: "one of three", kcp: kcp(nil), machines: []*clusterv1.Machine{machine("a", true, false), machine("b", false, true), machine("c", true, false)},
@@ -89,11 +93,23 @@ func TestDecideRemediation(t *testing.T) {
 		}),
 			machines: []*clusterv1.Machine{machine("a", true, false), replacementOf(machine("b", false, true), "old", time.Minute, 3), machine("c", true, false)},
 			want:     remediateNow, wantMachine: "b", wantRetry: 0},
+		{name: "real members: one of three members down besides the marked Machine's refuses", kcp: kcp(nil),
+			machines: []*clusterv1.Machine{withNode(machine("a", true, false), "na"), withNode(machine("b", false, true), "nb"), withNode(machine("c", true, false), "nc")},
+			etcd:     observed(map[string]string{"na": "", "nb": "down", "nc": "connection refused"}),
+			want:     remediateRefused, wantMachine: "b", wantMessage: "removing its etcd member would leave 1 healthy of 2 etcd members, fewer than the quorum of 2 (not healthy: nc)"},
+		{name: "real members: a healthy quorum is left", kcp: kcp(nil),
+			machines: []*clusterv1.Machine{withNode(machine("a", true, false), "na"), withNode(machine("b", false, true), "nb"), withNode(machine("c", true, false), "nc")},
+			etcd:     observed(map[string]string{"na": "", "nb": "down", "nc": ""}),
+			want:     remediateNow, wantMachine: "b"},
+		{name: "real members: a member without a Machine counts", kcp: kcp(nil),
+			machines: []*clusterv1.Machine{withNode(machine("a", true, false), "na"), withNode(machine("b", false, true), "nb"), withNode(machine("c", true, false), "nc")},
+			etcd:     observed(map[string]string{"na": "", "nb": "down", "nc": "", "stray": "down", "stray2": "down"}),
+			want:     remediateRefused, wantMachine: "b", wantMessage: "removing its etcd member would leave 2 healthy of 4 etcd members, fewer than the quorum of 3 (not healthy: stray, stray2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			d := decideRemediation(tt.kcp, tt.machines, now)
+			d := decideRemediation(tt.kcp, tt.machines, now, tt.etcd)
 			g.Expect(d.action).To(Equal(tt.want))
 			if tt.want == remediateNothing {
 				return
@@ -105,4 +121,27 @@ func TestDecideRemediation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withNode gives a Machine its Node.
+func withNode(m *clusterv1.Machine, node string) *clusterv1.Machine {
+	m.Status.NodeRef.Name = node
+	return m
+}
+
+// observed is an etcd cluster with one member per name (IDs in name order),
+// healthy where the value is "", else unhealthy for that reason.
+func observed(health map[string]string) *etcdObservation {
+	names := make([]string, 0, len(health))
+	for n := range health {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	obs := &etcdObservation{health: map[uint64]string{}}
+	for i, n := range names {
+		id := uint64(i + 1)
+		obs.members = append(obs.members, etcd.Member{ID: id, Name: n, ClientURLs: []string{"https://" + n + ":2379"}})
+		obs.health[id] = health[n]
+	}
+	return obs
 }

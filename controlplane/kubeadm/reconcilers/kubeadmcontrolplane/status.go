@@ -43,6 +43,10 @@ func setStatus(s *scope) {
 	conditions.Set(&st.Conditions, gen, scalingDownCondition(s, c, want))
 	conditions.Set(&st.Conditions, gen, rollingOutCondition(s))
 	conditions.Set(&st.Conditions, gen, remediatingCondition(s))
+	if s.etcd != nil {
+		cond, _ := etcdConditions(s.machines, s.etcd)
+		conditions.Set(&st.Conditions, gen, cond)
+	}
 	conditions.Set(&st.Conditions, gen, deletingCondition(s, c))
 }
 
