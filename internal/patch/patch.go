@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -32,7 +33,20 @@ type Helper struct {
 	// uid and resourceVersion of the snapshot, for the written memo.
 	uid types.UID
 	rv  string
+	// settler, when set, holds back minor status changes (see Settler);
+	// heldFor is how long until the one this Patch held back is due.
+	settler *Settler
+	heldFor time.Duration
 }
+
+// Settle makes the helper hold back status patches that change only how a
+// condition is described (see Settler). A nil s settles nothing.
+func (h *Helper) Settle(s *Settler) { h.settler = s }
+
+// HeldFor is how long until the status change that the last Patch held back
+// is due, zero when it held nothing: the reconcile requeues after it, so the
+// change is written even if no event comes.
+func (h *Helper) HeldFor() time.Duration { return h.heldFor }
 
 // NewHelper snapshots obj. Call it right after reading obj.
 func NewHelper(obj client.Object, c client.Client) (*Helper, error) {
@@ -100,10 +114,11 @@ func (w *statusMemo) record(uid types.UID, staleRVs []string, sum [32]byte) {
 }
 
 // statusSum hashes a status for the memo. Transition times are left out: a
-// condition recomputed from an old snapshot transitions again a little later,
-// and the time the server has from the first write is the true one.
+// condition (or a phase, whose time is lastUpdated) recomputed from an old
+// snapshot transitions again a little later, and the time the server has
+// from the first write is the true one.
 func statusSum(status map[string]any) ([32]byte, error) {
-	data, err := json.Marshal(withoutKey(status, "lastTransitionTime"))
+	data, err := json.Marshal(withoutKey(withoutKey(status, "lastTransitionTime"), "lastUpdated"))
 	if err != nil {
 		return [32]byte{}, err
 	}
@@ -178,6 +193,17 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 	statusPatch, err := diff(only(h.before, "status"), only(after, "status"))
 	if err != nil {
 		return err
+	}
+	h.heldFor = 0
+	if statusPatch == nil && h.settler != nil {
+		h.settler.release(h.uid) // the server has it all: nothing is held
+	}
+	if statusPatch != nil && h.settler != nil && h.uid != "" {
+		if h.heldFor = h.settler.hold(h.uid, only(h.before, "status"), only(after, "status")); h.heldFor > 0 {
+			// Not sent: the next reconcile computes it again, and writes
+			// it once it has lasted the settle period.
+			return errors.Join(errs...)
+		}
 	}
 	if statusPatch != nil {
 		sum, err := statusSum(only(after, "status"))

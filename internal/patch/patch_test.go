@@ -126,7 +126,7 @@ func TestFinalizerChangesAreLocked(t *testing.T) {
 // TestStatusIsNotResentFromTheSameSnapshot: a reconcile that starts again from
 // the snapshot a status was written from (a cache that has not shown the
 // write yet) and computes the same status sends nothing, even when its
-// conditions transition again later; a different status, or a newer snapshot,
+// conditions and phase transition again later; a different status, or a newer snapshot,
 // is sent as usual.
 func TestStatusIsNotResentFromTheSameSnapshot(t *testing.T) {
 	g := NewWithT(t)
@@ -146,6 +146,7 @@ func TestStatusIsNotResentFromTheSameSnapshot(t *testing.T) {
 		h, err := NewHelper(obj, c)
 		g.Expect(err).NotTo(HaveOccurred())
 		obj.Status.Phase = phase
+		obj.Status.LastUpdated = metav1.NewTime(transition)
 		obj.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "Waiting",
 			LastTransitionTime: metav1.NewTime(transition)}}
 		g.Expect(h.Patch(ctx, obj)).To(Succeed())
@@ -213,4 +214,61 @@ func TestStatusIsNotResentFromTheVersionOfOurSpecPatch(t *testing.T) {
 	setStatus(between)
 	g.Expect(h.Patch(ctx, between)).To(Succeed())
 	g.Expect(counter.Get("PATCH")).To(Equal(2), "the status is not sent again")
+}
+
+// TestSettledStatusIsHeldBackThenSent: with a Settler, a status step that
+// only changes a condition's reason is not sent until it has lasted the
+// period, and a condition turning True goes at once.
+func TestSettledStatusIsHeldBackThenSent(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	cfg, counter := testenv.Counting(env.Config)
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	now := time.Now()
+	settler := &Settler{Period: 5 * time.Second, now: func() time.Time { return now }}
+
+	m := newMachine(ns)
+	g.Expect(c.Create(ctx, m)).To(Succeed())
+	m.Status.Phase = string(clusterv1.MachinePhaseProvisioning)
+	meta.SetStatusCondition(&m.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "Waiting"})
+	g.Expect(c.Status().Update(ctx, m)).To(Succeed())
+
+	// Each reconcile starts from a fresh read, as from the cache.
+	patchWith := func(reason string, status metav1.ConditionStatus) *Helper {
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
+		h, err := NewHelper(m, c)
+		g.Expect(err).NotTo(HaveOccurred())
+		h.Settle(settler)
+		meta.SetStatusCondition(&m.Status.Conditions, metav1.Condition{Type: "Ready", Status: status, Reason: reason})
+		counter.Reset()
+		g.Expect(h.Patch(ctx, m)).To(Succeed())
+		return h
+	}
+	readyReason := func() string {
+		got := &clusterv1.Machine{}
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+		return meta.FindStatusCondition(got.Status.Conditions, "Ready").Reason
+	}
+
+	// A new reason: held back, and the reconcile is told when it is due.
+	h := patchWith("Booting", metav1.ConditionFalse)
+	g.Expect(counter.Writes()).To(Equal(0))
+	g.Expect(h.HeldFor()).To(Equal(5 * time.Second))
+	g.Expect(readyReason()).To(Equal("Waiting"))
+
+	// Still there once the period is over: sent.
+	now = now.Add(5 * time.Second)
+	h = patchWith("Booting", metav1.ConditionFalse)
+	g.Expect(counter.Get("PATCH")).To(Equal(1))
+	g.Expect(h.HeldFor()).To(BeZero())
+	g.Expect(readyReason()).To(Equal("Booting"))
+
+	// Ready turning True goes at once.
+	h = patchWith("Ready", metav1.ConditionTrue)
+	g.Expect(counter.Get("PATCH")).To(Equal(1))
+	g.Expect(h.HeldFor()).To(BeZero())
+	g.Expect(readyReason()).To(Equal("Ready"))
 }

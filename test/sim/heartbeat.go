@@ -61,6 +61,8 @@ type nodeEntry struct {
 	notReady string
 	// reported is when the node last posted its status.
 	reported time.Time
+	// lease is the node's Lease as last renewed, nil to read it first.
+	lease *coordinationv1.Lease
 }
 
 // nodeRegistry holds the booted nodes by node Pod.
@@ -148,9 +150,14 @@ func (r *Runtime) registerHeartbeat(e *nodeEntry) {
 	}
 }
 
+// heartbeatWorkers is how many nodes beat at once. One at a time, a round
+// over a thousand nodes (two or three requests each) outlasts the Lease it
+// renews, and live Nodes turn Unknown.
+const heartbeatWorkers = 16
+
 // heartbeats renews every booted node's Lease each HeartbeatInterval, and
 // posts their status when it changed or is due, until ctx ends. One loop
-// serves every node of every cluster.
+// serves every node of every cluster, heartbeatWorkers nodes at a time.
 func (r *Runtime) heartbeats(ctx context.Context) error {
 	ticker := time.NewTicker(r.HeartbeatInterval)
 	defer ticker.Stop()
@@ -160,19 +167,46 @@ func (r *Runtime) heartbeats(ctx context.Context) error {
 			return nil
 		case <-ticker.C:
 		}
-		down := map[types.NamespacedName]bool{}
-		for _, e := range r.nodes.all() {
-			if down[e.cluster] {
-				// Its API server did not answer the previous node: the
-				// others would wait as long for nothing.
-				continue
-			}
-			if err := r.beat(ctx, e); err != nil {
-				down[e.cluster] = true
-				ctrl.LoggerFrom(ctx).V(1).Info("Node heartbeat failed", "cluster", e.cluster, "node", e.name, "error", err.Error())
-			}
-		}
+		r.beatAll(ctx, r.nodes.all())
 	}
+}
+
+// beatAll is one round of heartbeats over nodes.
+func (r *Runtime) beatAll(ctx context.Context, nodes []*nodeEntry) {
+	var mu sync.Mutex
+	down := map[types.NamespacedName]bool{}
+	work := make(chan *nodeEntry)
+	var wg sync.WaitGroup
+	for range heartbeatWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range work {
+				mu.Lock()
+				skip := down[e.cluster]
+				mu.Unlock()
+				if skip {
+					// Its API server did not answer another node: this
+					// one would wait as long for nothing.
+					continue
+				}
+				if err := r.beat(ctx, e); err != nil {
+					mu.Lock()
+					down[e.cluster] = true
+					mu.Unlock()
+					ctrl.LoggerFrom(ctx).V(1).Info("Node heartbeat failed", "cluster", e.cluster, "node", e.name, "error", err.Error())
+				}
+			}
+		}()
+	}
+	for _, e := range nodes {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- e
+	}
+	close(work)
+	wg.Wait()
 }
 
 // beat is one heartbeat of a node: its Lease renewed, and its status posted
@@ -192,7 +226,7 @@ func (r *Runtime) beat(ctx context.Context, e *nodeEntry) error {
 	if err != nil {
 		return fmt.Errorf("reading Node %s: %w", e.name, err)
 	}
-	if err := renewLease(ctx, e.cs, node, r.HeartbeatInterval); err != nil {
+	if e.lease, err = renewLease(ctx, e.cs, node, r.HeartbeatInterval, e.lease); err != nil {
 		return err
 	}
 	now := metav1.Now()
@@ -214,38 +248,55 @@ func (r *Runtime) beat(ctx context.Context, e *nodeEntry) error {
 
 // renewLease renews the node's Lease in kube-node-lease, creating it as the
 // kubelet does: held by the node, owned by its Node, lasting four heartbeats.
-func renewLease(ctx context.Context, cs kubernetes.Interface, node *corev1.Node, interval time.Duration) error {
+// Like the kubelet, it renews the Lease it last wrote (last) without reading
+// it first, and reads it only when that fails or there is none; it returns
+// the Lease as written, or nil when the next renewal must read it.
+func renewLease(ctx context.Context, cs kubernetes.Interface, node *corev1.Node, interval time.Duration, last *coordinationv1.Lease) (*coordinationv1.Lease, error) {
 	leases := cs.CoordinationV1().Leases(nodeLeaseNamespace)
 	now := metav1.NewMicroTime(time.Now())
 	// Owned by the Node, so that the garbage collector removes it with the Node.
 	owners := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
-	lease, err := leases.Get(ctx, node.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		lease = &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: node.Name, Namespace: nodeLeaseNamespace, OwnerReferences: owners},
-			Spec: coordinationv1.LeaseSpec{
-				HolderIdentity:       ptrTo(node.Name),
-				LeaseDurationSeconds: ptrTo(int32(4 * interval / time.Second)),
-				RenewTime:            &now,
-			},
+	lease := last
+	if lease == nil || len(lease.OwnerReferences) != 1 || lease.OwnerReferences[0].UID != node.UID {
+		var err error
+		lease, err = leases.Get(ctx, node.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			lease = &coordinationv1.Lease{
+				ObjectMeta: metav1.ObjectMeta{Name: node.Name, Namespace: nodeLeaseNamespace, OwnerReferences: owners},
+				Spec: coordinationv1.LeaseSpec{
+					HolderIdentity:       ptrTo(node.Name),
+					LeaseDurationSeconds: ptrTo(int32(4 * interval / time.Second)),
+					RenewTime:            &now,
+				},
+			}
+			created, err := leases.Create(ctx, lease, metav1.CreateOptions{})
+			switch {
+			case err == nil:
+				return created, nil
+			case apierrors.IsAlreadyExists(err):
+				return nil, nil // made meanwhile: read it at the next beat
+			}
+			return nil, fmt.Errorf("creating the Lease of Node %s: %w", node.Name, err)
 		}
-		if _, err := leases.Create(ctx, lease, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating the Lease of Node %s: %w", node.Name, err)
+		if err != nil {
+			return nil, fmt.Errorf("reading the Lease of Node %s: %w", node.Name, err)
 		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading the Lease of Node %s: %w", node.Name, err)
 	}
 	// A Node registered again has a new UID.
+	lease = lease.DeepCopy()
 	lease.OwnerReferences = owners
 	lease.Spec.HolderIdentity = ptrTo(node.Name)
 	lease.Spec.LeaseDurationSeconds = ptrTo(int32(4 * interval / time.Second))
 	lease.Spec.RenewTime = &now
-	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
-		return fmt.Errorf("renewing the Lease of Node %s: %w", node.Name, err)
+	updated, err := leases.Update(ctx, lease, metav1.UpdateOptions{})
+	switch {
+	case err == nil:
+		return updated, nil
+	case apierrors.IsConflict(err), apierrors.IsNotFound(err):
+		// Someone else wrote or removed it: read it at the next beat.
+		return nil, nil
 	}
-	return nil
+	return nil, fmt.Errorf("renewing the Lease of Node %s: %w", node.Name, err)
 }
 
 // setNotReady injects (msg not empty) or lifts (msg empty) a NotReady on a

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,7 +59,15 @@ const (
 // Pending to Running, boots them, and reports the outcome in their status.
 type kubeletReconciler struct {
 	client client.Client
-	rt     *Runtime
+	// apiReader reads a Pod around the cache when the cache is behind the
+	// status this kubelet wrote (see written).
+	apiReader client.Reader
+	rt        *Runtime
+	// written holds, per Pod (namespace/name), the UID and resourceVersion
+	// of the last status this kubelet wrote. A reconcile woken by another event before the
+	// cache shows that write would act on the old status again and fail on
+	// a conflict: it reads the Pod from the API server instead.
+	written sync.Map
 }
 
 func (r *kubeletReconciler) setup(mgr ctrl.Manager) error {
@@ -113,6 +122,11 @@ func (r *kubeletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if !isNodePod(pod) {
 		return ctrl.Result{}, nil
 	}
+	if w, ok := r.written.Load(req.String()); ok && w != (writtenStatus{pod.UID, pod.ResourceVersion}) && r.apiReader != nil {
+		if err := r.apiReader.Get(ctx, req.NamespacedName, pod); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
 	if pod.DeletionTimestamp != nil {
 		return ctrl.Result{}, r.remove(ctx, pod, owner)
 	}
@@ -159,6 +173,7 @@ func (r *kubeletReconciler) scratch(key types.NamespacedName) string {
 // node lifecycle controller deletes the Node of an instance that is gone.
 func (r *kubeletReconciler) forget(ctx context.Context, key types.NamespacedName, owner string) {
 	r.rt.nodes.remove(key.String())
+	r.written.Delete(key.String())
 	r.deleteNode(ctx, key)
 	r.rt.servers.remove(key.String())
 	r.rt.etcd.remove(key.String())
@@ -249,7 +264,7 @@ func (r *kubeletReconciler) start(ctx context.Context, pod *corev1.Pod, owner st
 	// The node container is running but not started: its startup probe waits
 	// for the bootstrap sentinel.
 	runPod(pod, HostIP, ip.String(), metav1.Now(), false)
-	if err := r.client.Status().Update(ctx, pod); err != nil {
+	if err := r.updateStatus(ctx, pod); err != nil {
 		return fmt.Errorf("setting Pod %s/%s Running: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
@@ -258,7 +273,8 @@ func (r *kubeletReconciler) start(ctx context.Context, pod *corev1.Pod, owner st
 // podIP gives the Pod a loopback address no other node Pod has.
 func (r *kubeletReconciler) podIP(ctx context.Context, pod *corev1.Pod, owner string) (netip.Addr, error) {
 	pods := &corev1.PodList{}
-	if err := r.client.List(ctx, pods, client.HasLabels{clusterv1.ClusterNameLabel}); err != nil {
+	// Read-only: every boot scans every node Pod, so no copies of them.
+	if err := r.client.List(ctx, pods, client.HasLabels{clusterv1.ClusterNameLabel}, client.UnsafeDisableDeepCopy); err != nil {
 		return netip.Addr{}, fmt.Errorf("listing node Pods: %w", err)
 	}
 	used := map[netip.Addr]bool{}
@@ -430,7 +446,7 @@ func (r *kubeletReconciler) terminate(ctx context.Context, pod *corev1.Pod, exit
 	setCondition(pod, corev1.PodReadyToStartContainers, corev1.ConditionFalse, "")
 	setCondition(pod, corev1.ContainersReady, corev1.ConditionFalse, reasonPodFailed)
 	setCondition(pod, corev1.PodReady, corev1.ConditionFalse, reasonPodFailed)
-	if err := r.client.Status().Update(ctx, pod); err != nil {
+	if err := r.updateStatus(ctx, pod); err != nil {
 		return fmt.Errorf("reporting the node container of Pod %s/%s terminated: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
@@ -443,10 +459,25 @@ func (r *kubeletReconciler) ready(ctx context.Context, pod *corev1.Pod) error {
 	cs.Started, cs.Ready = ptrTo(true), true
 	setCondition(pod, corev1.ContainersReady, corev1.ConditionTrue, "")
 	setCondition(pod, corev1.PodReady, corev1.ConditionTrue, "")
-	if err := r.client.Status().Update(ctx, pod); err != nil {
+	if err := r.updateStatus(ctx, pod); err != nil {
 		return fmt.Errorf("reporting Pod %s/%s ready: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
+}
+
+// updateStatus writes the Pod's status and remembers the version it made.
+func (r *kubeletReconciler) updateStatus(ctx context.Context, pod *corev1.Pod) error {
+	if err := r.client.Status().Update(ctx, pod); err != nil {
+		return err
+	}
+	r.written.Store(client.ObjectKeyFromObject(pod).String(), writtenStatus{pod.UID, pod.ResourceVersion})
+	return nil
+}
+
+// writtenStatus is a Pod version this kubelet wrote.
+type writtenStatus struct {
+	uid types.UID
+	rv  string
 }
 
 func containerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {

@@ -156,7 +156,7 @@ func (r *Runtime) Setup(mgr ctrl.Manager) error {
 	if err := (&loadBalancerReconciler{client: mgr.GetClient(), rt: r}).setup(mgr); err != nil {
 		return fmt.Errorf("sim: setting up the LoadBalancer controller: %w", err)
 	}
-	if err := (&kubeletReconciler{client: mgr.GetClient(), rt: r}).setup(mgr); err != nil {
+	if err := (&kubeletReconciler{client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), rt: r}).setup(mgr); err != nil {
 		return fmt.Errorf("sim: setting up the kubelet controller: %w", err)
 	}
 	if err := (&clusterReconciler{client: mgr.GetClient(), rt: r}).setup(mgr); err != nil {

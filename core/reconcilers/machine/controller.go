@@ -12,6 +12,7 @@ package machine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,10 @@ const (
 	// waitForWorkloadCluster is how soon a Machine looks again for a workload
 	// cluster that is not reachable yet.
 	waitForWorkloadCluster = 10 * time.Second
+	// statusSettle is how long a minor status change (a condition's reason
+	// or message while its truth stays) must last before it is written:
+	// provisioning steps that pass faster are never written on their own.
+	statusSettle = 5 * time.Second
 	// drainRetry is how soon a drain blocked by a PodDisruptionBudget retries.
 	drainRetry = 5 * time.Second
 	// defaultNodeDeletionTimeout bounds retries of the Node's deletion.
@@ -63,11 +68,21 @@ type Reconciler struct {
 
 	external   *external.Tracker
 	nodeEvents chan event.GenericEvent
+	settler    *patch.Settler
 }
+
+// providerIDField indexes Machines in the cache by spec.providerID, so that
+// a Node event finds its Machine without listing every Machine of the cluster.
+const providerIDField = "machine.spec.providerID"
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	r.nodeEvents = make(chan event.GenericEvent, 1024)
+	// Addresses arrive from the infrastructure machine while it provisions.
+	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &clusterv1.Machine{}, providerIDField, indexProviderID); err != nil {
+		return fmt.Errorf("indexing Machines by providerID: %w", err)
+	}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.Machine{}, builder.WithPredicates(filter)).
@@ -134,12 +149,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	helper.Settle(r.settler)
 	// Deferred calls run last-in first-out: the status (which may ask for a
-	// requeue through s.requeueAfter, for example to time out a drain) is
-	// computed and patched first, then its requeue joins the result.
+	// requeue through s.requeueAfter, for example to time out a drain, or
+	// hold a minor change back) is computed and patched first, then its
+	// requeue joins the result.
 	defer func() {
 		if retErr == nil {
-			res = phase.Soonest(res, ctrl.Result{RequeueAfter: s.requeueAfter})
+			res = phase.Soonest(phase.Soonest(res, ctrl.Result{RequeueAfter: s.requeueAfter}), ctrl.Result{RequeueAfter: helper.HeldFor()})
 		}
 	}()
 	defer helper.PatchWithStatus(ctx, m, func() { setStatus(s) }, &retErr)
@@ -186,8 +203,18 @@ func (r *Reconciler) machinesWithLabel(ctx context.Context, ns, key, value strin
 	return util.RequestsForLabel(ctx, r.Client, func() client.ObjectList { return &clusterv1.MachineList{} }, ns, key, value)
 }
 
+func indexProviderID(o client.Object) []string {
+	m, ok := o.(*clusterv1.Machine)
+	if !ok || m.Spec.ProviderID == "" {
+		return nil
+	}
+	return []string{m.Spec.ProviderID}
+}
+
 // nodeToMachines turns a workload Node event into a requeue of the Machine
-// whose providerID matches.
+// whose providerID matches. The lookup is by index: every Node heartbeat
+// comes through here, and a list of the cluster's Machines per heartbeat
+// grows with the square of the cluster's size.
 func (r *Reconciler) nodeToMachines(ctx context.Context) remote.NodeHandler {
 	return func(cluster client.ObjectKey, node *corev1.Node) {
 		if node.Spec.ProviderID == "" {
@@ -195,17 +222,18 @@ func (r *Reconciler) nodeToMachines(ctx context.Context) remote.NodeHandler {
 		}
 		list := &clusterv1.MachineList{}
 		if err := r.Client.List(ctx, list, client.InNamespace(cluster.Namespace),
-			client.MatchingLabels{clusterv1.ClusterNameLabel: cluster.Name}); err != nil {
+			client.MatchingFields{providerIDField: node.Spec.ProviderID}); err != nil {
 			return
 		}
 		for i := range list.Items {
-			if list.Items[i].Spec.ProviderID == node.Spec.ProviderID {
-				select {
-				case r.nodeEvents <- event.GenericEvent{Object: &list.Items[i]}:
-				case <-ctx.Done():
-				}
-				return
+			if list.Items[i].Spec.ClusterName != cluster.Name {
+				continue
 			}
+			select {
+			case r.nodeEvents <- event.GenericEvent{Object: &list.Items[i]}:
+			case <-ctx.Done():
+			}
+			return
 		}
 	}
 }

@@ -212,7 +212,7 @@ func (r *Reconciler) reconcileNode(ctx context.Context, s *scope) (ctrl.Result, 
 		}
 		return ctrl.Result{}, err
 	}
-	node, err := nodeByProviderID(ctx, wc, m.Spec.ProviderID)
+	node, err := nodeByProviderID(ctx, wc, m.Spec.ProviderID, m.Status.NodeRef.Name)
 	if err != nil {
 		// The same for a failed list: the workload API server may be
 		// restarting, which says nothing about this Machine.
@@ -275,16 +275,30 @@ func (r *Reconciler) reconcileUpToDate(ctx context.Context, s *scope) {
 	}
 }
 
-// nodeByProviderID finds the Node by spec.providerID. A list, not a Get:
-// the Node's name is the kubelet's choice and need not match the Machine's.
-func nodeByProviderID(ctx context.Context, c client.Client, providerID string) (*corev1.Node, error) {
+// nodeByProviderID finds the Node by spec.providerID. The Node's name is the
+// kubelet's choice and need not match the Machine's, so a Machine that has
+// not met its Node yet lists them; once nodeRef names it, it is read by name
+// (a list per reconcile grows with the cluster), and listed again only if
+// that Node is gone or has another providerID.
+func nodeByProviderID(ctx context.Context, c client.Client, providerID, nodeName string) (*corev1.Node, error) {
+	if nodeName != "" {
+		node := &corev1.Node{}
+		err := c.Get(ctx, client.ObjectKey{Name: nodeName}, node)
+		switch {
+		case err == nil && node.Spec.ProviderID == providerID:
+			return node, nil
+		case err != nil && !apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("reading Node %s: %w", nodeName, err)
+		}
+	}
 	nodes := &corev1.NodeList{}
-	if err := c.List(ctx, nodes); err != nil {
+	// Read-only scan of the informer's objects; only the match is copied.
+	if err := c.List(ctx, nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing Nodes: %w", err)
 	}
 	for i := range nodes.Items {
 		if nodes.Items[i].Spec.ProviderID == providerID {
-			return &nodes.Items[i], nil
+			return nodes.Items[i].DeepCopy(), nil
 		}
 	}
 	return nil, nil

@@ -114,8 +114,9 @@ func machineToConfig(_ context.Context, o client.Object) []reconcile.Request {
 // the cluster's readiness is what they wait for.
 func (r *Reconciler) clusterToConfigs(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &bootstrapv1.KubeadmConfigList{}
+	// Read-only, and run on every Cluster status write: no copy of each config.
 	if err := r.Client.List(ctx, list, client.InNamespace(o.GetNamespace()),
-		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}); err != nil {
+		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil // a map function cannot retry; the next Cluster event will
 	}
 	var reqs []reconcile.Request

@@ -49,7 +49,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -75,6 +74,9 @@ const (
 	// waitForWorkloadNode is how soon a machine looks again for its workload
 	// Node or an unreachable workload cluster. Node events usually come first.
 	waitForWorkloadNode = 10 * time.Second
+	// statusSettle is how long a minor status change (a condition's reason
+	// or message while its truth stays) must last before it is written.
+	statusSettle = 5 * time.Second
 	// waitForForeignObject is how soon a name held by an object that is not
 	// ours is looked at again.
 	waitForForeignObject = time.Minute
@@ -93,6 +95,7 @@ type Reconciler struct {
 	WatchFilter string
 
 	nodeEvents chan event.GenericEvent
+	settler    *patch.Settler
 }
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=kubernetesmachines,verbs=get;list;watch;update;patch
@@ -108,6 +111,7 @@ type Reconciler struct {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	r.nodeEvents = make(chan event.GenericEvent, 1024)
+	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldFirst: true}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	err := ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.KubernetesMachine{}, builder.WithPredicates(filter)).
@@ -158,6 +162,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// A minor status change is held back until it lasts (see patch.Settler);
+	// the requeue writes it then. Deferred calls run last-in first-out.
+	helper.Settle(r.settler)
+	defer func() {
+		if retErr == nil {
+			res = phase.Soonest(res, ctrl.Result{RequeueAfter: helper.HeldFor()})
+		}
+	}()
 	defer helper.PatchWithStatus(ctx, km, func() { setStatus(s) }, &retErr)
 
 	if s.paused = util.IsPaused(s.cluster, km); s.paused {
@@ -166,9 +178,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if deleting {
 		return r.reconcileDelete(ctx, s)
 	}
-	if controllerutil.AddFinalizer(km, infrav1.MachineFinalizer) {
-		ctrl.LoggerFrom(ctx).V(1).Info("Adding finalizer")
-	}
+	// The finalizer is added with the first child (see ensureFinalizer): a
+	// machine still waiting has nothing to clean up, and its spec is then
+	// written once, with the providerID.
 	util.SetLabel(km, clusterv1.ClusterNameLabel, s.machine.Spec.ClusterName)
 
 	// Dependent steps: the Pod, then the workload Node it registers.

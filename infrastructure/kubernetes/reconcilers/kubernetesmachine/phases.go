@@ -81,6 +81,13 @@ func (r *Reconciler) reconcilePod(ctx context.Context, s *scope) (ctrl.Result, e
 			return ctrl.Result{RequeueAfter: waitForForeignObject}, nil
 		}
 		s.pod = pod
+		if km.Spec.ProviderID != "" {
+			// Without the providerID this is a snapshot from before the
+			// patch that created the Pod wrote both (a cache behind): a
+			// finalizer patch from it would only conflict. observePod adds
+			// it with the providerID should that patch have failed.
+			ensureFinalizer(ctx, km)
+		}
 		return ctrl.Result{}, r.observePod(ctx, s)
 	}
 	if isProvisioned(km) || km.Status.Phase == infrav1.KubernetesMachinePhaseFailed || bootstrapSucceededBefore(km) {
@@ -173,6 +180,7 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 		return ctrl.Result{}, reconcile.TerminalError(errors.New(s.bootstrapDataError))
 	}
 	owner := util.OwnerRef(km, infrav1.GroupVersion.WithKind("KubernetesMachine"), true)
+	ensureFinalizer(ctx, km)
 
 	// The Pod mounts the boot Secret and the claims by name, and runs the
 	// Secret's script as root: a name someone else took first stops the
@@ -202,6 +210,12 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 		}
 	}
 	pod.OwnerReferences = []metav1.OwnerReference{owner}
+	// The providerID names the Pod, so it is known now: it goes out in the
+	// same spec patch as the finalizer rather than in one of its own later.
+	if km.Spec.ProviderID == "" {
+		km.Spec.ProviderID = ProviderID(pod.Namespace, pod.Name)
+		log.Info("Setting the providerID", "providerID", km.Spec.ProviderID)
+	}
 	if s.recreated {
 		log.Info("Re-creating the node Pod, lost before bootstrap finished", "pod", pod.Name, "image", pod.Spec.Containers[0].Image)
 	} else {
@@ -222,6 +236,14 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 	}
 	s.pod = pod
 	return ctrl.Result{}, nil
+}
+
+// ensureFinalizer adds the finalizer once the machine has children (or is
+// about to create them), so that deletion removes them first.
+func ensureFinalizer(ctx context.Context, km *infrav1.KubernetesMachine) {
+	if controllerutil.AddFinalizer(km, infrav1.MachineFinalizer) {
+		ctrl.LoggerFrom(ctx).V(1).Info("Adding finalizer")
+	}
 }
 
 // create creates a child of the machine. One that exists already is fine when
@@ -338,6 +360,7 @@ func bootSecret(km *infrav1.KubernetesMachine, clusterName string, script []byte
 func (r *Reconciler) observePod(ctx context.Context, s *scope) error {
 	km, pod := s.km, s.pod
 	if pod.Status.PodIP != "" && km.Spec.ProviderID == "" {
+		ensureFinalizer(ctx, km)
 		km.Spec.ProviderID = ProviderID(pod.Namespace, pod.Name)
 		ctrl.LoggerFrom(ctx).Info("Setting the providerID", "providerID", km.Spec.ProviderID)
 	}

@@ -1,0 +1,614 @@
+// Command wholestack measures the whole stack in simulated mode: it builds
+// podcluster, runs `podcluster up` with the seed walkthrough (its
+// MachineDeployment at zero replicas), waits for the Cluster to be Available,
+// scales the MachineDeployment to N workers and reports:
+//
+//   - the time from the scale to all Machines Running and to all Nodes Ready;
+//   - the successful writes per worker Machine, by verb and resource, from the
+//     management kube-apiserver's apiserver_request_total (diffed around the
+//     scale; leases and events are left out, being heartbeats and
+//     diagnostics rather than state), and the 409 Conflicts;
+//   - the peak resident memory (VmHWM) of the podcluster process and of its
+//     whole process tree (etcd, the API servers, the workload clusters).
+//
+// It runs RUNS times and prints each run and the medians. With -slope it
+// then holds the last run's plane steady for -hold, samples the resident
+// memory (VmRSS) every -sample and reports its least-squares slope.
+//
+//	go run ./bench/wholestack -n 100 -runs 3
+//	go run ./bench/wholestack -n 100 -runs 1 -slope
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
+	"github.com/podcluster/podcluster/internal/scheme"
+)
+
+// The seed walkthrough's names.
+const (
+	namespace         = "default"
+	clusterName       = "example"
+	machineDeployment = "worker"
+)
+
+type options struct {
+	n          int
+	runs       int
+	slope      bool
+	hold       time.Duration
+	sample     time.Duration
+	timeout    time.Duration
+	binary     string
+	keepLogs   bool
+	pollPeriod time.Duration
+	binDir     string
+}
+
+func main() {
+	log.SetLogger(logr.Discard())
+	o := options{}
+	flag.IntVar(&o.n, "n", 10, "workers to scale the MachineDeployment to")
+	flag.IntVar(&o.runs, "runs", 3, "runs; the report shows each and the medians")
+	flag.BoolVar(&o.slope, "slope", false, "after the last run, hold the plane steady and report the slope of its resident memory")
+	flag.DurationVar(&o.hold, "hold", 10*time.Minute, "with -slope, how long to hold")
+	flag.DurationVar(&o.sample, "sample", time.Minute, "with -slope, how often to sample the resident memory")
+	flag.DurationVar(&o.timeout, "timeout", 60*time.Minute, "how long one run may take to reach all Nodes Ready")
+	flag.StringVar(&o.binary, "binary", "", "a podcluster binary to use instead of building ./cmd/podcluster")
+	flag.BoolVar(&o.keepLogs, "keep", false, "keep each run's state directory (logs) instead of removing it")
+	flag.DurationVar(&o.pollPeriod, "poll", time.Second, "how often to look at the Machines and Nodes")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "wholestack:", err)
+		os.Exit(1)
+	}
+}
+
+// result is what one run measured.
+type result struct {
+	running, ready time.Duration
+	writes         map[writeKey]float64 // successful writes during the scale
+	conflicts      map[writeKey]float64 // 409s during the scale
+	upKiB, treeKiB int64
+	load           string // /proc/loadavg at the end of the run
+}
+
+type writeKey struct{ verb, resource string }
+
+func run(o options) error {
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	root, err := tools.RepoRoot(wd)
+	if err != nil {
+		return err
+	}
+	// Built (or found) once: each `podcluster up` is then told where they are.
+	bin, err := tools.EnsureBinDir(os.Stderr, "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+	if err != nil {
+		return err
+	}
+	o.binDir = bin
+	work, err := os.MkdirTemp("", "podcluster-bench-")
+	if err != nil {
+		return err
+	}
+	if !o.keepLogs {
+		defer func() { _ = os.RemoveAll(work) }()
+	}
+	if o.binary == "" {
+		o.binary = filepath.Join(work, "podcluster")
+		build := exec.Command("go", "build", "-o", o.binary, "./cmd/podcluster")
+		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building podcluster: %w", err)
+		}
+	}
+	seed, err := seedAtZero(root, work)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("whole stack, simulated: seed shape, MachineDeployment scaled 0 -> %d; %d runs; %s=%s %s=%s\n",
+		o.n, o.runs, "PODCLUSTER_SIM_LOADBALANCER_BASE", os.Getenv("PODCLUSTER_SIM_LOADBALANCER_BASE"),
+		"PODCLUSTER_SIM_POD_IP_BASE", os.Getenv("PODCLUSTER_SIM_POD_IP_BASE"))
+	var results []result
+	for i := 1; i <= o.runs; i++ {
+		hold := o.slope && i == o.runs
+		r, err := o.once(filepath.Join(work, fmt.Sprintf("run-%d", i)), seed, hold)
+		if err != nil {
+			return fmt.Errorf("run %d: %w (state in %s)", i, err, work)
+		}
+		fmt.Printf("run %d: all Running %.1fs, all Ready %.1fs, %.1f writes/Machine, %.0f conflicts, peak RSS podcluster %d MiB, tree %d MiB, load %s\n",
+			i, r.running.Seconds(), r.ready.Seconds(), total(r.writes)/float64(o.n), total(r.conflicts), r.upKiB/1024, r.treeKiB/1024, r.load)
+		results = append(results, r)
+	}
+	report(o.n, results)
+	return nil
+}
+
+// seedAtZero copies examples/seed into work with the MachineDeployment at
+// zero replicas, so that the scale is all that the measurement sees.
+func seedAtZero(root, work string) (string, error) {
+	dir := filepath.Join(work, "seed")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	files, err := filepath.Glob(filepath.Join(root, "examples", "seed", "*.yaml"))
+	if err != nil {
+		return "", err
+	}
+	found := false
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		if bytes.Contains(b, []byte("kind: MachineDeployment")) {
+			b, found = bytes.Replace(b, []byte("replicas: 3"), []byte("replicas: 0"), 1), true
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if !found {
+		return "", errors.New("examples/seed has no MachineDeployment with replicas: 3")
+	}
+	return dir, nil
+}
+
+// once runs one plane in state, applies seed, scales to n and measures.
+func (o options) once(state, seed string, hold bool) (r result, err error) {
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return r, err
+	}
+	logf, err := os.Create(filepath.Join(state, "..", filepath.Base(state)+".log"))
+	if err != nil {
+		return r, err
+	}
+	defer func() { _ = logf.Close() }()
+	up := exec.Command(o.binary, "up", "--state-dir", state, "--apply", seed, "--wait", "0")
+	up.Stdout, up.Stderr = logf, logf
+	up.Env = append(os.Environ(), tools.BinDirEnv+"="+o.binDir)
+	if err := up.Start(); err != nil {
+		return r, err
+	}
+	// exited is closed once up exits, with its error in upErr.
+	var upErr error
+	exited := make(chan struct{})
+	go func() {
+		upErr = up.Wait()
+		close(exited)
+	}()
+	// Stopped like Ctrl-C stops it; its exit status says nothing of the run.
+	defer func() {
+		_ = up.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Minute):
+			_ = up.Process.Kill()
+			<-exited
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	upExited := func() error { return fmt.Errorf("podcluster up exited: %w", upErr) }
+	mc, cs, err := waitForPlane(ctx, filepath.Join(state, "kubeconfig"), exited, upExited)
+	if err != nil {
+		return r, err
+	}
+	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) { return clusterAvailable(ctx, mc) }); err != nil {
+		return r, fmt.Errorf("waiting for Cluster %s to be Available: %w", clusterName, err)
+	}
+	before, err := requestCounts(ctx, cs)
+	if err != nil {
+		return r, err
+	}
+
+	start := time.Now()
+	md := &clusterv1.MachineDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: machineDeployment}}
+	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, o.n))
+	if err := mc.Patch(ctx, md, patch); err != nil {
+		return r, fmt.Errorf("scaling MachineDeployment %s: %w", machineDeployment, err)
+	}
+	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) { return allRunning(ctx, mc, o.n+1) }); err != nil {
+		return r, fmt.Errorf("waiting for %d Machines Running: %w", o.n+1, err)
+	}
+	r.running = time.Since(start)
+	var wc client.Client
+	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) {
+		if wc == nil {
+			if wc, err = workloadClient(ctx, mc); err != nil {
+				return false, nil //nolint:nilerr // not there yet: poll again
+			}
+		}
+		return allReady(ctx, wc, o.n+1)
+	}); err != nil {
+		return r, fmt.Errorf("waiting for %d Nodes Ready: %w", o.n+1, err)
+	}
+	r.ready = time.Since(start)
+	// Let the last status writes of the scale land before counting.
+	time.Sleep(10 * time.Second)
+	after, err := requestCounts(ctx, cs)
+	if err != nil {
+		return r, err
+	}
+	r.writes, r.conflicts = diff(before, after)
+	r.upKiB = statusKiB(up.Process.Pid, "VmHWM")
+	for _, p := range tree(up.Process.Pid) {
+		r.treeKiB += statusKiB(p, "VmHWM")
+	}
+	r.load = loadavg()
+	if hold {
+		memorySlope(o, up.Process.Pid)
+	}
+	return r, nil
+}
+
+// waitForPlane waits for the plane's kubeconfig and API server.
+func waitForPlane(ctx context.Context, kubeconfig string, exited <-chan struct{}, upExited func() error) (client.Client, kubernetes.Interface, error) {
+	var cfg *rest.Config
+	err := poll(ctx, time.Second, exited, upExited, func() (bool, error) {
+		if _, err := os.Stat(kubeconfig); err != nil {
+			return false, nil //nolint:nilerr // not written yet
+		}
+		var err error
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+		return err == nil, nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("waiting for the plane's kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	mc, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return mc, cs, nil
+}
+
+// poll calls f every period until it says done, ctx ends or up exits (then
+// it returns upExited()).
+func poll(ctx context.Context, period time.Duration, exited <-chan struct{}, upExited func() error, f func() (bool, error)) error {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		done, err := f()
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-exited:
+			return upExited()
+		case <-t.C:
+		}
+	}
+}
+
+func clusterAvailable(ctx context.Context, mc client.Client) (bool, error) {
+	cluster := &clusterv1.Cluster{}
+	if err := mc.Get(ctx, client.ObjectKey{Namespace: namespace, Name: clusterName}, cluster); err != nil {
+		return false, nil //nolint:nilerr // not applied yet
+	}
+	for _, c := range cluster.Status.Conditions {
+		if c.Type == clusterv1.ClusterAvailableCondition {
+			return c.Status == metav1.ConditionTrue, nil
+		}
+	}
+	return false, nil
+}
+
+func allRunning(ctx context.Context, mc client.Client, want int) (bool, error) {
+	list := &clusterv1.MachineList{}
+	if err := mc.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		return false, nil //nolint:nilerr // a slow API server: poll again
+	}
+	running := 0
+	for _, m := range list.Items {
+		if m.Status.Phase == string(clusterv1.MachinePhaseRunning) {
+			running++
+		}
+	}
+	return running >= want, nil
+}
+
+func workloadClient(ctx context.Context, mc client.Client) (client.Client, error) {
+	secret := &corev1.Secret{}
+	if err := mc.Get(ctx, client.ObjectKey{Namespace: namespace, Name: clusterName + "-kubeconfig"}, secret); err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = 30 * time.Second
+	return client.New(cfg, client.Options{Scheme: scheme.New()})
+}
+
+func allReady(ctx context.Context, wc client.Client, want int) (bool, error) {
+	nodes := &corev1.NodeList{}
+	if err := wc.List(ctx, nodes); err != nil {
+		return false, nil //nolint:nilerr // a slow API server: poll again
+	}
+	ready := 0
+	for _, n := range nodes.Items {
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready++
+			}
+		}
+	}
+	return ready >= want, nil
+}
+
+// counter is one series of apiserver_request_total.
+type counter struct{ verb, resource, subresource, code string }
+
+// requestCounts reads apiserver_request_total from the API server's /metrics.
+func requestCounts(ctx context.Context, cs kubernetes.Interface) (map[counter]float64, error) {
+	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading /metrics: %w", err)
+	}
+	counts := map[counter]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		end := strings.LastIndexByte(line, '}')
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
+		if err != nil {
+			continue
+		}
+		labels := parseLabels(line[len("apiserver_request_total{"):end])
+		counts[counter{labels["verb"], labels["resource"], labels["subresource"], labels["code"]}] += v
+	}
+	return counts, sc.Err()
+}
+
+func parseLabels(s string) map[string]string {
+	labels := map[string]string{}
+	for s != "" {
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 || eq+1 >= len(s) || s[eq+1] != '"' {
+			break
+		}
+		name := s[:eq]
+		rest := s[eq+2:]
+		end := strings.IndexByte(rest, '"')
+		if end < 0 {
+			break
+		}
+		labels[name] = rest[:end]
+		s = strings.TrimPrefix(rest[end+1:], ",")
+	}
+	return labels
+}
+
+// writeVerbs are the verbs that change state.
+var writeVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true, "APPLY": true, "DELETECOLLECTION": true}
+
+// diff returns the successful writes and the 409 Conflicts between two
+// readings by verb and resource, leases and events left out.
+func diff(before, after map[counter]float64) (writes, conflicts map[writeKey]float64) {
+	writes, conflicts = map[writeKey]float64{}, map[writeKey]float64{}
+	for k, v := range after {
+		d := v - before[k]
+		if d <= 0 || k.resource == "leases" || k.resource == "events" {
+			continue
+		}
+		res := k.resource
+		if k.subresource != "" {
+			res += "/" + k.subresource
+		}
+		switch {
+		case k.code == "409":
+			conflicts[writeKey{k.verb, res}] += d
+		case writeVerbs[k.verb] && strings.HasPrefix(k.code, "2"):
+			writes[writeKey{k.verb, res}] += d
+		}
+	}
+	return writes, conflicts
+}
+
+func total(w map[writeKey]float64) float64 {
+	t := 0.0
+	for _, v := range w {
+		t += v
+	}
+	return t
+}
+
+// report prints the medians over the runs, and the writes per Machine by verb
+// and resource (median of each series).
+func report(n int, results []result) {
+	med := func(f func(result) float64) float64 {
+		vs := make([]float64, 0, len(results))
+		for _, r := range results {
+			vs = append(vs, f(r))
+		}
+		sort.Float64s(vs)
+		return vs[(len(vs)-1)/2]
+	}
+	fmt.Printf("\nmedian of %d runs at N=%d:\n", len(results), n)
+	fmt.Printf("  all Machines Running  %8.1f s  (%.3f s/Machine)\n", med(func(r result) float64 { return r.running.Seconds() }), med(func(r result) float64 { return r.running.Seconds() })/float64(n))
+	fmt.Printf("  all Nodes Ready       %8.1f s  (%.3f s/Machine)\n", med(func(r result) float64 { return r.ready.Seconds() }), med(func(r result) float64 { return r.ready.Seconds() })/float64(n))
+	fmt.Printf("  writes/Machine        %8.1f    (leases and events not counted)\n", med(func(r result) float64 { return total(r.writes) / float64(n) }))
+	fmt.Printf("  409 Conflicts         %8.0f    (leases and events not counted)\n", med(func(r result) float64 { return total(r.conflicts) }))
+	fmt.Printf("  peak RSS podcluster   %8.0f MiB\n", med(func(r result) float64 { return float64(r.upKiB) / 1024 }))
+	fmt.Printf("  peak RSS tree         %8.0f MiB  (sum of VmHWM over podcluster and its descendants)\n", med(func(r result) float64 { return float64(r.treeKiB) / 1024 }))
+	keys := map[writeKey]bool{}
+	for _, r := range results {
+		for k := range r.writes {
+			keys[k] = true
+		}
+	}
+	sorted := make([]writeKey, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Slice(sorted, func(i, j int) bool {
+		if sorted[i].resource != sorted[j].resource {
+			return sorted[i].resource < sorted[j].resource
+		}
+		return sorted[i].verb < sorted[j].verb
+	})
+	fmt.Printf("\nsuccessful writes per worker Machine, median of %d runs (all writes during the scale / N):\n", len(results))
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "  verb\tresource\twrites/Machine")
+	for _, k := range sorted {
+		_, _ = fmt.Fprintf(tw, "  %s\t%s\t%.2f\n", k.verb, k.resource, med(func(r result) float64 { return r.writes[k] / float64(n) }))
+	}
+	_ = tw.Flush()
+	conflicts := map[writeKey]bool{}
+	for _, r := range results {
+		for k := range r.conflicts {
+			conflicts[k] = true
+		}
+	}
+	if len(conflicts) > 0 {
+		fmt.Printf("\n409 Conflicts by verb and resource (each run):\n")
+		for k := range conflicts {
+			var per []string
+			for _, r := range results {
+				per = append(per, fmt.Sprintf("%.0f", r.conflicts[k]))
+			}
+			fmt.Printf("  %s %s: %s\n", k.verb, k.resource, strings.Join(per, ", "))
+		}
+	}
+}
+
+// memorySlope samples the resident memory of pid and of its tree every
+// o.sample for o.hold and prints the samples and the least-squares slopes.
+func memorySlope(o options, pid int) {
+	fmt.Printf("\nholding steady for %s, sampling VmRSS every %s:\n", o.hold, o.sample)
+	var ts, up, all []float64
+	start := time.Now()
+	for {
+		m := time.Since(start).Minutes()
+		u := float64(statusKiB(pid, "VmRSS")) / 1024
+		t := 0.0
+		for _, p := range tree(pid) {
+			t += float64(statusKiB(p, "VmRSS")) / 1024
+		}
+		ts, up, all = append(ts, m), append(up, u), append(all, t)
+		fmt.Printf("  %5.1f min  podcluster %7.1f MiB  tree %7.1f MiB  load %s\n", m, u, t, loadavg())
+		if time.Since(start)+o.sample/2 > o.hold {
+			break
+		}
+		time.Sleep(o.sample)
+	}
+	fmt.Printf("memory slope: podcluster %+.2f MiB/min, tree %+.2f MiB/min over %.1f min\n", slope(ts, up), slope(ts, all), ts[len(ts)-1])
+}
+
+func slope(x, y []float64) float64 {
+	n := float64(len(x))
+	var sx, sy, sxx, sxy float64
+	for i := range x {
+		sx, sy, sxx, sxy = sx+x[i], sy+y[i], sxx+x[i]*x[i], sxy+x[i]*y[i]
+	}
+	den := n*sxx - sx*sx
+	if den == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / den
+}
+
+// statusKiB reads a field in KiB (VmHWM, VmRSS) of /proc/pid/status.
+func statusKiB(pid int, field string) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			fs := strings.Fields(rest)
+			if len(fs) > 0 {
+				v, _ := strconv.ParseInt(fs[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// tree returns pid and all its descendants, from /proc.
+func tree(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The command name in parentheses may hold spaces: parse after it.
+		rest := b[bytes.LastIndexByte(b, ')')+1:]
+		fs := strings.Fields(string(rest))
+		if len(fs) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fs[1])
+		children[ppid] = append(children[ppid], p)
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	fs := strings.Fields(string(b))
+	if len(fs) < 3 {
+		return "?"
+	}
+	return strings.Join(fs[:3], " ")
+}
