@@ -113,20 +113,7 @@ func TestRunningThroughWorkloadOutage(t *testing.T) {
 	ctx := context.Background()
 	ns := env.NewNamespace(t)
 	c := newCluster(t, g, ns, "outage")
-	// The kubeconfig goes through the proxy.
-	u, err := url.Parse(workload.Config.Host)
-	g.Expect(err).NotTo(HaveOccurred())
-	proxy := newOutageProxy(t, u.Host)
-	secret := &corev1.Secret{}
-	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: c.name + "-kubeconfig"}, secret)).To(Succeed())
-	cfg, err := clientcmd.Load(secret.Data["value"])
-	g.Expect(err).NotTo(HaveOccurred())
-	for _, cl := range cfg.Clusters {
-		cl.Server = "https://" + proxy.addr
-	}
-	secret.Data["value"], err = clientcmd.Write(*cfg)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(env.Client.Update(ctx, secret)).To(Succeed())
+	proxy := throughProxy(t, g, ns, c.name)
 
 	m := newMachine(g, c, "m1", nil)
 	waitForRunning(g, ns, 1, time.Minute)
@@ -152,4 +139,25 @@ func TestRunningThroughWorkloadOutage(t *testing.T) {
 		g.Expect(conditions.IsTrue(got.Status.Conditions, clusterv1.MachineNodeHealthyCondition)).To(BeTrue())
 		g.Expect(got.Status.Phase).To(Equal("Running"))
 	}, 2*time.Minute, 200*time.Millisecond).Should(Succeed())
+}
+
+// throughProxy points the kubeconfig Secret of cluster at a new outage proxy
+// in front of the workload API server, and returns the proxy.
+func throughProxy(t *testing.T, g Gomega, ns, cluster string) *outageProxy {
+	t.Helper()
+	ctx := context.Background()
+	u, err := url.Parse(workload.Config.Host)
+	g.Expect(err).NotTo(HaveOccurred())
+	proxy := newOutageProxy(t, u.Host)
+	secret := &corev1.Secret{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: cluster + "-kubeconfig"}, secret)).To(Succeed())
+	cfg, err := clientcmd.Load(secret.Data["value"])
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, cl := range cfg.Clusters {
+		cl.Server = "https://" + proxy.addr
+	}
+	secret.Data["value"], err = clientcmd.Write(*cfg)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(env.Client.Update(ctx, secret)).To(Succeed())
+	return proxy
 }

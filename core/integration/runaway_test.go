@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
@@ -203,23 +201,10 @@ func TestStuckDeletingMachineIsNotReplacedEarly(t *testing.T) {
 // for a minute; once it answers, the 3 Machines become Running.
 func TestUnreachableWorkloadMakesNoRunaway(t *testing.T) {
 	g := NewWithT(t)
-	ctx := context.Background()
 	ns := env.NewNamespace(t)
 	c := newCluster(t, g, ns, "unreachable")
-	u, err := url.Parse(workload.Config.Host)
-	g.Expect(err).NotTo(HaveOccurred())
-	proxy := newOutageProxy(t, u.Host)
-	proxy.down() // refused from the start: nothing ever reached it
-	secret := &corev1.Secret{}
-	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: c.name + "-kubeconfig"}, secret)).To(Succeed())
-	cfg, err := clientcmd.Load(secret.Data["value"])
-	g.Expect(err).NotTo(HaveOccurred())
-	for _, cl := range cfg.Clusters {
-		cl.Server = "https://" + proxy.addr
-	}
-	secret.Data["value"], err = clientcmd.Write(*cfg)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(env.Client.Update(ctx, secret)).To(Succeed())
+	proxy := throughProxy(t, g, ns, c.name)
+	proxy.down() // refused before any Machine exists
 
 	sampler := sampleMachines(ns)
 	newMachineDeployment(g, c, "workers", 3, 1, 0)
