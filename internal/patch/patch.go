@@ -36,6 +36,8 @@ type Helper struct {
 	// settler, when set, holds back minor status changes (see Settler);
 	// heldFor is how long until the one this Patch held back is due.
 	settler *Settler
+	// failed: the reconcile ends in an error, so nothing is held back.
+	failed bool
 	heldFor time.Duration
 }
 
@@ -198,7 +200,7 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 	if statusPatch == nil && h.settler != nil {
 		h.settler.release(h.uid) // the server has it all: nothing is held
 	}
-	if statusPatch != nil && h.settler != nil && h.uid != "" {
+	if statusPatch != nil && h.settler != nil && h.uid != "" && !h.failed {
 		if h.heldFor = h.settler.hold(h.uid, only(h.before, "status"), only(after, "status")); h.heldFor > 0 {
 			// Not sent: the next reconcile computes it again, and writes
 			// it once it has lasted the settle period.
@@ -234,7 +236,14 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 // never lost. Use it as
 //
 //	defer helper.PatchWithStatus(ctx, obj, func() { setStatus(s) }, &retErr)
+//
+// A reconcile that ends in an error writes its status at once, minor or not
+// (see Settle): it may not come back within the settle period (a terminal
+// error is never retried, backoff grows past it), and what went wrong is
+// what the user must see.
 func (h *Helper) PatchWithStatus(ctx context.Context, obj client.Object, setStatus func(), retErr *error) {
+	h.failed = *retErr != nil
+	defer func() { h.failed = false }()
 	setStatus()
 	if err := h.Patch(ctx, obj, setStatus); err != nil {
 		*retErr = errors.Join(*retErr, err)

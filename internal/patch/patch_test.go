@@ -2,6 +2,7 @@ package patch
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -265,6 +266,21 @@ func TestSettledStatusIsHeldBackThenSent(t *testing.T) {
 	g.Expect(counter.Get("PATCH")).To(Equal(1))
 	g.Expect(h.HeldFor()).To(BeZero())
 	g.Expect(readyReason()).To(Equal("Booting"))
+
+	// A minor step of a reconcile that ends in an error goes at once: a
+	// terminal error is never retried, and the error is what must show.
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
+	h, err = NewHelper(m, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	h.Settle(settler)
+	counter.Reset()
+	retErr := errors.New("the bootstrap data cannot be used")
+	h.PatchWithStatus(ctx, m, func() {
+		meta.SetStatusCondition(&m.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "Refused"})
+	}, &retErr)
+	g.Expect(counter.Get("PATCH")).To(Equal(1))
+	g.Expect(h.HeldFor()).To(BeZero())
+	g.Expect(readyReason()).To(Equal("Refused"))
 
 	// Ready turning True goes at once.
 	h = patchWith("Ready", metav1.ConditionTrue)

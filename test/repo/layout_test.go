@@ -22,7 +22,12 @@ const module = "github.com/podcluster/podcluster"
 // broken rule:
 //   - api/** imports only the standard library, k8s.io/api, k8s.io/apimachinery
 //     and other api/ packages, so a consumer can take the types without the
-//     controllers;
+//     controllers. The one exception is an older version served by
+//     conversion (a package named v1beta1): its types carry ConvertTo and
+//     ConvertFrom, which controller-runtime's webhook finds through its
+//     conversion interfaces, so it may import that interface package and the
+//     shared field-moving rules of internal/conversion. The stored versions
+//     stay pure;
 //   - internal/** is shared controller machinery: it never imports a provider
 //     tree, the binary or the tests;
 //   - no reconciler package imports another reconciler package: what two
@@ -34,7 +39,8 @@ func layoutViolations(imports map[string][]string) []string {
 			switch {
 			case under(pkg, "api"):
 				if !under(dep, "api") && !isStdlib(dep) &&
-					!strings.HasPrefix(dep, "k8s.io/apimachinery/") && !strings.HasPrefix(dep, "k8s.io/api/") {
+					!strings.HasPrefix(dep, "k8s.io/apimachinery/") && !strings.HasPrefix(dep, "k8s.io/api/") &&
+					!conversionSpokeImport(pkg, dep) {
 					out = append(out, fmt.Sprintf("%s imports %s: api packages may import only the standard library, k8s.io/api, k8s.io/apimachinery and api/", pkg, dep))
 				}
 			case under(pkg, "internal"):
@@ -51,6 +57,13 @@ func layoutViolations(imports map[string][]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// conversionSpokeImport reports whether dep is one of the two conversion
+// imports an older, converted API version may have (see layoutViolations).
+func conversionSpokeImport(pkg, dep string) bool {
+	return strings.HasSuffix(pkg, "/v1beta1") &&
+		(dep == "sigs.k8s.io/controller-runtime/pkg/conversion" || dep == module+"/internal/conversion")
 }
 
 // under reports whether pkg is the project's folder dir or below it.
@@ -118,6 +131,8 @@ func TestLayoutRulesCatchViolations(t *testing.T) {
 	}{
 		{"api imports controller-runtime", map[string][]string{p("api/core/v1beta2"): {"sigs.k8s.io/controller-runtime/pkg/client"}}, "api packages may import only"},
 		{"api imports a project package", map[string][]string{p("api/core/v1beta2"): {p("internal/util")}}, "api packages may import only"},
+		{"a stored version imports conversion", map[string][]string{p("api/core/v1beta2"): {p("internal/conversion")}}, "api packages may import only"},
+		{"a converted version imports more", map[string][]string{p("api/core/v1beta1"): {"sigs.k8s.io/controller-runtime/pkg/client"}}, "api packages may import only"},
 		{"internal imports a provider", map[string][]string{p("internal/util"): {p("core/reconcilers/machine")}}, "must not import core/"},
 		{"internal imports the binary", map[string][]string{p("internal/manager"): {p("cmd/podcluster/providers")}}, "must not import cmd/"},
 		{"reconciler imports reconciler", map[string][]string{p("core/reconcilers/cluster"): {p("core/reconcilers/machineset")}}, "must not import another reconciler"},
@@ -133,6 +148,7 @@ func TestLayoutRulesCatchViolations(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect(layoutViolations(map[string][]string{
 		p("api/controlplane/v1beta2"): {p("api/bootstrap/v1beta2"), "k8s.io/apimachinery/pkg/runtime", "k8s.io/api/core/v1", "fmt"},
+		p("api/core/v1beta1"):         {"sigs.k8s.io/controller-runtime/pkg/conversion", p("internal/conversion")},
 		p("internal/remote"):          {p("internal/scheme"), "sigs.k8s.io/controller-runtime"},
 		p("core/reconcilers/machine"): {p("core/drain"), p("internal/patch")},
 	})).To(BeEmpty(), "allowed imports pass")
