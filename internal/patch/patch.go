@@ -37,7 +37,7 @@ type Helper struct {
 	// heldFor is how long until the one this Patch held back is due.
 	settler *Settler
 	// failed: the reconcile ends in an error, so nothing is held back.
-	failed bool
+	failed  bool
 	heldFor time.Duration
 }
 
