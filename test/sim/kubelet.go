@@ -175,8 +175,12 @@ func (r *kubeletReconciler) forget(ctx context.Context, key types.NamespacedName
 	r.rt.nodes.remove(key.String())
 	r.written.Delete(key.String())
 	r.deleteNode(ctx, key)
-	r.rt.servers.remove(key.String())
-	r.rt.etcd.remove(key.String())
+	// The API server and the etcd member stop side by side: each may take
+	// its stop grace, and the member must not wait for the server's.
+	var wg sync.WaitGroup
+	wg.Go(func() { r.rt.servers.remove(key.String()) })
+	wg.Go(func() { r.rt.etcd.remove(key.String()) })
+	wg.Wait()
 	r.rt.podAddrs.release(owner)
 	_ = os.RemoveAll(r.scratch(key))
 }
