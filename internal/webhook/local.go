@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -40,7 +41,20 @@ func StartLocal(ctx context.Context, s *runtime.Scheme, certDir string) (*Local,
 	if err := cert.Write(certDir); err != nil {
 		return nil, fmt.Errorf("writing the webhook's serving certificate: %w", err)
 	}
-	srv := crwebhook.NewServer(crwebhook.Options{Host: host, Port: port, CertDir: certDir, CertName: CertName, KeyName: KeyName})
+	// The certificate is served from memory: it never changes for the run,
+	// and a file watcher would cost an inotify instance, of which a host
+	// running many API servers (each watches its certificates) may have
+	// none left (the per-user limit is often 128). The files stay in
+	// certDir for whoever wants to look.
+	keyPair, err := tls.X509KeyPair(cert.CertPEM, cert.KeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("loading the webhook's serving certificate: %w", err)
+	}
+	srv := crwebhook.NewServer(crwebhook.Options{Host: host, Port: port, TLSOpts: []func(*tls.Config){
+		func(c *tls.Config) {
+			c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &keyPair, nil }
+		},
+	}})
 	srv.Register(ConvertPath, Handler(s))
 	errs := make(chan error, 1)
 	go func() {

@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -212,4 +214,36 @@ func dropNulls(v any) any {
 		}
 	}
 	return out
+}
+
+// inotifyInstances counts this process's inotify instances.
+func inotifyInstances(g Gomega) int {
+	fds, err := os.ReadDir("/proc/self/fd")
+	g.Expect(err).NotTo(HaveOccurred())
+	n := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && target == "anon_inode:inotify" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestLocalWatchesNoFiles: a local webhook serves its certificate from memory
+// and takes no inotify instance (a host running many API servers may have
+// none left), yet answers TLS with the certificate its client config trusts.
+func TestLocalWatchesNoFiles(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := inotifyInstances(g)
+	local, err := StartLocal(ctx, Scheme(scheme.New()), t.TempDir())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(inotifyInstances(g)).To(Equal(before))
+
+	pool := x509.NewCertPool()
+	g.Expect(pool.AppendCertsFromPEM(local.ClientConfig.CABundle)).To(BeTrue())
+	conn, err := tls.Dial("tcp", local.Addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(conn.Close()).To(Succeed())
 }
