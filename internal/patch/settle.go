@@ -21,7 +21,7 @@ import (
 // within Period; one that moves on writes only where it arrived.
 //
 // With HoldFirst, the first status of an object is minor too while it only
-// says the object is Pending.
+// says the object is on its way (see onItsWay).
 //
 // A Settler is shared by the reconciles of one controller.
 type Settler struct {
@@ -30,8 +30,9 @@ type Settler struct {
 	// Minor are top-level status fields whose changes are minor too, for
 	// example addresses that arrive while a machine provisions.
 	Minor []string
-	// HoldFirst makes a first status that only says the object is Pending
-	// minor too: an object without status reads as one that waits.
+	// HoldFirst makes a first status that only says the object is on its
+	// way minor too: an object without status reads as one that waits, and
+	// one that gets going within Period writes only where it arrived.
 	HoldFirst bool
 
 	mu sync.Mutex
@@ -91,8 +92,8 @@ func (s *Settler) minor(a, b any) bool {
 	ac, bc := conditionsByType(am["conditions"]), conditionsByType(bm["conditions"])
 	if ac == nil && bc != nil && s.HoldFirst {
 		// A first status that says the object waits is no news until it
-		// lasts; when the object moves on first, that is its first write.
-		return bm["phase"] == nil || bm["phase"] == pendingPhase
+		// lasts; when the object gets there first, that is its first write.
+		return onItsWay(bm, bc)
 	}
 	skip := append([]string{"conditions"}, s.Minor...)
 	if ac == nil || bc == nil || len(ac) != len(bc) || !reflect.DeepEqual(withoutKeys(am, skip), withoutKeys(bm, skip)) {
@@ -107,9 +108,19 @@ func (s *Settler) minor(a, b any) bool {
 	return true
 }
 
-// pendingPhase is the phase of a machine that waits, in core and provider
-// objects alike.
-const pendingPhase = "Pending"
+// onItsWay says whether a status only says that its object is on its way:
+// its phase, if it has one, is one of a machine that waits or provisions (in
+// core and provider objects alike), and it is not Ready. A failure, a
+// machine that runs and anything Ready are news.
+func onItsWay(status map[string]any, conds map[any]map[string]any) bool {
+	switch status["phase"] {
+	case nil, "Pending", "Provisioning":
+	default:
+		return false
+	}
+	ready, ok := conds["Ready"]
+	return !ok || ready["status"] != "True"
+}
 
 // conditionsByType indexes a conditions list by type; nil when there is none
 // or it is malformed.

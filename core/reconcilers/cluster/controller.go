@@ -46,10 +46,17 @@ type Reconciler struct {
 	WatchFilter  string
 
 	external *external.Tracker
+	settler  *patch.Settler
 }
+
+// counterSettle is how long a change of the control-plane and worker
+// counters alone is held back (see machinedeployment's counterSettle): a
+// change of phase, of a condition's truth or of initialization goes at once.
+const counterSettle = 5 * time.Second
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
+	r.settler = &patch.Settler{Period: counterSettle, Minor: []string{"controlPlane", "workers"}}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	// Children change in bursts; their counts reach the Cluster once per
 	// second. The Cluster's own status writes must not wake it: each would
@@ -129,6 +136,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err := r.getDescendants(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
+	helper.Settle(r.settler)
+	// Deferred calls run last-in first-out: the status is patched first,
+	// then a held-back status asks for its requeue.
+	defer func() {
+		if retErr == nil {
+			res = phase.Soonest(res, ctrl.Result{RequeueAfter: helper.HeldFor()})
+		}
+	}()
 	defer helper.PatchWithStatus(ctx, cluster, func() { setStatus(s) }, &retErr)
 
 	if s.paused = util.IsPaused(cluster, cluster); s.paused {

@@ -78,8 +78,10 @@ const providerIDField = "machine.spec.providerID"
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	r.nodeEvents = make(chan event.GenericEvent, 1024)
-	// Addresses arrive from the infrastructure machine while it provisions.
-	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}}
+	// Addresses arrive from the infrastructure machine while it provisions;
+	// a Machine that gets going within statusSettle writes its first status
+	// where it arrived rather than at each step on its way.
+	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldFirst: true}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &clusterv1.Machine{}, providerIDField, indexProviderID); err != nil {
 		return fmt.Errorf("indexing Machines by providerID: %w", err)
 	}

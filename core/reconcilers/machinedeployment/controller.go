@@ -45,10 +45,24 @@ const waitForMachineSets = time.Second
 type Reconciler struct {
 	Client      client.Client
 	WatchFilter string
+
+	settler *patch.Settler
 }
+
+// counterSettle is how long a change of the replica counters alone is held
+// back: while Machines come and go in a burst, the deployment writes its
+// counters once per counterSettle rather than once per Machine. A change of
+// phase, of a condition's truth or of the observed generation goes at once.
+// Nothing decides on a deployment's counters (its MachineSets' are read for
+// rollouts), so only what users see lags, by at most this much.
+const counterSettle = 5 * time.Second
+
+// counterFields are the status fields that counterSettle holds back.
+var counterFields = []string{"replicas", "readyReplicas", "availableReplicas", "upToDateReplicas", "versions", "deprecated"}
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
+	r.settler = &patch.Settler{Period: counterSettle, Minor: counterFields}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.MachineDeployment{}, builder.WithPredicates(filter)).
@@ -126,6 +140,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err := r.getMachines(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
+	helper.Settle(r.settler)
+	// Deferred calls run last-in first-out: the status is patched first,
+	// then a held-back status asks for its requeue.
+	defer func() {
+		if retErr == nil {
+			res = phase.Soonest(res, ctrl.Result{RequeueAfter: helper.HeldFor()})
+		}
+	}()
 	defer helper.PatchWithStatus(ctx, md, func() { setStatus(s) }, &retErr)
 
 	if s.paused = util.IsPaused(cluster, md); s.paused {

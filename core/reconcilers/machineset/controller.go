@@ -8,10 +8,12 @@
 //
 // A set never holds more Machines than spec.replicas, whatever fails:
 // Machines being deleted count until they are gone (see replicaChange), and
-// each Machine is created after its clones, so that a clone the API server
-// refuses leaves no Machine to delete. Clones a failed creation leaves
-// behind are deleted at once, or by deleteOrphanedClones. Each object is
-// created complete, with its labels and owner: one request per object. A
+// a Machine whose clone the API server refused counts too: it waits for the
+// clone, which is created again once the API server takes it
+// (ensureProviderObjects). Each object is created complete, with its labels
+// and owner: the Machine first, then its clones owned by it, one request per
+// object and no adoption patch. Clones an older version left owned by the
+// set alone are deleted by deleteOrphanedClones. A
 // scale-up creates several Machines at once, in batches that grow from one
 // (see slowStart).
 package machineset

@@ -154,8 +154,9 @@ func (r *Reconciler) adoptOrphans(ctx context.Context, s *scope) (ctrl.Result, e
 }
 
 // ensureProviderObjects creates the clones of a Machine that are missing:
-// every Machine is created after its clones, so a clone is missing only if
-// someone deleted it. Machines that already provisioned are left alone.
+// the API server refused one when the Machine was created (createMachine
+// goes on from the Machine), the controller stopped in between, or someone
+// deleted it. Machines that already provisioned are left alone.
 func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.Result, error) {
 	var res ctrl.Result
 	for _, m := range s.machines {
@@ -172,7 +173,7 @@ func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.
 			}
 			continue
 		}
-		if _, err := r.createClones(ctx, s, m, util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true), true); err != nil {
+		if err := r.createMissingClones(ctx, s, m); err != nil {
 			noteTemplateErr(s, err)
 			return ctrl.Result{}, err
 		}
@@ -400,11 +401,14 @@ func slowStart(n, limit int, create func() (string, error)) ([]string, error) {
 				name, err := create()
 				mu.Lock()
 				defer mu.Unlock()
+				// A name comes back whenever the Machine was created, also
+				// when one of its clones then failed: it is expected.
+				if name != "" {
+					names = append(names, name)
+				}
 				if err != nil {
 					errs = append(errs, err)
-					return
 				}
-				names = append(names, name)
 			}()
 		}
 		wg.Wait()
@@ -485,12 +489,14 @@ func machineName(ms *clusterv1.MachineSet) (string, error) {
 
 // createMachine creates one Machine and its clones. It returns the Machine's name.
 //
-// The clones go first and the Machine last, so that a clone the API server
-// refuses leaves no Machine behind: a Machine without its clones would have
-// to be deleted, and one that never finishes deleting would still count (see
-// replicaChange) and block its replacement for good. The clones are owned by
-// the set until the Machine controller adopts them; the ones a failed
-// creation leaves are deleted here, or else by deleteOrphanedClones.
+// The Machine goes first and its clones after it, each created complete in
+// one request: owned and controlled by the Machine, with its labels, so that
+// nobody has to adopt them with a second write. The clones take the
+// Machine's name, so its references are right before they exist. A clone
+// the API server refuses leaves the Machine waiting for it (its conditions
+// say which object is missing, the set's ScalingUp says why): the Machine
+// counts as a replica, so no more are created, and ensureProviderObjects
+// creates the missing clone once the refusal is lifted.
 func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error) {
 	ms := s.ms
 	name, err := machineName(ms)
@@ -500,14 +506,25 @@ func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error
 		return "", templateError{err}
 	}
 	m := newMachine(ms, name)
-	created, err := r.createClones(ctx, s, m, util.OwnerRef(ms, clusterv1.GroupVersion.WithKind("MachineSet"), false), false)
+	// The templates are read before anything is created: a template that
+	// cannot be cloned makes no Machine at all.
+	clones, err := r.clones(ctx, s, m)
 	if err != nil {
-		return "", errors.Join(err, r.deleteClones(ctx, s, created))
+		return "", err
 	}
 	ctrl.LoggerFrom(ctx).Info("Creating Machine", "machine", name)
 	if err := r.Client.Create(ctx, m); err != nil {
-		err = fmt.Errorf("creating Machine %s: %w", name, err)
-		return "", errors.Join(err, r.deleteClones(ctx, s, created))
+		return "", fmt.Errorf("creating Machine %s: %w", name, err)
+	}
+	owner := util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true)
+	for _, clone := range clones {
+		// Built before the Machine had its UID.
+		clone.SetOwnerReferences([]metav1.OwnerReference{owner})
+		if err := r.Client.Create(ctx, clone); err != nil {
+			// The Machine stays and counts; its clone is created again
+			// once the API server takes it (ensureProviderObjects).
+			return name, fmt.Errorf("creating %s %s: %w", clone.GetKind(), clone.GetName(), err)
+		}
 	}
 	return name, nil
 }
@@ -546,22 +563,6 @@ func cloneRef(ref clusterv1.ContractVersionedObjectReference, name string) clust
 	return clusterv1.ContractVersionedObjectReference{APIGroup: ref.APIGroup, Kind: strings.TrimSuffix(ref.Kind, "Template"), Name: name}
 }
 
-// deleteClones takes back the clones of a creation that failed. What it
-// cannot delete is left to deleteOrphanedClones, which it asks to look.
-func (r *Reconciler) deleteClones(ctx context.Context, s *scope, clones []*unstructured.Unstructured) error {
-	var errs []error
-	for _, c := range clones {
-		ctrl.LoggerFrom(ctx).Info("Deleting clone of a Machine that was not created", "kind", c.GetKind(), "name", c.GetName())
-		if err := r.Client.Delete(ctx, c, client.Preconditions{UID: ptr.To(c.GetUID())}); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, fmt.Errorf("deleting %s %s: %w", c.GetKind(), c.GetName(), err))
-		}
-	}
-	if len(errs) > 0 {
-		r.swept.Delete(s.key)
-	}
-	return errors.Join(errs...)
-}
-
 // machineLabels are the template's labels plus the ones the core provider
 // finds Machines by. Ours are written last so a template cannot override them.
 func machineLabels(ms *clusterv1.MachineSet) map[string]string {
@@ -584,50 +585,47 @@ func copyMap(in map[string]string) map[string]string {
 	return out
 }
 
-// createClones creates the Machine's infrastructure and bootstrap objects from
-// the set's templates, owned by owner, and returns the ones it created. With
-// onlyMissing, existing ones are kept; without, an existing one is an error:
-// it belongs to some other attempt.
-func (r *Reconciler) createClones(ctx context.Context, s *scope, m *clusterv1.Machine, owner metav1.OwnerReference, onlyMissing bool) ([]*unstructured.Unstructured, error) {
+// clones builds the clones of m's templates, the bootstrap config first, as
+// upstream orders them, each owned and controlled by m (once m has a UID).
+func (r *Reconciler) clones(ctx context.Context, s *scope, m *clusterv1.Machine) ([]*unstructured.Unstructured, error) {
 	tmpl := s.ms.Spec.Template.Spec
-	pairs := []struct {
-		template, target clusterv1.ContractVersionedObjectReference
-	}{}
-	// The bootstrap config first, as upstream: the infrastructure kind is
-	// the likelier one to refuse, and its failure then takes one clone back.
+	var refs []clusterv1.ContractVersionedObjectReference
 	if tmpl.Bootstrap.ConfigRef.IsDefined() {
-		pairs = append(pairs, struct {
-			template, target clusterv1.ContractVersionedObjectReference
-		}{tmpl.Bootstrap.ConfigRef, m.Spec.Bootstrap.ConfigRef})
+		refs = append(refs, tmpl.Bootstrap.ConfigRef)
 	}
-	pairs = append(pairs, struct {
-		template, target clusterv1.ContractVersionedObjectReference
-	}{tmpl.InfrastructureRef, m.Spec.InfrastructureRef})
-	var created []*unstructured.Unstructured
-	for _, p := range pairs {
-		if onlyMissing {
-			// Any answer but NotFound leaves the clone alone: creating over
-			// a read error could only fail or duplicate.
-			if _, err := r.Resolver.Get(ctx, r.Client, p.target, m.Namespace); err == nil || !apierrors.IsNotFound(err) {
-				continue
-			}
-			ctrl.LoggerFrom(ctx).Info("Creating missing clone", "kind", p.target.Kind, "name", p.target.Name)
-		}
-		clone, err := r.clone(ctx, s, m, p.template, owner)
+	refs = append(refs, tmpl.InfrastructureRef)
+	out := make([]*unstructured.Unstructured, 0, len(refs))
+	for _, ref := range refs {
+		clone, err := r.clone(ctx, s, m, ref, util.OwnerRef(m, clusterv1.GroupVersion.WithKind("Machine"), true))
 		if err != nil {
-			return created, templateError{err}
+			return nil, templateError{err}
 		}
-		err = r.Client.Create(ctx, clone)
-		switch {
-		case err == nil:
-			created = append(created, clone)
-		case apierrors.IsAlreadyExists(err) && onlyMissing:
-			// The clone's name is the Machine's: it appeared since the read.
-		default:
-			return created, fmt.Errorf("creating %s %s: %w", clone.GetKind(), clone.GetName(), err)
+		out = append(out, clone)
+	}
+	return out, nil
+}
+
+// createMissingClones creates those of m's clones that do not exist. Any
+// answer but NotFound leaves a clone alone: creating over a read error could
+// only fail or duplicate.
+func (r *Reconciler) createMissingClones(ctx context.Context, s *scope, m *clusterv1.Machine) error {
+	clones, err := r.clones(ctx, s, m)
+	if err != nil {
+		return err
+	}
+	for _, clone := range clones {
+		ref := clusterv1.ContractVersionedObjectReference{APIGroup: clone.GroupVersionKind().Group, Kind: clone.GetKind(), Name: clone.GetName()}
+		if _, err := r.Resolver.Get(ctx, r.Client, ref, m.Namespace); err == nil || !apierrors.IsNotFound(err) {
+			continue
+		}
+		ctrl.LoggerFrom(ctx).Info("Creating missing clone", "kind", clone.GetKind(), "name", clone.GetName())
+		// The clone's name is the Machine's: AlreadyExists means it appeared
+		// since the read.
+		if err := r.Client.Create(ctx, clone); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating %s %s: %w", clone.GetKind(), clone.GetName(), err)
 		}
 	}
-	return created, nil
+	return nil
 }
 
 // clone builds the object a template describes, with the Machine's labels

@@ -33,6 +33,7 @@ import (
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/initlock"
 	"github.com/podcluster/podcluster/internal/patch"
+	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
 )
@@ -75,13 +76,21 @@ type Reconciler struct {
 
 	// initLocks remembers the clusters whose init lock is released.
 	initLocks initlock.Releaser
+	// settler holds back a first status that only says the config waits:
+	// most configs have their data within a second, and then the first
+	// status written is the one with it.
+	settler *patch.Settler
 }
+
+// statusSettle is how long a config's waiting first status is held back.
+const statusSettle = 5 * time.Second
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
 	if r.TokenTTL == 0 {
 		r.TokenTTL = DefaultTokenTTL
 	}
+	r.settler = &patch.Settler{Period: statusSettle, HoldFirst: true}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	// The Machine decides a config's role and when its token may expire (its
 	// nodeRef); the Cluster is what a config without data waits for (its
@@ -142,6 +151,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	helper.Settle(r.settler)
+	// Deferred calls run last-in first-out: the status is patched first,
+	// then a held-back status asks for its requeue.
+	defer func() {
+		if retErr == nil {
+			res = phase.Soonest(res, ctrl.Result{RequeueAfter: helper.HeldFor()})
+		}
+	}()
 	// The status comes from what this reconcile observed, even when it
 	// failed half-way, and goes out in one patch with the label below.
 	defer helper.PatchWithStatus(ctx, config, func() { setStatus(s) }, &retErr)

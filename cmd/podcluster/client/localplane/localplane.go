@@ -357,25 +357,32 @@ func (p *Plane) startEtcd(ctx context.Context, pt ports) error {
 }
 
 func (p *Plane) startAPIServer(ctx context.Context, pt ports) error {
-	if err := p.run("kube-apiserver",
-		"--etcd-servers="+fmt.Sprintf("http://127.0.0.1:%d", pt.EtcdClient),
+	var extra []string
+	// A debugging aid for write counts (bench/README.md): with an audit
+	// policy, the management API server logs each request to audit.log in
+	// the plane's state folder.
+	if pol := os.Getenv("PODCLUSTER_DEBUG_AUDIT_POLICY"); pol != "" {
+		extra = []string{"--audit-policy-file=" + pol, "--audit-log-path=" + p.path("audit.log"), "--audit-log-format=json"}
+	}
+	if err := p.run("kube-apiserver", append([]string{
+		"--etcd-servers=" + fmt.Sprintf("http://127.0.0.1:%d", pt.EtcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		// A server bound to loopback cannot publish itself as the kubernetes
 		// Service's endpoint.
 		"--endpoint-reconciler-type=none",
-		"--secure-port="+strconv.Itoa(pt.APIServer),
-		"--cert-dir="+p.path("pki"),
-		"--tls-cert-file="+p.path("pki", "apiserver.crt"),
-		"--tls-private-key-file="+p.path("pki", "apiserver.key"),
-		"--client-ca-file="+p.path("pki", "ca.crt"),
+		"--secure-port=" + strconv.Itoa(pt.APIServer),
+		"--cert-dir=" + p.path("pki"),
+		"--tls-cert-file=" + p.path("pki", "apiserver.crt"),
+		"--tls-private-key-file=" + p.path("pki", "apiserver.key"),
+		"--client-ca-file=" + p.path("pki", "ca.crt"),
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+p.path("pki", "sa.pub"),
-		"--service-account-signing-key-file="+p.path("pki", "sa.key"),
+		"--service-account-key-file=" + p.path("pki", "sa.pub"),
+		"--service-account-signing-key-file=" + p.path("pki", "sa.key"),
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--authorization-mode=RBAC",
 		"--allow-privileged=true",
-	); err != nil {
+	}, extra...)...); err != nil {
 		return err
 	}
 	cs, err := kubernetes.NewForConfig(p.Config)
