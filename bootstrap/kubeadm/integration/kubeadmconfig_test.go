@@ -183,7 +183,13 @@ func TestExactlyOneInit(t *testing.T) {
 	if lock.Data[initlock.HolderKey] == "cp-a" {
 		loser = configs[1]
 	}
-	g.Expect(condition(g, loser, bootstrapv1.KubeadmConfigDataSecretAvailableCondition).Message).To(ContainSubstring("to initialize the control plane"))
+	// A first status that says the config waits is written once it has
+	// lasted the settle period (5 s).
+	g.Eventually(func(g Gomega) {
+		cond := condition(g, loser, bootstrapv1.KubeadmConfigDataSecretAvailableCondition)
+		g.Expect(cond).NotTo(BeNil())
+		g.Expect(cond.Message).To(ContainSubstring("to initialize the control plane"))
+	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
 }
 
 func countSecrets(g Gomega, ns string, configs []*bootstrapv1.KubeadmConfig) int {
