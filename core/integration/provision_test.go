@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
 	"github.com/podcluster/podcluster/test/standin"
@@ -40,14 +41,18 @@ func TestMachineDeploymentProvisions(t *testing.T) {
 			g.Expect(isTrue(m.Status.Conditions, cond)).To(BeTrue(), "%s of %s", cond, m.Name)
 		}
 
-		// The clones were created before the Machine, owned by the MachineSet,
-		// and the Machine became their controller, as upstream; cloned-from
-		// annotations.
+		// The clones were created after the Machine, owned and controlled by
+		// it from their creation (no adoption); cloned-from annotations, as
+		// upstream.
 		km := &infrav1.KubernetesMachine{}
 		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Name}, km)).To(Succeed())
-		g.Expect(km.OwnerReferences).To(HaveLen(2))
+		g.Expect(km.OwnerReferences).To(HaveLen(1))
 		g.Expect(metav1.GetControllerOf(km)).To(HaveField("UID", m.UID))
-		g.Expect(km.OwnerReferences).To(ContainElement(HaveField("Kind", "MachineSet")))
+		g.Expect(km.Labels).To(HaveKeyWithValue(clusterv1.ClusterNameLabel, "prov"))
+		kc := &bootstrapv1.KubeadmConfig{}
+		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Name}, kc)).To(Succeed())
+		g.Expect(kc.OwnerReferences).To(HaveLen(1))
+		g.Expect(metav1.GetControllerOf(kc)).To(HaveField("UID", m.UID))
 		g.Expect(km.Annotations).To(HaveKeyWithValue(clusterv1.TemplateClonedFromNameAnnotation, "workers"))
 		g.Expect(km.Annotations).To(HaveKeyWithValue(clusterv1.TemplateClonedFromGroupKindAnnotation, "KubernetesMachineTemplate.infrastructure.cluster.x-k8s.io"))
 
