@@ -20,8 +20,13 @@ import (
 // requeues for it, see Helper.HeldFor), so a machine that is stuck says why
 // within Period; one that moves on writes only where it arrived.
 //
-// With HoldFirst, the first status of an object is minor too while it only
-// says the object is on its way (see onItsWay).
+// With HoldOnItsWay, every status of an object that only says the object is
+// on its way (see onItsWay) is minor too, the first one included, as long as
+// the one before said so as well: a machine that provisions within Period
+// writes only where it arrived (Running, Ready, Failed), one that takes
+// longer writes its progress at most once per Period. A change of the Paused
+// or Deleting condition's truth is a user's action taking effect and is
+// always major.
 //
 // A Settler is shared by the reconciles of one controller.
 type Settler struct {
@@ -30,10 +35,16 @@ type Settler struct {
 	// Minor are top-level status fields whose changes are minor too, for
 	// example addresses that arrive while a machine provisions.
 	Minor []string
-	// HoldFirst makes a first status that only says the object is on its
-	// way minor too: an object without status reads as one that waits, and
-	// one that gets going within Period writes only where it arrived.
-	HoldFirst bool
+	// MinorRises are top-level status fields (counters, or objects of
+	// counters) whose rises are minor and whose falls are not: for counters
+	// that others decide on, a value that lags behind a rise only makes them
+	// wait, one that lags behind a fall would mislead them.
+	MinorRises []string
+	// HoldOnItsWay makes the progress of an object on its way minor, its
+	// first status included: an object without status reads as one that
+	// waits, and one that gets there within Period writes only where it
+	// arrived.
+	HoldOnItsWay bool
 
 	mu sync.Mutex
 	// since is when a minor change of an object was first held back.
@@ -90,14 +101,20 @@ func (s *Settler) minor(a, b any) bool {
 		return false
 	}
 	ac, bc := conditionsByType(am["conditions"]), conditionsByType(bm["conditions"])
-	if ac == nil && bc != nil && s.HoldFirst {
-		// A first status that says the object waits is no news until it
-		// lasts; when the object gets there first, that is its first write.
-		return onItsWay(bm, bc)
+	if s.HoldOnItsWay && bc != nil && onItsWay(bm, bc) && (ac == nil || onItsWay(am, ac)) &&
+		!truthChanged(ac, bc, "Paused") && !truthChanged(ac, bc, "Deleting") {
+		// Progress on the way is no news until it lasts; when the object
+		// gets there first, where it arrived is the next write.
+		return true
 	}
-	skip := append([]string{"conditions"}, s.Minor...)
+	skip := append(append([]string{"conditions"}, s.Minor...), s.MinorRises...)
 	if ac == nil || bc == nil || len(ac) != len(bc) || !reflect.DeepEqual(withoutKeys(am, skip), withoutKeys(bm, skip)) {
 		return false
+	}
+	for _, k := range s.MinorRises {
+		if !rose(am[k], bm[k]) {
+			return false
+		}
 	}
 	for t, c := range ac {
 		d, ok := bc[t]
@@ -109,17 +126,24 @@ func (s *Settler) minor(a, b any) bool {
 }
 
 // onItsWay says whether a status only says that its object is on its way:
-// its phase, if it has one, is one of a machine that waits or provisions (in
-// core and provider objects alike), and it is not Ready. A failure, a
-// machine that runs and anything Ready are news.
+// its phase, if it has one, is one of a machine that waits, provisions or
+// waits for its Node (in core and provider objects alike), and it is not
+// Ready. A failure, a machine that runs or is deleted, and anything Ready are
+// news.
 func onItsWay(status map[string]any, conds map[any]map[string]any) bool {
 	switch status["phase"] {
-	case nil, "Pending", "Provisioning":
+	case nil, "Pending", "Provisioning", "Provisioned":
 	default:
 		return false
 	}
 	ready, ok := conds["Ready"]
 	return !ok || ready["status"] != "True"
+}
+
+// truthChanged says whether the condition of type t is True in one of a and b
+// and not in the other (a missing condition is not True).
+func truthChanged(a, b map[any]map[string]any, t string) bool {
+	return (a[t]["status"] == "True") != (b[t]["status"] == "True")
 }
 
 // conditionsByType indexes a conditions list by type; nil when there is none
@@ -146,4 +170,50 @@ func withoutKeys(m map[string]any, keys []string) map[string]any {
 		delete(out, k)
 	}
 	return out
+}
+
+// rose says whether b equals a but for numbers that grew: numbers compare by
+// value (missing counts as zero), objects key by key, anything else must be
+// equal.
+func rose(a, b any) bool {
+	if bm, ok := b.(map[string]any); ok {
+		am, ok := a.(map[string]any)
+		if a != nil && !ok {
+			return false
+		}
+		for k, v := range am {
+			if _, ok := bm[k]; !ok && v != nil {
+				return false // a field went
+			}
+		}
+		for k, v := range bm {
+			if !rose(am[k], v) {
+				return false
+			}
+		}
+		return true
+	}
+	if bn, ok := number(b); ok {
+		an, ok := number(a)
+		if a != nil && !ok {
+			return false
+		}
+		return bn >= an
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// number reads a JSON number as decoded into a map (int64 or float64).
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	case int32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	}
+	return 0, false
 }

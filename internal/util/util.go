@@ -231,3 +231,13 @@ func ClusterToObjects(c client.Client, newList func() client.ObjectList) handler
 		return RequestsForLabel(ctx, c, newList, o.GetNamespace(), clusterv1.ClusterNameLabel, o.GetName())
 	}
 }
+
+// InfrastructureProvisioned says whether a Machine's infrastructure has
+// provisioned. spec.providerID is copied in the same reconcile that sets
+// status.initialization.infrastructureProvisioned, and is written at once,
+// while the status of a Machine on its way may be held back for a few seconds
+// (patch.Settler's HoldOnItsWay): either one is enough.
+func InfrastructureProvisioned(m *clusterv1.Machine) bool {
+	return m.Spec.ProviderID != "" ||
+		(m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned)
+}

@@ -79,9 +79,13 @@ const providerIDField = "machine.spec.providerID"
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	r.nodeEvents = make(chan event.GenericEvent, 1024)
 	// Addresses arrive from the infrastructure machine while it provisions;
-	// a Machine that gets going within statusSettle writes its first status
-	// where it arrived rather than at each step on its way.
-	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldFirst: true}
+	// a Machine that gets to Running within statusSettle writes its status
+	// once, where it arrived, rather than at each step on its way (Pending,
+	// Provisioning, Provisioned); a slower one writes its progress at most
+	// once per statusSettle. Readers that must know at once whether the
+	// infrastructure provisioned use spec.providerID as well
+	// (util.InfrastructureProvisioned).
+	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldOnItsWay: true}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &clusterv1.Machine{}, providerIDField, indexProviderID); err != nil {
 		return fmt.Errorf("indexing Machines by providerID: %w", err)
 	}

@@ -113,7 +113,7 @@ func (r *Reconciler) reconcileInfrastructure(ctx context.Context, s *scope) (ctr
 	m := s.machine
 	obj, err := r.getExternal(ctx, m.Spec.InfrastructureRef, m.Namespace)
 	if apierrors.IsNotFound(err) {
-		if m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned {
+		if util.InfrastructureProvisioned(m) {
 			// Provisioned once and now gone: the Machine cannot recover.
 			s.infraDeleted = true
 			return ctrl.Result{}, nil

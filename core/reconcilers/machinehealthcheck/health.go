@@ -77,7 +77,14 @@ func checkHealth(checks clusterv1.MachineHealthCheckChecks, t target, now time.T
 		if checks.NodeStartupTimeoutSeconds != nil {
 			timeout = seconds(*checks.NodeStartupTimeoutSeconds)
 		}
-		if timeout > 0 {
+		switch {
+		case timeout > 0 && infraReadyUnwritten(m):
+			// The infrastructure provisioned (spec.providerID is set) but
+			// the Machine's status, held while it is on its way, does not
+			// say when yet: the clock started at a moment written within
+			// seconds. Look again then rather than count from creation.
+			h.nextCheck = now.Add(time.Second)
+		case timeout > 0:
 			deadline := t.startedAt.Add(timeout)
 			if !now.Before(deadline) {
 				return unhealthy(clusterv1.MachineHealthCheckSucceededNodeStartupTimeoutReason,
@@ -158,6 +165,17 @@ func earliest(a, b time.Time) time.Time {
 }
 
 func seconds(s int32) time.Duration { return time.Duration(s) * time.Second }
+
+// infraReadyUnwritten says whether a Machine's infrastructure provisioned
+// while its status does not say so yet: the Machine controller copies
+// spec.providerID at once, and holds the status of a Machine on its way for
+// a few seconds (see patch.Settler). status.initialization.infrastructureProvisioned
+// is written with the InfrastructureReady transition and stays true, so once
+// written this is false for good.
+func infraReadyUnwritten(m *clusterv1.Machine) bool {
+	provisioned := m.Status.Initialization.InfrastructureProvisioned
+	return m.Spec.ProviderID != "" && (provisioned == nil || !*provisioned)
+}
 
 // startedAt is when the Node startup clock of a Machine starts: the latest of
 // its creation and the True transitions of the readiness it waits on (the

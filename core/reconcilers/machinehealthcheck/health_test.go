@@ -134,6 +134,17 @@ func TestCheckHealth(t *testing.T) {
 			healthy: true, reason: clusterv1.MachineHealthCheckSucceededReason, nextCheck: 90 * time.Second,
 		},
 		{
+			name: "provisioned but not written yet: the clock waits for the status", machine: provisionedUnwritten(),
+			checks: clusterv1.MachineHealthCheckChecks{NodeStartupTimeoutSeconds: ptr[int32](30)},
+			now:    time.Hour, healthy: true, reason: clusterv1.MachineHealthCheckSucceededReason, nextCheck: time.Hour + time.Second,
+		},
+		{
+			name: "provisioned and written: the clock runs", machine: provisionedWritten(),
+			checks: clusterv1.MachineHealthCheckChecks{NodeStartupTimeoutSeconds: ptr[int32](30)},
+			now:    time.Hour, reason: clusterv1.MachineHealthCheckSucceededNodeStartupTimeoutReason,
+			message: "Node failed to report startup in 30s", nextCheck: -1,
+		},
+		{
 			name: "a zero startup timeout disables the check", machine: machine(""),
 			checks: clusterv1.MachineHealthCheckChecks{NodeStartupTimeoutSeconds: ptr[int32](0)},
 			now:    24 * time.Hour, healthy: true, reason: clusterv1.MachineHealthCheckSucceededReason, nextCheck: -1,
@@ -317,4 +328,19 @@ func TestParseRange(t *testing.T) {
 	g.Expect([]int{lo, hi}).To(Equal([]int{12, 345}))
 	_, _, err = parseRange("[5-3]")
 	g.Expect(err).To(MatchError(errInvalidRange))
+}
+
+// provisionedUnwritten is a Machine whose infrastructure provisioned
+// (spec.providerID) while its held status does not say so yet.
+func provisionedUnwritten() *clusterv1.Machine {
+	m := machine("")
+	m.Spec.ProviderID = "kubernetes://ns/m"
+	return m
+}
+
+// provisionedWritten is one whose status says so too, for good.
+func provisionedWritten() *clusterv1.Machine {
+	m := provisionedUnwritten()
+	m.Status.Initialization.InfrastructureProvisioned = ptr(true)
+	return m
 }

@@ -58,12 +58,26 @@ type Reconciler struct {
 	// swept holds the keys of the sets deleteOrphanedClones has looked at
 	// since the controller started.
 	swept sync.Map
+	// settler holds back rises of the counters, see counterSettle.
+	settler *patch.Settler
 }
+
+// counterSettle is how long a rise of the replica counters alone is held
+// back: while Machines come up in a burst, the set writes its counters once
+// per counterSettle rather than once per Machine. A MachineDeployment's
+// rollout decides on availableReplicas, and a value that lags behind a rise
+// only makes it wait; a fall (a Machine lost or deleted), a phase, a
+// condition's truth or a new observed generation is written at once.
+const counterSettle = 2 * time.Second
+
+// counterFields are the status fields whose rises counterSettle holds back.
+var counterFields = []string{"replicas", "readyReplicas", "availableReplicas", "upToDateReplicas", "deprecated"}
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, options controller.Options) error {
 	r.expectations = expectations.New()
 	r.apiReader = mgr.GetAPIReader()
+	r.settler = &patch.Settler{Period: counterSettle, MinorRises: counterFields}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.MachineSet{}, builder.WithPredicates(filter)).
@@ -122,6 +136,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err := r.getMachines(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
+	helper.Settle(r.settler)
+	// Deferred calls run last-in first-out: the status is patched first,
+	// then a held-back status asks for its requeue.
+	defer func() {
+		if retErr == nil {
+			res = phase.Soonest(res, ctrl.Result{RequeueAfter: helper.HeldFor()})
+		}
+	}()
 	defer helper.PatchWithStatus(ctx, ms, func() { setStatus(s) }, &retErr)
 	if s.paused = util.IsPaused(cluster, ms); s.paused {
 		return ctrl.Result{}, nil

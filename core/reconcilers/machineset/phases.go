@@ -162,7 +162,7 @@ func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.
 	for _, m := range s.machines {
 		// A clone that goes missing after provisioning is a failure the
 		// Machine reports; cloning it again would hide it.
-		if !m.DeletionTimestamp.IsZero() || (m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned) {
+		if !m.DeletionTimestamp.IsZero() || util.InfrastructureProvisioned(m) {
 			continue
 		}
 		if wait := m.CreationTimestamp.Add(clonesWindow).Sub(s.now); wait > 0 {

@@ -272,7 +272,7 @@ func (r *Reconciler) reconcileMachines(ctx context.Context, s *scope) (ctrl.Resu
 // and its clones. Machines that provisioned are left alone.
 func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) error {
 	for _, m := range s.machines {
-		if !m.DeletionTimestamp.IsZero() || (m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned) {
+		if !m.DeletionTimestamp.IsZero() || util.InfrastructureProvisioned(m) {
 			continue
 		}
 		if wait := m.CreationTimestamp.Add(clonesWindow).Sub(s.now); wait > 0 {
