@@ -81,7 +81,14 @@ type statusMemo struct {
 
 type statusWrite struct {
 	staleRVs []string // versions that precede the write
-	sum      [32]byte
+	sum      [32]byte // of the status written; zero when none was
+	// mainSum is the sum of the object without status after the write, and
+	// latestRV the version the last write made: a finalizer change computed
+	// from a stale version is locked on latestRV instead (see Patch).
+	mainSum  [32]byte
+	latestRV string
+	// generation is the object's generation after the write.
+	generation int64
 }
 
 // forgetUnlessAt drops the entry of uid unless version rv precedes its write.
@@ -95,10 +102,19 @@ func (w *statusMemo) forgetUnlessAt(uid types.UID, rv string) {
 
 // has reports whether status was written after version rv of uid.
 func (w *statusMemo) has(uid types.UID, rv string, sum [32]byte) bool {
+	e, ok := w.staleAt(uid, rv)
+	return ok && e.sum == sum
+}
+
+// staleAt returns the entry of uid when version rv precedes its write.
+func (w *statusMemo) staleAt(uid types.UID, rv string) (statusWrite, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	e, ok := w.m[uid]
-	return ok && slices.Contains(e.staleRVs, rv) && e.sum == sum
+	if !ok || !slices.Contains(e.staleRVs, rv) {
+		return statusWrite{}, false
+	}
+	return e, true
 }
 
 // memoLimit bounds the memo: entries of deleted objects are never looked
@@ -106,13 +122,40 @@ func (w *statusMemo) has(uid types.UID, rv string, sum [32]byte) bool {
 // writes; an empty memo sends what it would have skipped.
 const memoLimit = 50000
 
-func (w *statusMemo) record(uid types.UID, staleRVs []string, sum [32]byte) {
+// record remembers a write made from a snapshot at the first of staleRVs.
+// When that snapshot was itself stale, the versions that preceded the earlier
+// write still precede this one.
+func (w *statusMemo) record(uid types.UID, e statusWrite) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.m) >= memoLimit {
 		clear(w.m)
 	}
-	w.m[uid] = statusWrite{staleRVs: staleRVs, sum: sum}
+	if old, ok := w.m[uid]; ok && len(e.staleRVs) > 0 && slices.Contains(old.staleRVs, e.staleRVs[0]) {
+		e.staleRVs = append(slices.Clone(old.staleRVs), e.staleRVs[1:]...)
+		if e.sum == ([32]byte{}) {
+			e.sum = old.sum // no status written this time: the earlier one stands
+		}
+	}
+	w.m[uid] = e
+}
+
+// mainSum is the sum of the snapshot without its status.
+func (h *Helper) mainSum() [32]byte {
+	sum, err := sumOf(without(h.before, "status"))
+	if err != nil {
+		return [32]byte{} // matches no write
+	}
+	return sum
+}
+
+// sumOf hashes an object without its status for the memo.
+func sumOf(obj map[string]any) ([32]byte, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(data), nil
 }
 
 // statusSum hashes a status for the memo. Transition times are left out: a
@@ -169,10 +212,44 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 	if err != nil {
 		return err
 	}
+	// memo is what this process wrote since the snapshot, when the snapshot
+	// is older than its own write (a cache that lags behind it).
+	memo, stale := written.staleAt(h.uid, h.rv)
+	mainSum, err := sumOf(without(after, "status"))
+	if err != nil {
+		return err
+	}
+	// serverMain is what the server has without status, as far as this
+	// process knows: the snapshot's, or what our own later write made it.
+	serverMain := h.mainSum()
+	if stale {
+		serverMain = memo.mainSum
+	}
+	if stale && serverMain == mainSum && mainPatch != nil {
+		// The server has this metadata and spec from our own write, and the
+		// generation that write made.
+		mainPatch = nil
+		if memo.generation != obj.GetGeneration() && len(restatus) > 0 {
+			obj.SetGeneration(memo.generation)
+			for _, f := range restatus {
+				f()
+			}
+			if after, err = toMap(obj); err != nil {
+				return err
+			}
+		}
+	}
 	if mainPatch != nil {
 		if _, ok := mainPatch["metadata"].(map[string]any)["finalizers"]; ok {
-			// Lock on the version the finalizer list was computed from.
-			mainPatch["metadata"].(map[string]any)["resourceVersion"] = obj.GetResourceVersion()
+			// Lock on the version the finalizer list was computed from. A
+			// snapshot older than our own last write, which left the list
+			// as the snapshot has it, is locked on the version that write
+			// made: our write cannot be the conflict, another one still is.
+			lock := obj.GetResourceVersion()
+			if stale && memo.latestRV != "" && serverMain == h.mainSum() {
+				lock = memo.latestRV
+			}
+			mainPatch["metadata"].(map[string]any)["resourceVersion"] = lock
 		}
 		answer, err := h.send(ctx, obj, mainPatch, false)
 		if err != nil {
@@ -181,6 +258,11 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 			// The version this patch made precedes the status patch below
 			// too: its own event brings a snapshot at it.
 			rvs = append(rvs, answer.GetResourceVersion())
+			serverMain = mainSum
+			if h.uid != "" {
+				written.record(h.uid, statusWrite{staleRVs: slices.Clone(rvs[:1]), mainSum: serverMain,
+					latestRV: answer.GetResourceVersion(), generation: answer.GetGeneration()})
+			}
 			if gen := answer.GetGeneration(); gen != obj.GetGeneration() && len(restatus) > 0 {
 				obj.SetGeneration(gen)
 				for _, f := range restatus {
@@ -216,10 +298,11 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 		// is not sent again (see written). Objects not created yet have no
 		// UID to remember.
 		if h.uid == "" || !written.has(h.uid, h.rv, sum) {
-			if _, err := h.send(ctx, obj, statusPatch, true); err != nil {
+			if answer, err := h.send(ctx, obj, statusPatch, true); err != nil {
 				errs = append(errs, err)
 			} else if h.uid != "" {
-				written.record(h.uid, rvs, sum)
+				written.record(h.uid, statusWrite{staleRVs: rvs, sum: sum, mainSum: serverMain,
+					latestRV: answer.GetResourceVersion(), generation: answer.GetGeneration()})
 			}
 		}
 	}

@@ -288,3 +288,99 @@ func TestSettledStatusIsHeldBackThenSent(t *testing.T) {
 	g.Expect(h.HeldFor()).To(BeZero())
 	g.Expect(readyReason()).To(Equal("Ready"))
 }
+
+// TestFinalizerFromASnapshotOlderThanOurStatusWrite: a reconcile wrote the
+// status; the next one starts from the snapshot before that write (a cache
+// behind it) and adds a finalizer. The lock is on the version our status write
+// made, so there is no conflict, and the finalizer is there.
+func TestFinalizerFromASnapshotOlderThanOurStatusWrite(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	m := newMachine(ns)
+	g.Expect(env.Client.Create(ctx, m)).To(Succeed())
+	stale := m.DeepCopy()
+
+	obj := stale.DeepCopy()
+	h, err := NewHelper(obj, env.Client)
+	g.Expect(err).NotTo(HaveOccurred())
+	obj.Status.Phase = "Pending"
+	g.Expect(h.Patch(ctx, obj)).To(Succeed())
+
+	obj = stale.DeepCopy()
+	h, err = NewHelper(obj, env.Client)
+	g.Expect(err).NotTo(HaveOccurred())
+	obj.Status.Phase = "Pending"
+	obj.Finalizers = []string{clusterv1.MachineFinalizer}
+	g.Expect(h.Patch(ctx, obj)).To(Succeed(), "no conflict with our own write")
+
+	got := &clusterv1.Machine{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+	g.Expect(got.Finalizers).To(ConsistOf(clusterv1.MachineFinalizer))
+	g.Expect(got.Status.Phase).To(Equal("Pending"))
+
+	// Another writer after ours is still a conflict.
+	obj = stale.DeepCopy()
+	h, err = NewHelper(obj, env.Client)
+	g.Expect(err).NotTo(HaveOccurred())
+	obj.Status.Phase = "Provisioning"
+	g.Expect(h.Patch(ctx, obj)).To(Succeed())
+	other := got.DeepCopy()
+	other.Finalizers = append(other.Finalizers, "example.com/other")
+	g.Expect(env.Client.Update(ctx, other)).To(HaveOccurred(), "the update carries the version before our status write")
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), other)).To(Succeed())
+	other.Finalizers = append(other.Finalizers, "example.com/other")
+	g.Expect(env.Client.Update(ctx, other)).To(Succeed())
+	obj = stale.DeepCopy()
+	h, err = NewHelper(obj, env.Client)
+	g.Expect(err).NotTo(HaveOccurred())
+	obj.Status.Phase = "Provisioning"
+	obj.Finalizers = []string{"example.com/mine"}
+	err = h.Patch(ctx, obj)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("the object has been modified"))
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+	g.Expect(got.Finalizers).To(ConsistOf(clusterv1.MachineFinalizer, "example.com/other"))
+}
+
+// TestSpecNotResentFromAStaleSnapshot: a reconcile patched the spec (a new
+// generation) and the status; the next one starts from the snapshot before
+// both and arrives at the same: it sends nothing, and its status observes
+// the generation our spec patch made rather than the stale one.
+func TestSpecNotResentFromAStaleSnapshot(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	cfg, counter := testenv.Counting(env.Config)
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	m := newMachine(ns)
+	g.Expect(c.Create(ctx, m)).To(Succeed())
+	stale := m.DeepCopy()
+
+	reconcile := func() error {
+		obj := stale.DeepCopy()
+		h, err := NewHelper(obj, c)
+		g.Expect(err).NotTo(HaveOccurred())
+		obj.Finalizers = []string{clusterv1.MachineFinalizer}
+		obj.Spec.ProviderID = "kubernetes://ns/m"
+		setStatus := func() { obj.Status.ObservedGeneration = obj.Generation; obj.Status.Phase = "Provisioned" }
+		setStatus()
+		return h.Patch(ctx, obj, setStatus)
+	}
+	counter.Reset()
+	g.Expect(reconcile()).To(Succeed())
+	g.Expect(counter.Get("PATCH")).To(Equal(2))
+	got := &clusterv1.Machine{}
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+	g.Expect(got.Generation).To(Equal(stale.Generation + 1))
+	g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+
+	g.Expect(reconcile()).To(Succeed())
+	g.Expect(counter.Get("PATCH")).To(Equal(2), "nothing is sent again")
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), got)).To(Succeed())
+	g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+	g.Expect(got.Finalizers).To(ConsistOf(clusterv1.MachineFinalizer))
+}
