@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/bootstrap/kubeadm/kubeadmtypes"
+	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
 )
 
 // joinDiscovery is what kubeadm join reads of a JoinConfiguration.
@@ -124,7 +126,14 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 	req.Header.Set("Authorization", "Bearer "+disc.Token)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Sprintf("kubeadm join: cannot reach the API server at %s: %v", disc.APIServerEndpoint, err), false, nil
+		msg := fmt.Sprintf("kubeadm join: cannot reach the API server at %s: %v", disc.APIServerEndpoint, err)
+		if r.discoveryLeft(pod) > 0 {
+			// kubeadm's discovery retries until its timeout: an API server
+			// that is starting (or being brought back after a restart of
+			// this runtime) is not a failed join yet.
+			return msg, false, errDiscoveryRetry
+		}
+		return msg, false, nil
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
@@ -132,7 +141,11 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 			disc.APIServerEndpoint, tokenID(disc.Token), resp.Status), false, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Sprintf("kubeadm join: the API server at %s answered %s", disc.APIServerEndpoint, resp.Status), false, nil
+		msg := fmt.Sprintf("kubeadm join: the API server at %s answered %s", disc.APIServerEndpoint, resp.Status)
+		if resp.StatusCode >= 500 && r.discoveryLeft(pod) > 0 {
+			return msg, false, errDiscoveryRetry // starting, as above
+		}
+		return msg, false, nil
 	}
 
 	clusterKey := types.NamespacedName{Namespace: pod.Namespace, Name: cluster}
@@ -163,6 +176,27 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 		return "", false, fmt.Errorf("kubeadm join: %w", err)
 	}
 	return "", false, nil
+}
+
+// discoveryTimeout is kubeadm's default timeouts.discovery: how long join
+// tries to reach the API server before it fails.
+const discoveryTimeout = 5 * time.Minute
+
+// discoveryRetry is how soon an unreachable API server is tried again.
+const discoveryRetry = 2 * time.Second
+
+// errDiscoveryRetry says that kubeadm join could not reach the API server
+// and tries again (see discoveryLeft).
+var errDiscoveryRetry = errors.New("kubeadm join: the API server is not reachable yet")
+
+// discoveryLeft is how long kubeadm join of pod still tries to reach the API
+// server: discoveryTimeout from when its node container started.
+func (r *kubeletReconciler) discoveryLeft(pod *corev1.Pod) time.Duration {
+	cs := containerStatus(pod, nodepod.ContainerName)
+	if cs == nil || cs.State.Running == nil || cs.State.Running.StartedAt.IsZero() {
+		return discoveryTimeout
+	}
+	return discoveryTimeout - time.Since(cs.State.Running.StartedAt.Time)
 }
 
 // tokenID is the public part of a bootstrap token, safe to log.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -335,6 +336,10 @@ func (r *kubeletReconciler) boot(ctx context.Context, pod *corev1.Pod) (ctrl.Res
 		return r.kubeadmInit(ctx, pod, dir, res, k)
 	} else if ok {
 		msg, started, err := r.kubeadmJoin(ctx, pod, res, k)
+		if errors.Is(err, errDiscoveryRetry) {
+			log.V(1).Info("kubeadm join: the API server is not reachable yet; trying again", "message", msg)
+			return ctrl.Result{RequeueAfter: discoveryRetry}, nil
+		}
 		if err != nil || msg != "" {
 			if err != nil {
 				return ctrl.Result{}, err

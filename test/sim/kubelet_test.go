@@ -342,3 +342,29 @@ runcmd:
 		expectBootFailed(g, pod, HavePrefix("failed step: runcmd[1]: kubeadm join --config /run/kubeadm/kubeadm-join-config.yaml"))
 	})
 }
+
+func TestDiscoveryLeft(t *testing.T) {
+	r := &kubeletReconciler{}
+	pod := func(started time.Time) *corev1.Pod {
+		p := &corev1.Pod{}
+		if !started.IsZero() {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: nodepod.ContainerName,
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(started)}}}}
+		}
+		return p
+	}
+	cases := []struct {
+		name    string
+		started time.Time
+		left    bool
+	}{
+		{"not started yet: the whole timeout", time.Time{}, true},
+		{"started a minute ago", time.Now().Add(-time.Minute), true},
+		{"started past the timeout", time.Now().Add(-discoveryTimeout - time.Second), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			NewWithT(t).Expect(r.discoveryLeft(pod(tc.started)) > 0).To(Equal(tc.left))
+		})
+	}
+}
