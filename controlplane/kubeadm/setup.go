@@ -22,8 +22,8 @@ type Options struct {
 	// Concurrency is the number of workers per controller, by controller
 	// name (kubeadmcontrolplane). Default 10.
 	Concurrency map[string]int
-	// ClusterCache gives access to workload clusters; shared between
-	// providers. Not used yet: etcd membership and component health will.
+	// ClusterCache gives access to workload clusters, where the
+	// control plane's static Pods are inspected; shared between providers.
 	ClusterCache *remote.ClusterCache
 }
 
@@ -34,9 +34,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		n = 10
 	}
 	r := &kubeadmcontrolplane.Reconciler{
-		Client:      mgr.GetClient(),
-		Resolver:    &contract.Resolver{Reader: mgr.GetClient()},
-		WatchFilter: opts.WatchFilter,
+		Client:       mgr.GetClient(),
+		Resolver:     &contract.Resolver{Reader: mgr.GetClient()},
+		WatchFilter:  opts.WatchFilter,
+		ClusterCache: opts.ClusterCache,
 	}
 	return r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: n})
 }

@@ -23,8 +23,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/podcluster/podcluster/cmd/podcluster/app/up"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/internal/scheme"
+	"github.com/podcluster/podcluster/test/sim"
 )
 
 func exec(name string, args ...string) *osexec.Cmd { return osexec.Command(name, args...) }
@@ -316,4 +318,36 @@ func workloadClientOf(g Gomega, mc client.Client, ns, name string) client.Client
 	wc, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	g.Expect(err).NotTo(HaveOccurred())
 	return wc
+}
+
+// podIPPrefix is the first two octets (and the dot) of the addresses the
+// suite's simulated runtime gives node Pods: 127.2. unless the environment
+// moves them, as it may to run next to another plane.
+func podIPPrefix() string {
+	base := sim.DefaultPodIPBase.String()
+	if v := os.Getenv(up.PodIPBaseEnv); v != "" {
+		base = v
+	}
+	octets := strings.Split(base, ".")
+	return strings.Join(octets[:2], ".") + "."
+}
+
+// providersLogAbout is the end of the suite's providers log (where its
+// simulated runtime logs too), its lines that mention what, for the log of a
+// failed test.
+func providersLogAbout(what string, lines int) string {
+	b, err := os.ReadFile(providersLog())
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, what) {
+			out = append(out, l)
+		}
+	}
+	if len(out) > lines {
+		out = out[len(out)-lines:]
+	}
+	return strings.Join(out, "\n")
 }

@@ -83,7 +83,7 @@ func TestWorkloadClusterRunsWorkloads(t *testing.T) {
 			// NAME STATUS ROLES AGE VERSION INTERNAL-IP ...
 			g.Expect(fields[1]).To(Equal("Ready"), line)
 			g.Expect(fields[4]).To(Equal("v1.37.2"), line)
-			g.Expect(fields[5]).To(HavePrefix("127.2."), line)
+			g.Expect(fields[5]).To(HavePrefix(podIPPrefix()), line)
 		}
 	}, time.Minute, time.Second).Should(Succeed())
 	var nodes corev1.NodeList

@@ -19,6 +19,10 @@ const (
 	// proxyHealthInterval is how often the load balancer asks each API
 	// server's /readyz, which anonymous clients may read.
 	proxyHealthInterval = time.Second
+	// proxyUnhealthyThreshold is how many failed checks in a row take an API
+	// server out, as a cloud load balancer's unhealthy threshold: one slow
+	// answer on a busy host does not cut its clients off.
+	proxyUnhealthyThreshold = 2
 )
 
 // endpointProxy plays the cloud load balancer in front of a stacked control
@@ -32,10 +36,12 @@ type endpointProxy struct {
 
 	mu       sync.Mutex
 	backends []string
-	// unready are the backends whose last health check failed: an API
-	// server that lost its etcd member still accepts connections.
-	unready map[string]bool
-	next    int
+	// unready are the backends whose last proxyUnhealthyThreshold health
+	// checks failed: an API server that lost its etcd member still accepts
+	// connections. failures counts each backend's failed checks in a row.
+	unready  map[string]bool
+	failures map[string]int
+	next     int
 	// conns are the forwarded connections' two ends, by backend.
 	conns map[net.Conn]string
 	done  chan struct{}
@@ -61,7 +67,7 @@ func (e *endpointProxies) add(addr, backend string) error {
 			return fmt.Errorf("serving the control-plane endpoint %s: %w", addr, err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		p = &endpointProxy{addr: addr, ln: ln, conns: map[net.Conn]string{}, unready: map[string]bool{}, done: make(chan struct{}), stopHealth: cancel}
+		p = &endpointProxy{addr: addr, ln: ln, conns: map[net.Conn]string{}, unready: map[string]bool{}, failures: map[string]int{}, done: make(chan struct{}), stopHealth: cancel}
 		go p.serve()
 		go p.checkHealth(ctx)
 		if e.proxies == nil {
@@ -168,7 +174,8 @@ func (p *endpointProxy) checkHealth(ctx context.Context) {
 			var drop []net.Conn
 			if ready {
 				delete(p.unready, b)
-			} else if !p.unready[b] {
+				delete(p.failures, b)
+			} else if p.failures[b]++; p.failures[b] >= proxyUnhealthyThreshold && !p.unready[b] {
 				// Newly unready: its connections are cut, as a load
 				// balancer drains a failing target, so that clients that
 				// keep their connections open come back to a ready one.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -26,6 +27,10 @@ import (
 type workloadAPIServer struct {
 	// podUID is the node Pod that runs it; a recreated Pod boots anew.
 	podUID string
+	// key is the node Pod's namespace/name, set by apiServers.put; node and
+	// nodeIP are the name and InternalIP of its Node, whose static Pods it
+	// reports (node "" when unknown).
+	key, node, nodeIP string
 	// cluster is the workload cluster: the Pod's namespace and cluster name.
 	cluster types.NamespacedName
 	// host and port are where it listens: the endpoint clients use.
@@ -55,7 +60,12 @@ type workloadAPIServer struct {
 	stopped bool
 	// components run once the API server serves; nil before.
 	components []*component
-	// pods plays the kubelets of the cluster's Nodes for its Pods.
+	// componentsStarted is set once startComponents ran.
+	componentsStarted bool
+	// reporter reports the node's static Pods once the components started.
+	reporter *staticPodReporter
+	// pods plays the kubelets of the cluster's Nodes for its Pods, next to
+	// one API server of the cluster at a time (ensurePodKubelet).
 	pods *podKubelet
 	// join is set on the API server of a control-plane join: the cluster's
 	// components and the kubelets of its Pods stay with the init node's.
@@ -213,11 +223,14 @@ func (s *workloadAPIServer) exited() (bool, error) {
 func (s *workloadAPIServer) stop() {
 	s.mu.Lock()
 	s.stopped = true
-	components, pods, onStop := s.components, s.pods, s.onStop
+	components, pods, onStop, reporter := s.components, s.pods, s.onStop, s.reporter
 	s.mu.Unlock()
 	if onStop != nil {
 		// The load balancer stops sending clients here first.
 		onStop()
+	}
+	if reporter != nil {
+		reporter.stop()
 	}
 	if pods != nil {
 		pods.stop()
@@ -252,6 +265,34 @@ func (s *workloadAPIServer) restConfig() *rest.Config {
 		// The runtime's heartbeats and Pod updates come in bursts.
 		QPS: 50, Burst: 100,
 	}
+}
+
+// stacked says whether the API server is a node's of a stacked control
+// plane, on its own etcd member.
+func (s *workloadAPIServer) stacked() bool { return s.etcd.caFile != "" }
+
+// endpointConfig reaches the cluster as an admin through its control-plane
+// endpoint: with a stacked control plane, the load balancer in front of the
+// API servers that serve, so that a client of the cluster does not depend on
+// this one node; otherwise this API server, which is the endpoint.
+func (s *workloadAPIServer) endpointConfig() *rest.Config {
+	cfg := s.restConfig()
+	if s.endpoint != "" {
+		cfg.Host = "https://" + s.endpoint
+	}
+	return cfg
+}
+
+// kubeletConfig is how the node's kubelet reaches the cluster: its Node,
+// Lease and static Pods. It is the control-plane endpoint, as kubeadm writes
+// kubelet.conf on a control-plane node without ControlPlaneKubeletLocalMode
+// (on by default since kubeadm 1.33, which points it at the node's own API
+// server). Chosen so that a node whose etcd member stops goes on reporting,
+// and the stop shows as what it is, that node's etcd Pod crash-looping and
+// its API server not ready, rather than as the whole Node going silent;
+// with local mode the Node would turn Unknown and its Pods' health unknown.
+func (s *workloadAPIServer) kubeletConfig() *rest.Config {
+	return s.endpointConfig()
 }
 
 // ready asks /readyz, as the control plane's readiness probe does.
@@ -297,6 +338,7 @@ func (a *apiServers) put(key string, s *workloadAPIServer) {
 	}
 	old := a.servers[key]
 	a.servers[key] = s
+	s.key = key
 	a.mu.Unlock()
 	if old != nil && old != s {
 		old.stop()
@@ -333,6 +375,57 @@ func (a *apiServers) forCluster(cluster types.NamespacedName) *workloadAPIServer
 		}
 	}
 	return found
+}
+
+// allFor are the API servers of a workload cluster: the init node's first,
+// then by node Pod.
+func (a *apiServers) allFor(cluster types.NamespacedName) []*workloadAPIServer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []*workloadAPIServer
+	for _, s := range a.servers {
+		if s.cluster == cluster {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(x, y *workloadAPIServer) int {
+		if x.join != y.join {
+			if !x.join {
+				return -1
+			}
+			return 1
+		}
+		return compareStrings(x.key, y.key)
+	})
+	return out
+}
+
+// clusters are the workload clusters with an API server.
+func (a *apiServers) clusters() []types.NamespacedName {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	seen := map[types.NamespacedName]bool{}
+	var out []types.NamespacedName
+	for _, s := range a.servers {
+		if !seen[s.cluster] {
+			seen[s.cluster] = true
+			out = append(out, s.cluster)
+		}
+	}
+	return out
+}
+
+// podKubelet is the cluster's running podKubelet, if any.
+func (a *apiServers) podKubelet(cluster types.NamespacedName) *podKubelet {
+	for _, s := range a.allFor(cluster) {
+		s.mu.Lock()
+		pods, stopped := s.pods, s.stopped
+		s.mu.Unlock()
+		if pods != nil && !stopped {
+			return pods
+		}
+	}
+	return nil
 }
 
 // stopAll stops every API server, when the runtime stops.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -50,7 +51,13 @@ type component struct {
 	mu      sync.Mutex
 	proc    *process
 	stopped bool
-	stopCh  chan struct{}
+	// started is when the running process started; restarts counts the
+	// starts after the first; lastExit is how the last process ended.
+	// The mirror Pod's container status says them.
+	started  time.Time
+	restarts int32
+	lastExit *processExit
+	stopCh   chan struct{}
 	// done is closed once supervise returned.
 	done chan struct{}
 }
@@ -70,8 +77,11 @@ func (c *component) supervise(ctx context.Context) {
 			c.mu.Unlock()
 			return
 		}
+		if c.proc != nil {
+			c.restarts++
+		}
 		p, err := startProcess(c.name, c.binary, c.log, c.args)
-		c.proc = p
+		c.proc, c.started = p, time.Now()
 		c.mu.Unlock()
 		if err != nil {
 			// A missing binary leaves the cluster without the component, not
@@ -81,6 +91,9 @@ func (c *component) supervise(ctx context.Context) {
 		} else {
 			select {
 			case <-p.done:
+				c.mu.Lock()
+				c.lastExit = p.exit()
+				c.mu.Unlock()
 				log.Info("A workload control-plane component exited; starting it again", "after", delay, "error", p.err, "log", c.log)
 			case <-c.stopCh:
 				return
@@ -111,6 +124,21 @@ func (c *component) stop() {
 		p.stop()
 	}
 	<-c.done
+}
+
+// state is the component's process as its mirror Pod reports it; ready
+// while it runs, as kubeadm's manifests give the controller-manager and the
+// scheduler no readiness probe.
+func (c *component) state() staticPodState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := staticPodState{restarts: c.restarts, lastExit: c.lastExit}
+	if c.proc != nil {
+		if ended, _ := c.proc.exited(); !ended {
+			st.running, st.ready, st.started = true, true, c.started
+		}
+	}
+	return st
 }
 
 // rss is the component's resident set size in bytes; 0 when not running.
@@ -170,7 +198,9 @@ func (s *workloadAPIServer) writeComponentKubeconfig(name string) (string, error
 
 // controllerManagerArgs are the flags of kubeadm's kube-controller-manager
 // manifest that matter here, and the node lifecycle controller's periods.
-func controllerManagerArgs(kubeconfigFile, root, clusterName string, grace, period time.Duration) []string {
+// With leaderElect, one instance per control-plane node (a stacked control
+// plane) elects the one that works, as kubeadm's do.
+func controllerManagerArgs(kubeconfigFile, root, clusterName string, grace, period time.Duration, leaderElect bool) []string {
 	pkiDir := filepath.Join(root, "etc", "kubernetes", "pki")
 	if clusterName == "" {
 		clusterName = "kubernetes"
@@ -187,8 +217,7 @@ func controllerManagerArgs(kubeconfigFile, root, clusterName string, grace, peri
 		// Each controller with its own service account and bootstrap role.
 		"--use-service-account-credentials=true",
 		"--controllers=*,bootstrapsigner,tokencleaner",
-		// One instance per cluster: nothing to elect.
-		"--leader-elect=false",
+		"--leader-elect=" + strconv.FormatBool(leaderElect),
 		// Nothing scrapes it, and workload clusters would contend for ports.
 		"--secure-port=0",
 		"--node-monitor-grace-period=" + grace.String(),
@@ -197,47 +226,102 @@ func controllerManagerArgs(kubeconfigFile, root, clusterName string, grace, peri
 }
 
 // schedulerArgs are the flags of kubeadm's kube-scheduler manifest that
-// matter here.
-func schedulerArgs(kubeconfigFile string) []string {
+// matter here; leaderElect as for the controller-manager.
+func schedulerArgs(kubeconfigFile string, leaderElect bool) []string {
 	return []string{
 		"--kubeconfig=" + kubeconfigFile,
 		"--authentication-kubeconfig=" + kubeconfigFile,
 		"--authorization-kubeconfig=" + kubeconfigFile,
-		"--leader-elect=false",
+		"--leader-elect=" + strconv.FormatBool(leaderElect),
 		"--secure-port=0",
 	}
 }
 
 // startComponents starts the workload control plane around a serving API
-// server: the configured components and the kubelets' part for the
-// cluster's Pods. It does so once; a stopped server starts nothing.
+// server: the configured components, the report of its node's static Pods
+// (see staticPodReporter) and, when the cluster has none yet, the kubelets'
+// part for the cluster's Pods. It does so once; a stopped server starts
+// nothing.
+//
+// Which API servers run components: with a stacked control plane every
+// control-plane node runs its own controller-manager and scheduler against
+// its own API server, with leader election, as kubeadm lays them out, so
+// that the cluster keeps them when any node goes (a rollout replaces every
+// node). That costs about 155 MiB per node more than one pair per cluster,
+// which only clusters that asked for etcd.local pay. Otherwise the one API
+// server of the cluster (the init node's) runs the only pair, without an
+// election.
 func (r *Runtime) startComponents(ctx context.Context, s *workloadAPIServer) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped || s.pods != nil {
+	if s.stopped || s.componentsStarted {
+		s.mu.Unlock()
 		return nil
 	}
 	log := ctrl.LoggerFrom(ctx)
+	elect := s.stacked()
 	for _, name := range r.Components {
 		file, err := s.writeComponentKubeconfig(name)
 		if err != nil {
+			s.mu.Unlock()
 			return err
 		}
-		args := schedulerArgs(file)
+		args := schedulerArgs(file, elect)
 		if name == ControllerManager {
-			args = controllerManagerArgs(file, s.root, s.kubeadm.ClusterName, r.NodeMonitorGracePeriod, r.NodeMonitorPeriod)
+			args = controllerManagerArgs(file, s.root, s.kubeadm.ClusterName, r.NodeMonitorGracePeriod, r.NodeMonitorPeriod, elect)
 		}
 		c := newComponent(name, r.binary(name), filepath.Join(s.dir, name+".log"), args)
-		log.Info("Starting a workload control-plane component", "component", name, "log", c.log)
+		log.Info("Starting a workload control-plane component", "component", name, "leaderElection", elect, "log", c.log)
 		// The component outlives the reconcile that starts it.
 		go c.supervise(ctrl.LoggerInto(context.Background(), log))
 		s.components = append(s.components, c)
 	}
-	cs, err := kubernetes.NewForConfig(s.restConfig())
+	cs, err := kubernetes.NewForConfig(s.kubeletConfig())
 	if err != nil {
-		return fmt.Errorf("connecting to the workload API server: %w", err)
+		s.mu.Unlock()
+		return fmt.Errorf("connecting to the workload cluster: %w", err)
 	}
-	s.pods = newPodKubelet(r, s.cluster, cs, log)
-	s.pods.start()
+	s.componentsStarted = true
+	if s.node != "" {
+		s.reporter = newStaticPodReporter(r, s, cs, log)
+		go s.reporter.run()
+	}
+	s.mu.Unlock()
+	return r.ensurePodKubelet(ctx, s.cluster)
+}
+
+// ensurePodKubelet makes sure one serving API server of the cluster carries
+// the kubelets' part for the cluster's Pods (podKubelet), the init node's by
+// preference: when the one that carried it stops (its node is deleted), the
+// next call starts it next to another. The heartbeat loop calls it every
+// round, so the Pods are looked after again within a heartbeat.
+func (r *Runtime) ensurePodKubelet(ctx context.Context, cluster types.NamespacedName) error {
+	r.podKubeletMu.Lock()
+	defer r.podKubeletMu.Unlock()
+	servers := r.servers.allFor(cluster)
+	for _, s := range servers {
+		s.mu.Lock()
+		carries := s.pods != nil && !s.stopped
+		s.mu.Unlock()
+		if carries {
+			return nil
+		}
+	}
+	for _, s := range servers {
+		s.mu.Lock()
+		if s.stopped || !s.componentsStarted || s.pods != nil {
+			s.mu.Unlock()
+			continue
+		}
+		cs, err := kubernetes.NewForConfig(s.endpointConfig())
+		if err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("connecting to the workload cluster %s: %w", cluster, err)
+		}
+		ctrl.LoggerFrom(ctx).V(1).Info("Playing the kubelets of the workload cluster's Pods next to an API server", "cluster", cluster, "node", s.node)
+		s.pods = newPodKubelet(r, s.cluster, cs, ctrl.LoggerFrom(ctx))
+		s.pods.start()
+		s.mu.Unlock()
+		return nil
+	}
 	return nil
 }

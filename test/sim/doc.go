@@ -49,11 +49,13 @@
 //     member add, as kubeadm join does, then
 //     --initial-cluster-state=existing). The LoadBalancer address becomes a
 //     TCP load balancer over the API servers that pass a /readyz health
-//     check. The mirror Pods of the static Pods (etcd-, kube-apiserver-,
-//     kube-controller-manager-, kube-scheduler-<node> in kube-system) and
-//     the kubeadm-config ConfigMap are written. [StopEtcdAnnotation] stops a
-//     node's member until it goes. The components below run next to the
-//     init node's API server only.
+//     check. The kubeadm-config ConfigMap is written. [StopEtcdAnnotation]
+//     stops a node's member until it goes. Every control-plane node runs the
+//     components below on its own API server, with leader election, as
+//     kubeadm lays them out, so that the cluster keeps them when any node
+//     goes (a rollout replaces them all); the kubelets of the cluster's Pods
+//     run next to one API server at a time, and move to another within a
+//     heartbeat when it stops.
 //   - The rest of the control plane, once the API server serves: a real
 //     kube-controller-manager and kube-scheduler ([Runtime.Components],
 //     both by default), with the flags of kubeadm's manifests that matter
@@ -64,7 +66,8 @@
 //     system:kube-controller-manager and system:kube-scheduler signed by the
 //     cluster CA, in controller-manager.conf and scheduler.conf in the Pod's
 //     scratch directory, next to their logs (<component>.log). Neither
-//     serves (--secure-port=0) nor elects a leader. So service accounts and
+//     serves (--secure-port=0); they elect a leader only on a stacked
+//     control plane, where every node runs a pair. So service accounts and
 //     their tokens exist, the scheduler binds Pods to Nodes that fit them,
 //     Deployments, ReplicaSets and garbage collection work, and the node
 //     lifecycle controller marks silent Nodes Unknown and lifts the
@@ -75,6 +78,28 @@
 //     workload cluster, measured once the seed's cluster (4 Nodes, 3 Pods)
 //     settled: kube-apiserver about 270 MiB, kube-controller-manager about
 //     105 MiB, kube-scheduler about 50 MiB.
+//   - Static Pods: a control-plane node that runs an API server has the
+//     mirror Pods of the static Pods the runtime runs a process for, in
+//     kube-system, named <component>-<node>, owned by the Node and annotated
+//     kubernetes.io/config.mirror: etcd (stacked only), kube-apiserver and
+//     the components above. Their status is the process's, as the node's
+//     kubelet reports it: Running and Ready while it runs (the API server
+//     also needs /readyz, with kubeadm's probe failure threshold of 3);
+//     while it is down, Running but not Ready, the container waiting in
+//     CrashLoopBackOff with its last exit (143 for SIGTERM) and a restart
+//     count. Each node looks at its processes and its mirror Pods every
+//     heartbeat, and at once when its Pods are written or its etcd member
+//     stopped or started, and writes a mirror Pod only when its status says
+//     otherwise than its process (a status someone else wrote, such as the
+//     controller-manager marking a silent Node's Pods not ready, is put
+//     right). A control-plane join without an API server of its own (not
+//     stacked) runs no static Pod and has no mirror Pod. The kubelet of a
+//     stacked control-plane node (its Node, Lease and mirror Pods) reaches
+//     the cluster through the control-plane endpoint, as kubeadm's
+//     kubelet.conf does without ControlPlaneKubeletLocalMode, so that a
+//     stopped etcd member shows as its etcd Pod crash-looping while the Node
+//     stays Ready; its controller-manager and scheduler use its own API
+//     server, as kubeadm's manifests do.
 //   - kubeadm join: the cluster CA (from the cluster's <cluster>-kubeconfig
 //     Secret in the management cluster, standing in for cluster-info) must
 //     match one of discovery.bootstrapToken.caCertHashes, unless

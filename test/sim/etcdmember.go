@@ -52,6 +52,13 @@ type etcdMember struct {
 
 	mu   sync.Mutex
 	proc *process
+	// started is when the running process started; restarts counts the
+	// starts after the first; lastExit is how the last process ended. The
+	// etcd mirror Pod's container status says them.
+	started  time.Time
+	restarts int32
+	lastExit *processExit
+	ran      bool
 }
 
 // start runs the member's process unless it runs.
@@ -62,12 +69,16 @@ func (m *etcdMember) start() error {
 		if ended, _ := m.proc.exited(); !ended {
 			return nil
 		}
+		m.lastExit = m.proc.exit()
 	}
 	p, err := startProcess("etcd", m.binary, m.log, m.cfg.Args())
 	if err != nil {
 		return err
 	}
-	m.proc = p
+	if m.ran {
+		m.restarts++
+	}
+	m.proc, m.started, m.ran = p, time.Now(), true
 	return nil
 }
 
@@ -79,7 +90,26 @@ func (m *etcdMember) stop() {
 	m.mu.Unlock()
 	if p != nil {
 		p.stop()
+		m.mu.Lock()
+		m.lastExit = p.exit()
+		m.mu.Unlock()
 	}
+}
+
+// state is the member's process as its etcd mirror Pod reports it: ready
+// while it runs, as kubeadm's etcd manifest has no readiness probe.
+func (m *etcdMember) state() staticPodState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := staticPodState{restarts: m.restarts, lastExit: m.lastExit}
+	if m.proc != nil {
+		if ended, _ := m.proc.exited(); ended {
+			st.lastExit = m.proc.exit()
+		} else {
+			st.running, st.ready, st.started = true, true, m.started
+		}
+	}
+	return st
 }
 
 // running says whether the member's process runs.
@@ -341,6 +371,12 @@ func (r *Runtime) playEtcdInjection(ctx context.Context, key string, podUID stri
 		if err := m.start(); err != nil {
 			return fmt.Errorf("starting the etcd member %s again: %w", m.cfg.Name, err)
 		}
+	default:
+		return nil
+	}
+	// Its mirror Pod says so at once, not at the next report.
+	if s := r.servers.get(key); s != nil {
+		s.kickReporter()
 	}
 	return nil
 }

@@ -116,11 +116,15 @@ func bootNode(g Gomega, ns, name string, port int32, cloudConfig []byte) *corev1
 // the etcd cluster, each control-plane join adds its member (member add,
 // then initial-cluster-state=existing) on its Pod's IP with certificates
 // of the cluster's etcd CA, and the control-plane endpoint balances over
-// the serving API servers. The mirror Pods and kubeadm-config are in the
-// workload cluster. An injected etcd stop ends one member until the
-// annotation goes; losing the init node leaves the endpoint answering on
-// the others' API servers; deleting the node Pods leaves no member and no
-// data behind.
+// the serving API servers. Every node runs its own controller-manager and
+// scheduler with leader election. The mirror Pods (Running and Ready, as
+// their processes are) and kubeadm-config are in the workload cluster. An
+// injected etcd stop ends one member until the annotation goes, and its
+// etcd and API server mirror Pods turn not Ready meanwhile; losing the init
+// node leaves the endpoint answering on the others' API servers, and the
+// cluster still schedules and runs Pods (another node's scheduler takes
+// over, and the kubelets of the Pods move next to another API server);
+// deleting the node Pods leaves no member and no data behind.
 func TestStackedControlPlane(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -201,10 +205,25 @@ func TestStackedControlPlane(t *testing.T) {
 	g.Expect(w.c.List(ctx, nodes)).To(Succeed())
 	g.Expect(nodes.Items).To(HaveLen(3))
 	for _, p := range pods {
-		for _, component := range staticPods {
-			mirror := &corev1.Pod{}
-			g.Expect(w.c.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: component + "-" + p.Name}, mirror)).To(Succeed())
-			g.Expect(mirror.Spec.NodeName).To(Equal(p.Name))
+		s := rt.servers.get(client.ObjectKeyFromObject(p).String())
+		g.Expect(s).NotTo(BeNil())
+		s.mu.Lock()
+		g.Expect(s.components).To(HaveLen(len(DefaultComponents)), p.Name)
+		for _, c := range s.components {
+			g.Expect(c.args).To(ContainElement("--leader-elect=true"), c.name)
+		}
+		s.mu.Unlock()
+		components := rt.staticPodComponents(s)
+		g.Expect(components).To(ConsistOf("etcd", "kube-apiserver", ControllerManager, Scheduler))
+		for _, component := range components {
+			g.Eventually(func(g Gomega) {
+				mirror := &corev1.Pod{}
+				g.Expect(w.c.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: component + "-" + p.Name}, mirror)).To(Succeed())
+				g.Expect(mirror.Spec.NodeName).To(Equal(p.Name))
+				g.Expect(mirror.Status.Phase).To(Equal(corev1.PodRunning))
+				g.Expect(mirror.Status.HostIP).To(Equal(p.Status.PodIP))
+				g.Expect(podReady(mirror)).To(Equal(corev1.ConditionTrue), mirror.Name)
+			}, time.Minute, interval).Should(Succeed())
 		}
 	}
 	cm := &corev1.ConfigMap{}
@@ -213,6 +232,13 @@ func TestStackedControlPlane(t *testing.T) {
 
 	// An injected stop ends cp-2's member: it no longer answers, the others
 	// keep quorum; without the annotation it comes back on its data.
+	// Its node's kubelet reports the etcd container exited and waiting to
+	// be started again, and the API server on it not ready.
+	mirrorOf := func(g Gomega, name string) *corev1.Pod {
+		mirror := &corev1.Pod{}
+		g.Expect(w.c.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: name}, mirror)).To(Succeed())
+		return mirror
+	}
 	annotate(g, joins[1], StopEtcdAnnotation, "true")
 	g.Eventually(func() error {
 		_, err := ec.Status(ctx, endpoints[2])
@@ -220,11 +246,28 @@ func TestStackedControlPlane(t *testing.T) {
 	}, timeout, interval).Should(HaveOccurred())
 	_, err = ec.Members(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
+	g.Eventually(func(g Gomega) {
+		mirror := mirrorOf(g, "etcd-cp-2")
+		g.Expect(podReady(mirror)).To(Equal(corev1.ConditionFalse))
+		g.Expect(mirror.Status.Phase).To(Equal(corev1.PodRunning))
+		g.Expect(mirror.Status.ContainerStatuses).To(ConsistOf(And(
+			HaveField("State.Waiting.Reason", reasonCrashLoopBackOff),
+			HaveField("LastTerminationState.Terminated.ExitCode", Not(BeZero())))))
+		// After three failed probes of its /readyz, a report apart.
+		g.Expect(podReady(mirrorOf(g, "kube-apiserver-cp-2"))).To(Equal(corev1.ConditionFalse))
+		g.Expect(podReady(mirrorOf(g, "etcd-cp-1"))).To(Equal(corev1.ConditionTrue))
+	}, time.Minute, interval).Should(Succeed())
 	annotate(g, joins[1], StopEtcdAnnotation, "")
 	g.Eventually(func() error {
 		_, err := ec.Status(ctx, endpoints[2])
 		return err
 	}, timeout, interval).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		mirror := mirrorOf(g, "etcd-cp-2")
+		g.Expect(podReady(mirror)).To(Equal(corev1.ConditionTrue))
+		g.Expect(mirror.Status.ContainerStatuses).To(ConsistOf(HaveField("RestartCount", BeEquivalentTo(1))))
+		g.Expect(podReady(mirrorOf(g, "kube-apiserver-cp-2"))).To(Equal(corev1.ConditionTrue))
+	}, time.Minute, interval).Should(Succeed())
 
 	// Losing the init node: its member and API server stop, the endpoint
 	// answers through the other two.
@@ -237,6 +280,23 @@ func TestStackedControlPlane(t *testing.T) {
 	g.Eventually(func() error {
 		return w.c.List(ctx, &corev1.NodeList{})
 	}, timeout, interval).Should(Succeed())
+	// The cluster still places and runs Pods: a scheduler of another node
+	// takes the lease over (up to its 15 s lease duration), and the kubelets
+	// of the Pods play next to another API server.
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "after-the-init-node"},
+		Spec: corev1.PodSpec{
+			Containers:  []corev1.Container{{Name: "c", Image: "nginx"}},
+			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+		},
+	}
+	g.Eventually(func() error { return w.c.Create(ctx, pod) }, timeout, interval).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		got := &corev1.Pod{}
+		g.Expect(w.c.Get(ctx, client.ObjectKeyFromObject(pod), got)).To(Succeed())
+		g.Expect(got.Spec.NodeName).To(BeElementOf("cp-1", "cp-2"))
+		g.Expect(got.Status.Phase).To(Equal(corev1.PodRunning))
+	}, 2*time.Minute, interval).Should(Succeed())
 
 	// Deleting the rest leaves no member, no process and no data.
 	for _, p := range joins {

@@ -140,13 +140,8 @@ func (r *Runtime) registerHeartbeat(e *nodeEntry) {
 		old.mu.Unlock()
 	}
 	r.nodes.add(e)
-	if s := r.servers.forCluster(e.cluster); s != nil {
-		s.mu.Lock()
-		pods := s.pods
-		s.mu.Unlock()
-		if pods != nil {
-			pods.nodeUp(e.name)
-		}
+	if pods := r.servers.podKubelet(e.cluster); pods != nil {
+		pods.nodeUp(e.name)
 	}
 }
 
@@ -168,6 +163,13 @@ func (r *Runtime) heartbeats(ctx context.Context) error {
 		case <-ticker.C:
 		}
 		r.beatAll(ctx, r.nodes.all())
+		// A cluster whose Pods were looked after next to an API server
+		// that stopped gets them looked after next to another.
+		for _, cluster := range r.servers.clusters() {
+			if err := r.ensurePodKubelet(ctx, cluster); err != nil {
+				ctrl.LoggerFrom(ctx).Error(err, "Cannot play the kubelets of a workload cluster's Pods", "cluster", cluster)
+			}
+		}
 	}
 }
 

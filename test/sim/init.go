@@ -74,6 +74,7 @@ func (r *kubeletReconciler) kubeadmInit(ctx context.Context, pod *corev1.Pod, di
 		return ctrl.Result{}, r.fail(ctx, pod, err.Error())
 	}
 	s.boot = res
+	s.node, s.nodeIP = nodeName(pod, cfg), pod.Status.PodIP
 	r.rt.servers.put(client.ObjectKeyFromObject(pod).String(), s)
 	ctrl.LoggerFrom(ctx).Info("kubeadm init: started the workload API server", "endpoint", net.JoinHostPort(host, fmt.Sprint(port)), "etcdPrefix", prefix)
 	return ctrl.Result{RequeueAfter: apiServerPoll}, nil
@@ -138,20 +139,20 @@ func (r *kubeletReconciler) awaitAPIServer(ctx context.Context, pod *corev1.Pod,
 	if err := r.rt.serveEndpoint(s); err != nil {
 		return ctrl.Result{}, err
 	}
-	if !s.join {
+	// Every API server runs its components, but a join's only on a
+	// stacked control plane: otherwise the init node's serve the cluster.
+	if !s.join || s.stacked() {
 		if err := r.rt.startComponents(ctx, s); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.register(ctx, pod, s.kubeadm, true, s.restConfig()); err != nil {
+	if err := r.register(ctx, pod, s.kubeadm, true, s.kubeletConfig()); err != nil {
 		return ctrl.Result{}, err
 	}
-	if s.etcd.caFile != "" {
-		// Stacked: kubeadm's static Pods show as mirror Pods, and init
-		// uploads its configuration.
-		if err := r.rt.writeControlPlaneObjects(ctx, s, nodeName(pod, s.kubeadm)); err != nil {
-			return ctrl.Result{}, err
-		}
+	// kubeadm's static Pods show as mirror Pods, and a stacked init
+	// uploads its configuration.
+	if err := r.rt.writeControlPlaneObjects(ctx, s, nodeName(pod, s.kubeadm)); err != nil {
+		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, r.finishBoot(ctx, pod, s.boot)
 }

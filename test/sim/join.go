@@ -26,6 +26,11 @@ import (
 	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
 )
 
+// joinDiscoveryRetry bounds how long a join tries to reach the API server at
+// its endpoint (kubeadm's discovery timeout is 5 minutes; a node Pod boot
+// holds a worker of the runtime meanwhile, so it is shorter here).
+const joinDiscoveryRetry = 20 * time.Second
+
 // joinDiscovery is what kubeadm join reads of a JoinConfiguration.
 type joinDiscovery struct {
 	APIServerEndpoint        string   `json:"apiServerEndpoint"`
@@ -124,7 +129,16 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 		return "kubeadm join: " + err.Error(), false, nil
 	}
 	req.Header.Set("Authorization", "Bearer "+disc.Token)
-	resp, err := hc.Do(req)
+	// A connection that fails is tried again for a while, as kubeadm's
+	// discovery retries until its timeout: a load balancer may cut a
+	// connection to an API server its health check just took out.
+	var resp *http.Response
+	for deadline := time.Now().Add(joinDiscoveryRetry); ; {
+		if resp, err = hc.Do(req); err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(apiServerPoll)
+	}
 	if err != nil {
 		msg := fmt.Sprintf("kubeadm join: cannot reach the API server at %s: %v", disc.APIServerEndpoint, err)
 		if r.discoveryLeft(pod) > 0 {

@@ -137,7 +137,7 @@ func TestKubeletConditions(t *testing.T) {
 
 func TestComponentArgs(t *testing.T) {
 	g := NewWithT(t)
-	args := controllerManagerArgs("/s/controller-manager.conf", "/s/root", "", 20*time.Second, 2*time.Second)
+	args := controllerManagerArgs("/s/controller-manager.conf", "/s/root", "", 20*time.Second, 2*time.Second, false)
 	g.Expect(args).To(ContainElements(
 		"--kubeconfig=/s/controller-manager.conf",
 		"--authentication-kubeconfig=/s/controller-manager.conf",
@@ -154,13 +154,17 @@ func TestComponentArgs(t *testing.T) {
 		"--node-monitor-grace-period=20s",
 		"--node-monitor-period=2s",
 	))
-	g.Expect(schedulerArgs("/s/scheduler.conf")).To(ConsistOf(
+	g.Expect(schedulerArgs("/s/scheduler.conf", false)).To(ConsistOf(
 		"--kubeconfig=/s/scheduler.conf",
 		"--authentication-kubeconfig=/s/scheduler.conf",
 		"--authorization-kubeconfig=/s/scheduler.conf",
 		"--leader-elect=false",
 		"--secure-port=0",
 	))
+	// One pair per node of a stacked control plane elects its leader.
+	g.Expect(controllerManagerArgs("/s/controller-manager.conf", "/s/root", "", 20*time.Second, 2*time.Second, true)).
+		To(ContainElement("--leader-elect=true"))
+	g.Expect(schedulerArgs("/s/scheduler.conf", true)).To(ContainElement("--leader-elect=true"))
 }
 
 func TestRuntimePeriods(t *testing.T) {

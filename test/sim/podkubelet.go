@@ -165,6 +165,10 @@ func (k *podKubelet) sync(ctx context.Context, key string) error {
 		}
 		return nil
 	}
+	if _, mirror := pod.Annotations[mirrorAnnotation]; mirror {
+		// A static Pod's: its node's staticPodReporter says how it runs.
+		return nil
+	}
 	if pod.Status.Phase != corev1.PodPending && pod.Status.Phase != "" {
 		return nil
 	}

@@ -24,8 +24,39 @@ type process struct {
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
-	// err is how the process ended, valid once done is closed.
-	err error
+	// err is how the process ended and ended when, valid once done is closed.
+	err   error
+	ended time.Time
+}
+
+// processExit is how a process ended, as a container's terminated state
+// says it: the exit code (128 plus the signal for one killed by a signal,
+// as a container runtime reports it), Completed or Error, and when.
+type processExit struct {
+	code     int32
+	reason   string
+	finished time.Time
+}
+
+// exit is how the process ended; nil while it runs.
+func (p *process) exit() *processExit {
+	if ended, _ := p.exited(); !ended {
+		return nil
+	}
+	e := &processExit{code: 0, reason: reasonCompleted, finished: p.ended}
+	if st := p.cmd.ProcessState; st != nil {
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			e.code = 128 + int32(ws.Signal())
+		} else {
+			e.code = int32(st.ExitCode()) //nolint:gosec // an exit code
+		}
+	} else if p.err != nil {
+		e.code = 1
+	}
+	if e.code != 0 {
+		e.reason = reasonError
+	}
+	return e
 }
 
 // childAttrs puts a child in a process group of its own, so that stop reaches
@@ -67,6 +98,7 @@ func startProcess(name, binary, logPath string, args []string) (*process, error)
 	}
 	go func() {
 		p.err = p.cmd.Wait()
+		p.ended = time.Now()
 		_ = logFile.Close()
 		close(p.done)
 	}()

@@ -63,6 +63,7 @@ func (r *kubeletReconciler) resume(ctx context.Context, pod *corev1.Pod) (ctrl.R
 			if err != nil {
 				return ctrl.Result{}, fmt.Errorf("resuming the API server of node Pod %s: %w", key, err)
 			}
+			s.node, s.nodeIP = st.Node, pod.Status.PodIP
 			r.rt.servers.put(key.String(), s)
 			return ctrl.Result{RequeueAfter: apiServerPoll}, nil
 		}
@@ -134,6 +135,7 @@ func (r *kubeletReconciler) resumeStacked(ctx context.Context, pod *corev1.Pod, 
 		}
 		s.join = !cfg.LocalEtcd // only init's config has the ClusterConfiguration
 		s.endpoint = net.JoinHostPort(e.EndpointHost, strconv.Itoa(e.EndpointPort))
+		s.node, s.nodeIP = st.Node, e.IP
 		r.rt.servers.put(key, s)
 		return nil, ctrl.Result{RequeueAfter: apiServerPoll}, nil
 	}
@@ -147,10 +149,9 @@ func (r *kubeletReconciler) resumeStacked(ctx context.Context, pod *corev1.Pod, 
 	if err := r.rt.serveEndpoint(s); err != nil {
 		return nil, ctrl.Result{}, err
 	}
-	if !s.join {
-		if err := r.rt.startComponents(ctx, s); err != nil {
-			return nil, ctrl.Result{}, err
-		}
+	// Every node of a stacked control plane runs its components.
+	if err := r.rt.startComponents(ctx, s); err != nil {
+		return nil, ctrl.Result{}, err
 	}
-	return s.restConfig(), ctrl.Result{}, nil
+	return s.kubeletConfig(), ctrl.Result{}, nil
 }

@@ -100,6 +100,8 @@ type Runtime struct {
 	podAddrs *allocator
 	// clusterMu serialises the claims and cleanups of workload clusters' data.
 	clusterMu sync.Mutex
+	// podKubeletMu serialises ensurePodKubelet.
+	podKubeletMu sync.Mutex
 	// hostCapacity is what a node without resources reports.
 	hostCapacity corev1.ResourceList
 }

@@ -25,9 +25,10 @@ import (
 // etcd.local, every control-plane node of the cluster runs an etcd member
 // and a kube-apiserver of its own on that member, on the node Pod's IP,
 // and the control-plane endpoint (the LoadBalancer address) is a load
-// balancer in front of the API servers that serve (endpointProxy). The
-// cluster's controller-manager, scheduler and the kubelets of its Pods
-// run next to the init node's API server only.
+// balancer in front of the API servers that serve (endpointProxy). Every
+// control-plane node runs a controller-manager and a scheduler on its own
+// API server, with leader election (startComponents); the kubelets of the
+// cluster's Pods run next to one API server at a time (ensurePodKubelet).
 
 // stackedControlPlane plays kubeadm's control-plane phases on a node of a
 // stacked control plane: the etcd member (founding the cluster on init,
@@ -54,6 +55,7 @@ func (r *kubeletReconciler) stackedControlPlane(ctx context.Context, pod *corev1
 		return err.Error(), nil
 	}
 	s.boot, s.join, s.endpoint = res, join, net.JoinHostPort(host, strconv.Itoa(port))
+	s.node, s.nodeIP = name, ip
 	r.rt.servers.put(client.ObjectKeyFromObject(pod).String(), s)
 	ctrl.LoggerFrom(ctx).Info("kubeadm "+k.phase+": started the node's etcd member and API server", "apiServer", net.JoinHostPort(ip, strconv.Itoa(port)), "endpoint", s.endpoint)
 	return "", nil
@@ -87,17 +89,15 @@ func (r *Runtime) serveEndpoint(s *workloadAPIServer) error {
 	return nil
 }
 
-// staticPods are kubeadm's control-plane static Pods, whose mirror Pods a
-// control-plane node's kubelet creates.
-var staticPods = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
-
 // writeControlPlaneObjects writes what kubeadm and the kubelet leave in the
-// workload cluster for a control-plane node of a stacked control plane: the
-// mirror Pods of its static Pods in kube-system (owned by the Node, as the
-// kubelet makes them, so they go with it), and on init the kubeadm-config
-// ConfigMap with the ClusterConfiguration.
+// workload cluster for a control-plane node with an API server: the mirror
+// Pods of the static Pods the runtime runs a process for
+// (staticPodComponents) in kube-system, labelled and annotated as the
+// kubelet makes them and owned by the Node, so they go with it; their status
+// is the staticPodReporter's. On a stacked init it also writes the
+// kubeadm-config ConfigMap with the ClusterConfiguration.
 func (r *Runtime) writeControlPlaneObjects(ctx context.Context, s *workloadAPIServer, node string) error {
-	cs, err := kubernetes.NewForConfig(s.restConfig())
+	cs, err := kubernetes.NewForConfig(s.kubeletConfig())
 	if err != nil {
 		return fmt.Errorf("connecting to the workload cluster: %w", err)
 	}
@@ -106,13 +106,13 @@ func (r *Runtime) writeControlPlaneObjects(ctx context.Context, s *workloadAPISe
 		return fmt.Errorf("reading Node %s: %w", node, err)
 	}
 	version := s.kubeadm.KubernetesVersion
-	for _, component := range staticPods {
+	for _, component := range r.staticPodComponents(s) {
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: component + "-" + node, Namespace: metav1.NamespaceSystem,
 				Labels: map[string]string{"component": component, "tier": "control-plane"},
 				Annotations: map[string]string{
-					"kubernetes.io/config.mirror": string(n.UID) + "-" + component,
+					mirrorAnnotation:              string(n.UID) + "-" + component,
 					"kubernetes.io/config.source": "file",
 				},
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: n.Name, UID: n.UID, Controller: ptrTo(true)}},
@@ -127,7 +127,9 @@ func (r *Runtime) writeControlPlaneObjects(ctx context.Context, s *workloadAPISe
 			return fmt.Errorf("creating the mirror Pod %s: %w", pod.Name, err)
 		}
 	}
-	if s.join {
+	// Their status at once, not at the next report.
+	s.kickReporter()
+	if s.join || !s.stacked() {
 		return nil
 	}
 	cc, err := clusterConfigurationDoc(s.root, s.boot)

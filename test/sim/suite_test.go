@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,6 +86,21 @@ func startRuntime() (func(), error) {
 	}
 	workloadEtcd = etcd.URL.String()
 	rt = &Runtime{ScratchDir: scratchDir, EtcdURL: workloadEtcd, BinDir: bin}
+	// The addresses `podcluster up` takes from the same variables, so that
+	// these tests can run next to another plane on the host.
+	for env, addr := range map[string]*netip.Addr{
+		"PODCLUSTER_SIM_LOADBALANCER_BASE": &rt.LoopbackBase,
+		"PODCLUSTER_SIM_POD_IP_BASE":       &rt.PodIPBase,
+	} {
+		if v := os.Getenv(env); v != "" {
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				_ = etcd.Stop()
+				return nil, fmt.Errorf("$%s: %w", env, err)
+			}
+			*addr = a
+		}
+	}
 	if err := rt.Setup(mgr); err != nil {
 		_ = etcd.Stop()
 		return nil, err

@@ -426,6 +426,18 @@ func TestWorkloadComponentsStopWithTheirNode(t *testing.T) {
 	components := s.components
 	s.mu.Unlock()
 	g.Expect(components).To(HaveLen(len(DefaultComponents)))
+	// The init node's kubelet reports the static Pods there are processes
+	// for, running and ready: no etcd of its own (the shared one is external).
+	g.Eventually(func(g Gomega) {
+		pods := &corev1.PodList{}
+		g.Expect(w.c.List(context.Background(), pods, client.InNamespace(metav1.NamespaceSystem), client.MatchingLabels{"tier": "control-plane"})).To(Succeed())
+		g.Expect(pods.Items).To(ConsistOf(
+			HaveField("Name", "kube-apiserver-"+w.cp.Name), HaveField("Name", "kube-controller-manager-"+w.cp.Name), HaveField("Name", "kube-scheduler-"+w.cp.Name)))
+		for i := range pods.Items {
+			g.Expect(podReady(&pods.Items[i])).To(Equal(corev1.ConditionTrue), pods.Items[i].Name)
+			g.Expect(pods.Items[i].Annotations).To(HaveKey(mirrorAnnotation))
+		}
+	}, time.Minute, interval).Should(Succeed())
 	for _, c := range components {
 		g.Eventually(c.rss, timeout, interval).Should(BeNumerically(">", 0), c.name)
 		// Their kubeconfigs and logs are in the Pod's scratch directory.

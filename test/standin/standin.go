@@ -2,7 +2,9 @@
 // tests, following the contract with the least possible work: a KubeadmConfig
 // gets a data Secret at once, a KubernetesCluster reports a given endpoint,
 // and a KubernetesMachine whose Machine has bootstrap data gets a providerID
-// and a Ready Node in the workload cluster. It stands in for the real
+// and a Ready Node in the workload cluster (for a control-plane Machine also
+// the running mirror Pods of kubeadm's API server, controller-manager and
+// scheduler static Pods). It stands in for the real
 // providers so that the core controllers can be tested and measured alone.
 package standin
 
@@ -168,6 +170,51 @@ func (p *Providers) registerNode(ctx context.Context, km *infrav1.KubernetesMach
 	}
 	if err := p.Workload.Status().Update(ctx, node); err != nil && !apierrors.IsConflict(err) {
 		return fmt.Errorf("setting Node status: %w", err)
+	}
+	if _, controlPlane := m.Labels[clusterv1.MachineControlPlaneLabel]; controlPlane {
+		return p.runStaticPods(ctx, node)
+	}
+	return nil
+}
+
+// runStaticPods plays a control-plane node's kubelet for kubeadm's static
+// Pods (external etcd: no etcd Pod): their mirror Pods in kube-system,
+// running and ready.
+func (p *Providers) runStaticPods(ctx context.Context, node *corev1.Node) error {
+	for _, component := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: component + "-" + node.Name, Namespace: metav1.NamespaceSystem,
+				Labels: map[string]string{"component": component, "tier": "control-plane"},
+				// A mirror Pod: the service account admission leaves it alone.
+				Annotations: map[string]string{"kubernetes.io/config.mirror": "standin"},
+			},
+			Spec: corev1.PodSpec{NodeName: node.Name, HostNetwork: true, Containers: []corev1.Container{{Name: component, Image: component}}},
+		}
+		if err := p.Workload.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating the mirror Pod %s: %w", pod.Name, err)
+		}
+		if err := p.Workload.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
+			return fmt.Errorf("reading the mirror Pod %s: %w", pod.Name, err)
+		}
+		if pod.Status.Phase == corev1.PodRunning {
+			continue
+		}
+		now := metav1.Now()
+		pod.Status = corev1.PodStatus{
+			Phase: corev1.PodRunning,
+			Conditions: []corev1.PodCondition{
+				{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+				{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: now},
+				{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+				{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: component, Image: component, Ready: true,
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}},
+		}
+		if err := p.Workload.Status().Update(ctx, pod); err != nil {
+			return fmt.Errorf("reporting the mirror Pod %s running: %w", pod.Name, err)
+		}
 	}
 	return nil
 }

@@ -3,9 +3,9 @@ package v1beta2
 import clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 
 // These are the conditions and reasons of upstream's KubeadmControlPlane, with
-// upstream's values. No controller sets them yet: they are kept, unlike unused
-// reasons elsewhere, because the KubeadmControlPlane controller (the next
-// provider to land) sets exactly this set, and tools that read a
+// upstream's values. A few the controller does not set yet (CertificatesAvailable,
+// the HealthUnknown and InternalError reasons of some conditions) are kept,
+// unlike unused reasons elsewhere, because tools that read a
 // KubeadmControlPlane's conditions already match on these strings.
 
 // KubeadmControlPlane's Available condition and its reasons. The Cluster mirrors it as
@@ -89,6 +89,9 @@ const (
 	// KubeadmControlPlaneControlPlaneComponentsInspectionFailedReason is used when the
 	// components could not be inspected.
 	KubeadmControlPlaneControlPlaneComponentsInspectionFailedReason = "InspectionFailed"
+	// KubeadmControlPlaneControlPlaneComponentsConnectionDownReason is used when the
+	// workload cluster cannot be reached to inspect the components.
+	KubeadmControlPlaneControlPlaneComponentsConnectionDownReason = "ConnectionDown"
 )
 
 // Conditions the KubeadmControlPlane sets on its Machines, one per control-plane component.
@@ -119,8 +122,14 @@ const (
 	// KubeadmControlPlaneMachinePodDoesNotExistReason is used when a component Pod is missing.
 	KubeadmControlPlaneMachinePodDoesNotExistReason = "DoesNotExist"
 	// KubeadmControlPlaneMachinePodInspectionFailedReason is used when a component Pod
-	// could not be inspected.
+	// could not be inspected, for example because its Node is unreachable.
 	KubeadmControlPlaneMachinePodInspectionFailedReason = "InspectionFailed"
+	// KubeadmControlPlaneMachinePodConnectionDownReason is used when the workload
+	// cluster cannot be reached to inspect a component Pod.
+	KubeadmControlPlaneMachinePodConnectionDownReason = "ConnectionDown"
+	// KubeadmControlPlaneMachinePodDeletingReason is used when the Machine hosting a
+	// component Pod is being deleted.
+	KubeadmControlPlaneMachinePodDeletingReason = "Deleting"
 	// KubeadmControlPlaneMachineEtcdMemberHealthyReason is used when the etcd member is healthy.
 	KubeadmControlPlaneMachineEtcdMemberHealthyReason = "Healthy"
 	// KubeadmControlPlaneMachineEtcdMemberNotHealthyReason is used when the etcd member is not healthy.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -225,6 +226,11 @@ func (r *Reconciler) reconcileRole(ctx context.Context, s *scope) (bootstrapdata
 	case !initialized && !controlPlane:
 		s.waiting = "waiting for the control plane to be initialized"
 		return "", ctrl.Result{}, nil
+	case !initialized && controlPlaneJoinOnly(&s.config.Spec):
+		// Never an init, even when the Cluster read here lags behind a
+		// control plane initialized meanwhile and the lock is gone already.
+		s.waiting = "waiting for the control plane to be initialized to join it"
+		return "", ctrl.Result{}, nil
 	case !initialized:
 		held, holder, err := initlock.Acquire(ctx, r.lockClient(), c, m)
 		if err != nil {
@@ -249,6 +255,21 @@ func (r *Reconciler) reconcileRole(ctx context.Context, s *scope) (bootstrapdata
 		return bootstrapdata.RoleControlPlaneJoin, ctrl.Result{}, nil
 	}
 	return bootstrapdata.RoleWorkerJoin, ctrl.Result{}, nil
+}
+
+// controlPlaneJoinOnly says whether a control-plane Machine's config can only
+// join: a joinConfiguration with controlPlane set, and neither
+// initConfiguration nor clusterConfiguration, as a KubeadmControlPlane writes
+// it for every Machine after the first. As upstream's bootstrap provider does,
+// such a config waits for the control plane to be initialized rather than
+// take the init lock: it has nothing kubeadm init could run with, and the
+// lock alone does not stop a second init once the first join after
+// initialization released it while this config still saw the Cluster
+// uninitialized. Pure.
+func controlPlaneJoinOnly(spec *bootstrapv1.KubeadmConfigSpec) bool {
+	return spec.JoinConfiguration.ControlPlane != nil &&
+		reflect.DeepEqual(spec.InitConfiguration, bootstrapv1.InitConfiguration{}) &&
+		reflect.DeepEqual(spec.ClusterConfiguration, bootstrapv1.ClusterConfiguration{})
 }
 
 // lockClient writes through the manager's client but reads around its cache:

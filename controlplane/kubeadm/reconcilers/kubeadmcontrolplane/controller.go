@@ -15,6 +15,7 @@ package kubeadmcontrolplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,6 +37,7 @@ import (
 	"github.com/podcluster/podcluster/internal/external"
 	"github.com/podcluster/podcluster/internal/patch"
 	"github.com/podcluster/podcluster/internal/phase"
+	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/internal/util"
 )
 
@@ -59,6 +61,10 @@ type Reconciler struct {
 	WatchFilter string
 	// EtcdClient connects to a workload cluster's etcd; etcd.New if nil.
 	EtcdClient EtcdClientFunc
+	// ClusterCache reaches workload clusters, where the control plane's
+	// static Pods are read; without it their health is not inspected and
+	// ControlPlaneComponentsHealthy is not set.
+	ClusterCache *remote.ClusterCache
 
 	expectations *expectations.Expectations
 }
@@ -159,11 +165,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 	// The kubeconfig and the Machines are independent: the first Machine
 	// must be created before the CA the kubeconfig needs exists at all.
+	// etcd and the components are observed first: the Machine steps
+	// (remediation) and the status read what they saw.
 	res, err = phase.All(ctx, s,
 		r.reconcileEtcd,
+		r.reconcileComponents,
 		r.reconcileKubeconfig,
 		r.reconcileMachines,
 	)
+	// Each Machine's condition changes of this reconcile go in one patch.
+	err = errors.Join(err, r.writeMachineConditions(ctx, s, nil))
 	return phase.Soonest(res, ctrl.Result{RequeueAfter: s.requeueAfter}), err
 }
 

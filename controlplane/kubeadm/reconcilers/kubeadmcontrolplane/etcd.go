@@ -109,19 +109,22 @@ func (r *Reconciler) reconcileEtcd(ctx context.Context, s *scope) (ctrl.Result, 
 	c, err := r.etcdClient(ctx, s)
 	if err != nil {
 		s.etcd.err = err.Error()
-		return ctrl.Result{RequeueAfter: etcdRecheck}, r.setEtcdMachineConditions(ctx, s)
+		setEtcdMachineConditions(s)
+		return ctrl.Result{RequeueAfter: etcdRecheck}, nil
 	}
 	defer func() { _ = c.Close() }()
 	s.etcd.members, err = c.Members(ctx)
 	if err != nil {
 		s.etcd.err = err.Error()
-		return ctrl.Result{RequeueAfter: etcdRecheck}, r.setEtcdMachineConditions(ctx, s)
+		setEtcdMachineConditions(s)
+		return ctrl.Result{RequeueAfter: etcdRecheck}, nil
 	}
 	s.etcd.health = map[uint64]string{}
 	for _, m := range s.etcd.members {
 		s.etcd.health[m.ID] = memberHealth(ctx, c, m, &s.etcd.leader)
 	}
-	return ctrl.Result{RequeueAfter: etcdRecheck}, r.setEtcdMachineConditions(ctx, s)
+	setEtcdMachineConditions(s)
+	return ctrl.Result{RequeueAfter: etcdRecheck}, nil
 }
 
 // memberHealth asks a member for its status: "" when it answers, follows a
@@ -282,18 +285,15 @@ func etcdConditions(machines []*clusterv1.Machine, obs *etcdObservation) (metav1
 		controlplanev1.KubeadmControlPlaneEtcdClusterHealthyReason, ""), perMachine
 }
 
-// setEtcdMachineConditions writes each Machine's EtcdMemberHealthy.
-func (r *Reconciler) setEtcdMachineConditions(ctx context.Context, s *scope) error {
+// setEtcdMachineConditions sets each Machine's EtcdMemberHealthy.
+func setEtcdMachineConditions(s *scope) {
 	if s.etcd == nil {
-		return nil
+		return
 	}
 	_, perMachine := etcdConditions(s.machines, s.etcd)
 	for _, m := range s.machines {
 		if c, ok := perMachine[m.Name]; ok && m.DeletionTimestamp.IsZero() {
-			if err := r.setMachineCondition(ctx, m, c); err != nil {
-				return err
-			}
+			s.setMachineCondition(m, c)
 		}
 	}
-	return nil
 }

@@ -69,6 +69,15 @@ type scope struct {
 	// reconcileEtcd; nil when the control plane does not manage etcd or
 	// is not initialized.
 	etcd *etcdObservation
+	// components is what was seen of the control plane's static Pods, set
+	// by reconcileComponents; nil when they were not looked at (not
+	// initialized, or no access to workload clusters).
+	components *componentsObservation
+	// changed holds, by name, the Machines whose conditions this reconcile
+	// changed, as they were read: every phase that sets a Machine
+	// condition records it here (setMachineCondition), and
+	// writeMachineConditions sends one status patch per Machine.
+	changed map[string]*clusterv1.Machine
 }
 
 func groupOf(apiVersion string) string {
@@ -256,9 +265,7 @@ func (r *Reconciler) reconcileMachines(ctx context.Context, s *scope) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	r.observeUpToDate(ctx, s)
-	if err := r.markUpToDate(ctx, s); err != nil {
-		return ctrl.Result{}, err
-	}
+	markUpToDate(s)
 	// Remediation comes first; a Machine deleted for it is replaced by the
 	// next scale up.
 	if deleted, err := r.reconcileRemediation(ctx, s); deleted || err != nil {

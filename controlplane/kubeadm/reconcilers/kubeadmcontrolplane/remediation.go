@@ -198,9 +198,11 @@ func (r *Reconciler) reconcileRemediation(ctx context.Context, s *scope) (bool, 
 	case remediateNothing:
 		return false, nil
 	case remediateLater:
-		return false, r.setOwnerRemediated(ctx, d.machine, controlplanev1.KubeadmControlPlaneMachineRemediationDeferredReason, d.message)
+		setOwnerRemediated(s, d.machine, controlplanev1.KubeadmControlPlaneMachineRemediationDeferredReason, d.message)
+		return false, nil
 	case remediateRefused:
-		return false, r.setOwnerRemediated(ctx, d.machine, controlplanev1.KubeadmControlPlaneMachineCannotBeRemediatedReason, d.message)
+		setOwnerRemediated(s, d.machine, controlplanev1.KubeadmControlPlaneMachineCannotBeRemediatedReason, d.message)
+		return false, nil
 	}
 	data, err := json.Marshal(d.data)
 	if err != nil {
@@ -213,7 +215,9 @@ func (r *Reconciler) reconcileRemediation(ctx context.Context, s *scope) (bool, 
 		s.kcp.Annotations = map[string]string{}
 	}
 	s.kcp.Annotations[controlplanev1.RemediationInProgressAnnotation] = string(data)
-	if err := r.setOwnerRemediated(ctx, d.machine, controlplanev1.KubeadmControlPlaneMachineRemediationMachineDeletingReason, "Machine deletionTimestamp set"); err != nil {
+	// Said on the Machine before it goes, with its other changes in one patch.
+	setOwnerRemediated(s, d.machine, controlplanev1.KubeadmControlPlaneMachineRemediationMachineDeletingReason, "Machine deletionTimestamp set")
+	if err := r.writeMachineConditions(ctx, s, d.machine); err != nil {
 		return false, err
 	}
 	if err := r.forgetEtcdMember(ctx, s, d.machine); err != nil {
@@ -228,9 +232,9 @@ func (r *Reconciler) reconcileRemediation(ctx context.Context, s *scope) (bool, 
 	return true, nil
 }
 
-// setOwnerRemediated writes the Machine's OwnerRemediated condition, on change only.
-func (r *Reconciler) setOwnerRemediated(ctx context.Context, m *clusterv1.Machine, reason, message string) error {
-	return r.setMachineCondition(ctx, m, conditions.False(clusterv1.MachineOwnerRemediatedCondition, reason, message))
+// setOwnerRemediated sets the Machine's OwnerRemediated condition, written on change only.
+func setOwnerRemediated(s *scope, m *clusterv1.Machine, reason, message string) {
+	s.setMachineCondition(m, conditions.False(clusterv1.MachineOwnerRemediatedCondition, reason, message))
 }
 
 // remediatingCondition says whether a marked Machine is being replaced or

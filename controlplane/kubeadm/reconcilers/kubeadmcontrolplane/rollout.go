@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,36 +100,53 @@ func (r *Reconciler) observeUpToDate(ctx context.Context, s *scope) {
 	}
 }
 
-// markUpToDate writes the UpToDate condition of each Machine, as its owner
+// markUpToDate sets the UpToDate condition of each Machine, as its owner
 // does upstream; the Machine controller leaves it to the owner for Machines
 // a control plane controls. Only a change is written.
-func (r *Reconciler) markUpToDate(ctx context.Context, s *scope) error {
+func markUpToDate(s *scope) {
 	for _, m := range s.machines {
 		want := conditions.True(clusterv1.MachineUpToDateCondition, clusterv1.MachineUpToDateReason, "")
 		if why, ok := s.outdated[m.Name]; ok {
 			want = conditions.False(clusterv1.MachineUpToDateCondition, clusterv1.MachineUpToDateNotUpToDateReason, why)
 		}
-		if err := r.setMachineCondition(ctx, m, want); err != nil {
-			return err
-		}
+		s.setMachineCondition(m, want)
 	}
-	return nil
 }
 
-// setMachineCondition writes one condition of a control-plane Machine, the
-// ones its owner says (UpToDate, OwnerRemediated), when its status, reason or
-// message changes.
-func (r *Reconciler) setMachineCondition(ctx context.Context, m *clusterv1.Machine, want metav1.Condition) error {
+// setMachineCondition sets one condition the control plane owns on a Machine
+// (UpToDate, OwnerRemediated, EtcdMemberHealthy, the Pod conditions) when its
+// status, reason or message changes. The Machine in the scope changes at
+// once, so that the status computed later sees it; the write waits for
+// writeMachineConditions, which sends all of a Machine's changes in one patch.
+func (s *scope) setMachineCondition(m *clusterv1.Machine, want metav1.Condition) {
 	if c := conditions.Get(m.Status.Conditions, want.Type); c != nil &&
-		c.Status == want.Status && c.Reason == want.Reason && c.Message == want.Message {
-		return nil
+		c.Status == want.Status && c.Reason == want.Reason && (c.Message == want.Message || (want.Message == "" && c.Message == want.Reason)) {
+		return
 	}
-	before := m.DeepCopy()
+	if s.changed == nil {
+		s.changed = map[string]*clusterv1.Machine{}
+	}
+	if _, ok := s.changed[m.Name]; !ok {
+		s.changed[m.Name] = m.DeepCopy()
+	}
 	conditions.Set(&m.Status.Conditions, m.Generation, want)
-	if err := r.Client.Status().Patch(ctx, m, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("setting %s of Machine %s: %w", want.Type, m.Name, err)
+}
+
+// writeMachineConditions sends the condition changes of one Machine (only
+// non-nil), or of every Machine, each in one status patch.
+func (r *Reconciler) writeMachineConditions(ctx context.Context, s *scope, only *clusterv1.Machine) error {
+	var errs []error
+	for _, m := range s.machines {
+		before, ok := s.changed[m.Name]
+		if !ok || (only != nil && m != only) {
+			continue
+		}
+		delete(s.changed, m.Name)
+		if err := r.Client.Status().Patch(ctx, m, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("setting the conditions of Machine %s: %w", m.Name, err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // rollingOutCondition says whether outdated Machines are being replaced, and

@@ -2,12 +2,14 @@ package kubeadmcontrolplane
 
 import (
 	"fmt"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/etcd"
 	"github.com/podcluster/podcluster/internal/machinecount"
 )
 
@@ -47,6 +49,10 @@ func setStatus(s *scope) {
 		cond, _ := etcdConditions(s.machines, s.etcd)
 		conditions.Set(&st.Conditions, gen, cond)
 	}
+	if s.components != nil {
+		cond, _ := componentConditions(s.machines, s.components, stackedEtcd(kcp))
+		conditions.Set(&st.Conditions, gen, cond)
+	}
 	conditions.Set(&st.Conditions, gen, deletingCondition(s, c))
 }
 
@@ -84,23 +90,121 @@ func initializedCondition(s *scope) metav1.Condition {
 	return conditions.False(controlplanev1.KubeadmControlPlaneInitializedCondition, controlplanev1.KubeadmControlPlaneNotInitializedReason, msg)
 }
 
-// availableCondition: the control plane serves once it is initialized and a
-// Machine not being deleted is Ready. With etcd membership this will also
-// require etcd quorum, as upstream does.
+// availableCondition says whether the control plane serves, as upstream
+// decides it: it is initialized and not being deleted; with stacked etcd, the
+// etcd members match the Machines' Nodes and a quorum of them is healthy
+// (counted over the members, which may briefly outnumber the Machines while
+// one joins); and at least one Machine not being deleted has healthy
+// control-plane components. With stacked etcd that Machine also needs a
+// healthy etcd Pod and member, since kubeadm points each API server at its
+// own node's member only. When the components were not inspected (no access
+// to workload clusters), a Ready Machine stands in for them. Pure.
 func availableCondition(s *scope, c machinecount.Counts) metav1.Condition {
+	notAvailable := func(msg string) metav1.Condition {
+		return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason, msg)
+	}
 	if s.kcp.DeletionTimestamp != nil {
-		return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason, "the control plane is being deleted")
+		return notAvailable("the control plane is being deleted")
 	}
 	if !initialized(s.kcp) {
-		return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason, "the control plane is not initialized")
+		return notAvailable("the control plane is not initialized")
 	}
-	for _, m := range s.machines {
-		if m.DeletionTimestamp.IsZero() && conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
-			return conditions.True(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneAvailableReason, "")
+	var problems []string
+	if s.etcd != nil {
+		if s.etcd.err != "" {
+			return conditions.Unknown(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneAvailableInspectionFailedReason,
+				"Failed to inspect etcd: "+s.etcd.err)
+		}
+		problems = append(problems, etcdMembersMismatch(s.machines, s.etcd.members)...)
+		healthy := 0
+		for _, m := range s.etcd.members {
+			if h, ok := s.etcd.health[m.ID]; ok && h == "" {
+				healthy++
+			}
+		}
+		if quorum := len(s.etcd.members)/2 + 1; healthy < quorum {
+			problems = append(problems, fmt.Sprintf("* %d of %d etcd members are healthy, at least %d required for etcd quorum", healthy, len(s.etcd.members), quorum))
 		}
 	}
-	return conditions.False(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneNotAvailableReason,
-		fmt.Sprintf("none of the %d control-plane Machines is Ready", c.Active))
+	if !hasHealthyMachine(s) {
+		switch {
+		case s.components == nil:
+			problems = append(problems, fmt.Sprintf("* none of the %d control-plane Machines is Ready", c.Active))
+		case s.etcd != nil:
+			problems = append(problems, fmt.Sprintf("* none of the %d control-plane Machines has healthy control plane components and a healthy etcd member", c.Active))
+		default:
+			problems = append(problems, fmt.Sprintf("* none of the %d control-plane Machines has healthy control plane components", c.Active))
+		}
+	}
+	if len(problems) > 0 {
+		return notAvailable(strings.Join(problems, "\n"))
+	}
+	return conditions.True(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneAvailableReason, "")
+}
+
+// hasHealthyMachine says whether a Machine not being deleted has healthy
+// control-plane components (its Pod conditions, and with stacked etcd its
+// EtcdMemberHealthy), or is Ready when the components were not inspected.
+func hasHealthyMachine(s *scope) bool {
+	for _, m := range s.machines {
+		if !m.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if s.components == nil {
+			if conditions.IsTrue(m.Status.Conditions, clusterv1.ReadyCondition) {
+				return true
+			}
+			continue
+		}
+		healthy := s.etcd == nil || conditions.IsTrue(m.Status.Conditions, controlplanev1.KubeadmControlPlaneMachineEtcdMemberHealthyCondition)
+		for _, p := range staticPods(s.etcd != nil) {
+			healthy = healthy && conditions.IsTrue(m.Status.Conditions, p.condition)
+		}
+		if healthy {
+			return true
+		}
+	}
+	return false
+}
+
+// etcdMembersMismatch lists how the etcd members and the Machines' Nodes
+// differ: a Machine with a Node but no member, a member without a Machine.
+// Two differences are expected and not listed: a member whose Machine has no
+// Node yet, while a Machine provisions (its member joins before its kubelet
+// registers), and a Machine being deleted without a member (its member goes
+// first, on purpose). Pure.
+func etcdMembersMismatch(machines []*clusterv1.Machine, members []etcd.Member) []string {
+	byName := map[string]bool{}
+	for _, m := range members {
+		byName[m.Name] = true
+	}
+	var out []string
+	provisioning := false
+	nodes := map[string]bool{}
+	for _, m := range machines {
+		node := m.Status.NodeRef.Name
+		if node == "" {
+			provisioning = true
+			continue
+		}
+		nodes[node] = true
+		if !byName[node] && m.DeletionTimestamp.IsZero() {
+			out = append(out, fmt.Sprintf("* Machine %s has no etcd member for its Node %s", m.Name, node))
+		}
+	}
+	if provisioning {
+		return out
+	}
+	for _, m := range members {
+		if !nodes[m.Name] {
+			name := m.Name
+			if name == "" {
+				name = fmt.Sprintf("%x (not started)", m.ID)
+			}
+			out = append(out, fmt.Sprintf("* etcd member %s has no control-plane Machine", name))
+		}
+	}
+	return out
 }
 
 // machinesCondition summarises one condition over the Machines, with

@@ -10,6 +10,7 @@ import (
 	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/internal/conditions"
+	"github.com/podcluster/podcluster/internal/machinecount"
 )
 
 // machine builds a control-plane Machine created at minute age, with the
@@ -152,6 +153,128 @@ func TestSetStatus(t *testing.T) {
 			if tt.scope.paused {
 				g.Expect(st.Conditions).To(HaveLen(1))
 			}
+		})
+	}
+}
+
+func TestAvailableCondition(t *testing.T) {
+	ready := clusterv1.ReadyCondition
+	pods := []string{
+		controlplanev1.KubeadmControlPlaneMachineAPIServerPodHealthyCondition,
+		controlplanev1.KubeadmControlPlaneMachineControllerManagerPodHealthyCondition,
+		controlplanev1.KubeadmControlPlaneMachineSchedulerPodHealthyCondition,
+	}
+	stackedPods := append(append([]string{}, pods...), controlplanev1.KubeadmControlPlaneMachineEtcdPodHealthyCondition,
+		controlplanev1.KubeadmControlPlaneMachineEtcdMemberHealthyCondition)
+	node := func(m *clusterv1.Machine) *clusterv1.Machine { return withNode(m, "n"+m.Name) }
+	// Three stacked Machines with healthy components, on Nodes na, nb, nc.
+	threeStacked := func() []*clusterv1.Machine {
+		return []*clusterv1.Machine{node(machine("a", 0, stackedPods...)), node(machine("b", 1, stackedPods...)), node(machine("c", 2, stackedPods...))}
+	}
+	deletedKCP := kcp(3, true)
+	deletedKCP.DeletionTimestamp = &metav1.Time{Time: time.Unix(0, 0)}
+	inspected := &componentsObservation{}
+	tests := []struct {
+		name   string
+		scope  *scope
+		status metav1.ConditionStatus
+		reason string
+		msg    string
+	}{
+		{
+			name:   "not initialized",
+			scope:  &scope{kcp: kcp(3, false)},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason, msg: "the control plane is not initialized",
+		},
+		{
+			name:   "being deleted",
+			scope:  &scope{kcp: deletedKCP, machines: threeStacked(), etcd: observed(map[string]string{"na": "", "nb": "", "nc": ""}), components: inspected},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason, msg: "the control plane is being deleted",
+		},
+		{
+			name:   "stacked: three healthy members and Machines",
+			scope:  &scope{kcp: kcp(3, true), machines: threeStacked(), etcd: observed(map[string]string{"na": "", "nb": "", "nc": ""}), components: inspected},
+			status: metav1.ConditionTrue, reason: controlplanev1.KubeadmControlPlaneAvailableReason,
+		},
+		{
+			name:   "stacked: one member of three down keeps quorum",
+			scope:  &scope{kcp: kcp(3, true), machines: threeStacked(), etcd: observed(map[string]string{"na": "", "nb": "stopped", "nc": ""}), components: inspected},
+			status: metav1.ConditionTrue, reason: controlplanev1.KubeadmControlPlaneAvailableReason,
+		},
+		{
+			name:   "stacked: two members of three down lose quorum, even with healthy components",
+			scope:  &scope{kcp: kcp(3, true), machines: threeStacked(), etcd: observed(map[string]string{"na": "", "nb": "stopped", "nc": "stopped"}), components: inspected},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason,
+			msg: "* 1 of 3 etcd members are healthy, at least 2 required for etcd quorum",
+		},
+		{
+			name: "stacked: the quorum counts the members, a fourth joining before its Node registers",
+			scope: &scope{kcp: kcp(3, true), machines: append(threeStacked(), machine("d", 3)),
+				etcd: observed(map[string]string{"na": "", "nb": "stopped", "nc": "", "": "not started"}), components: inspected},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason,
+			msg: "* 2 of 4 etcd members are healthy, at least 3 required for etcd quorum",
+		},
+		{
+			name: "stacked: a Machine being deleted without its member is expected",
+			scope: &scope{kcp: kcp(3, true), machines: append(threeStacked(), deleting(node(machine("d", 3, stackedPods...)))),
+				etcd: observed(map[string]string{"na": "", "nb": "", "nc": ""}), components: inspected},
+			status: metav1.ConditionTrue, reason: controlplanev1.KubeadmControlPlaneAvailableReason,
+		},
+		{
+			name:   "stacked: members that do not match the Machines",
+			scope:  &scope{kcp: kcp(3, true), machines: threeStacked(), etcd: observed(map[string]string{"na": "", "nb": "", "stray": ""}), components: inspected},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason,
+			msg: "* Machine c has no etcd member for its Node nc\n* etcd member stray has no control-plane Machine",
+		},
+		{
+			name:   "stacked: etcd cannot be inspected",
+			scope:  &scope{kcp: kcp(3, true), machines: threeStacked(), etcd: &etcdObservation{err: "context deadline exceeded"}, components: inspected},
+			status: metav1.ConditionUnknown, reason: controlplanev1.KubeadmControlPlaneAvailableInspectionFailedReason, msg: "Failed to inspect etcd: context deadline exceeded",
+		},
+		{
+			name: "stacked: quorum, but no Machine with both healthy components and a healthy member",
+			scope: &scope{kcp: kcp(3, true), components: inspected, etcd: observed(map[string]string{"na": "", "nb": "", "nc": ""}), machines: []*clusterv1.Machine{
+				node(machine("a", 0, pods...)), // its etcd Pod and member are not healthy
+				node(machine("b", 1, append(append([]string{}, pods[1:]...), stackedPods[3:]...)...)), // its API server is not
+				node(machine("c", 2)),
+			}},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason,
+			msg: "* none of the 3 control-plane Machines has healthy control plane components and a healthy etcd member",
+		},
+		{
+			name: "stacked: one Machine with everything healthy is enough",
+			scope: &scope{kcp: kcp(3, true), components: inspected, etcd: observed(map[string]string{"na": "", "nb": "", "nc": ""}), machines: []*clusterv1.Machine{
+				node(machine("a", 0, pods...)), node(machine("b", 1)), node(machine("c", 2, stackedPods...)),
+			}},
+			status: metav1.ConditionTrue, reason: controlplanev1.KubeadmControlPlaneAvailableReason,
+		},
+		{
+			name:   "not stacked: healthy components on one Machine, no etcd to ask",
+			scope:  &scope{kcp: kcp(3, true), components: inspected, machines: []*clusterv1.Machine{node(machine("a", 0, pods...)), node(machine("b", 1))}},
+			status: metav1.ConditionTrue, reason: controlplanev1.KubeadmControlPlaneAvailableReason,
+		},
+		{
+			name:   "not stacked: Ready is not enough once the components are inspected",
+			scope:  &scope{kcp: kcp(3, true), components: inspected, machines: []*clusterv1.Machine{node(machine("a", 0, ready))}},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason,
+			msg: "* none of the 1 control-plane Machines has healthy control plane components",
+		},
+		{
+			name:   "not inspected: a Ready Machine stands in",
+			scope:  &scope{kcp: kcp(3, true), machines: []*clusterv1.Machine{node(machine("a", 0, ready))}},
+			status: metav1.ConditionTrue, reason: controlplanev1.KubeadmControlPlaneAvailableReason,
+		},
+		{
+			name:   "not inspected: no Ready Machine",
+			scope:  &scope{kcp: kcp(3, true), machines: []*clusterv1.Machine{node(machine("a", 0)), deleting(node(machine("b", 1, ready)))}},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason, msg: "* none of the 1 control-plane Machines is Ready",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			c := availableCondition(tt.scope, machinecount.Count(tt.scope.machines))
+			g.Expect(c).To(Equal(metav1.Condition{Type: controlplanev1.KubeadmControlPlaneAvailableCondition, Status: tt.status, Reason: tt.reason, Message: tt.msg}))
 		})
 	}
 }
