@@ -127,9 +127,6 @@ const (
 	// KubeadmControlPlaneMachinePodConnectionDownReason is used when the workload
 	// cluster cannot be reached to inspect a component Pod.
 	KubeadmControlPlaneMachinePodConnectionDownReason = "ConnectionDown"
-	// KubeadmControlPlaneMachinePodDeletingReason is used when the Machine hosting a
-	// component Pod is being deleted.
-	KubeadmControlPlaneMachinePodDeletingReason = "Deleting"
 	// KubeadmControlPlaneMachineEtcdMemberHealthyReason is used when the etcd member is healthy.
 	KubeadmControlPlaneMachineEtcdMemberHealthyReason = "Healthy"
 	// KubeadmControlPlaneMachineEtcdMemberNotHealthyReason is used when the etcd member is not healthy.

@@ -81,10 +81,6 @@ func (r *Reconciler) reconcileComponents(ctx context.Context, s *scope) (ctrl.Re
 	s.components = r.observeComponents(ctx, s)
 	_, perMachine := componentConditions(s.machines, s.components, stackedEtcd(s.kcp))
 	for _, m := range s.machines {
-		if !m.DeletionTimestamp.IsZero() {
-			// Its Pods go with it: no write to a Machine on its way out.
-			continue
-		}
 		for _, c := range perMachine[m.Name] {
 			s.setMachineCondition(m, c)
 		}
@@ -122,9 +118,8 @@ func (r *Reconciler) observeComponents(ctx context.Context, s *scope) *component
 
 // componentConditions are ControlPlaneComponentsHealthy and each Machine's
 // Pod conditions (by Machine name) for what reconcileComponents saw. A Machine
-// without a Node yet gets none (it is provisioning); a Machine being deleted
-// reports Deleting and is left out of the summary, since its components go
-// on purpose. Pure.
+// without a Node yet gets none (it is provisioning), nor does a Machine being
+// deleted, which is also left out of the summary. Pure.
 func componentConditions(machines []*clusterv1.Machine, obs *componentsObservation, stacked bool) (metav1.Condition, map[string][]metav1.Condition) {
 	pods := staticPods(stacked)
 	perMachine := map[string][]metav1.Condition{}
@@ -140,7 +135,7 @@ func componentConditions(machines []*clusterv1.Machine, obs *componentsObservati
 			reason, kcpReason = controlplanev1.KubeadmControlPlaneMachinePodConnectionDownReason, controlplanev1.KubeadmControlPlaneControlPlaneComponentsConnectionDownReason
 		}
 		for _, m := range machines {
-			if m.Status.NodeRef.Name != "" {
+			if m.Status.NodeRef.Name != "" && m.DeletionTimestamp.IsZero() {
 				all(m, metav1.ConditionUnknown, reason, "Failed to inspect the control plane's Pods: "+obs.err)
 			}
 		}
@@ -155,8 +150,10 @@ func componentConditions(machines []*clusterv1.Machine, obs *componentsObservati
 		case node == "":
 			provisioning = true
 		case !m.DeletionTimestamp.IsZero():
+			// Its components go on purpose. Upstream writes Deleting on
+			// it; here nothing is written to a Machine on its way out,
+			// where the Machine controller is writing its own conditions.
 			machineOfNode[node] = true
-			all(m, metav1.ConditionFalse, controlplanev1.KubeadmControlPlaneMachinePodDeletingReason, "Machine is deleting")
 		case obs.nodes[node] == nil:
 			machineOfNode[node] = true
 			all(m, metav1.ConditionFalse, controlplanev1.KubeadmControlPlaneMachinePodDoesNotExistReason, fmt.Sprintf("Node %s does not exist", node))

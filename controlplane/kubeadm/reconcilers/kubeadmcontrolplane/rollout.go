@@ -119,6 +119,8 @@ func markUpToDate(s *scope) {
 // once, so that the status computed later sees it; the write waits for
 // writeMachineConditions, which sends all of a Machine's changes in one patch.
 func (s *scope) setMachineCondition(m *clusterv1.Machine, want metav1.Condition) {
+	// conditions.Set writes the reason as the message of a condition that
+	// is not True and has none: that is no change.
 	if c := conditions.Get(m.Status.Conditions, want.Type); c != nil &&
 		c.Status == want.Status && c.Reason == want.Reason && (c.Message == want.Message || (want.Message == "" && c.Message == want.Reason)) {
 		return

@@ -123,7 +123,15 @@ func availableCondition(s *scope, c machinecount.Counts) metav1.Condition {
 			}
 		}
 		if quorum := len(s.etcd.members)/2 + 1; healthy < quorum {
-			problems = append(problems, fmt.Sprintf("* %d of %d etcd members are healthy, at least %d required for etcd quorum", healthy, len(s.etcd.members), quorum))
+			// Upstream's words.
+			switch healthy {
+			case 0:
+				problems = append(problems, fmt.Sprintf("* No etcd member is healthy, at least %d required for etcd quorum", quorum))
+			case 1:
+				problems = append(problems, fmt.Sprintf("* 1 of %d etcd members is healthy, at least %d required for etcd quorum", len(s.etcd.members), quorum))
+			default:
+				problems = append(problems, fmt.Sprintf("* %d of %d etcd members are healthy, at least %d required for etcd quorum", healthy, len(s.etcd.members), quorum))
+			}
 		}
 	}
 	if !hasHealthyMachine(s) {

@@ -205,7 +205,13 @@ func TestAvailableCondition(t *testing.T) {
 			name:   "stacked: two members of three down lose quorum, even with healthy components",
 			scope:  &scope{kcp: kcp(3, true), machines: threeStacked(), etcd: observed(map[string]string{"na": "", "nb": "stopped", "nc": "stopped"}), components: inspected},
 			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason,
-			msg: "* 1 of 3 etcd members are healthy, at least 2 required for etcd quorum",
+			msg: "* 1 of 3 etcd members is healthy, at least 2 required for etcd quorum",
+		},
+		{
+			name:   "stacked: no member healthy",
+			scope:  &scope{kcp: kcp(3, true), machines: threeStacked(), etcd: observed(map[string]string{"na": "stopped", "nb": "stopped", "nc": "stopped"}), components: inspected},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason,
+			msg: "* No etcd member is healthy, at least 2 required for etcd quorum",
 		},
 		{
 			name: "stacked: the quorum counts the members, a fourth joining before its Node registers",
