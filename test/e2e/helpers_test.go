@@ -351,3 +351,21 @@ func providersLogAbout(what string, lines int) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// ownPlaneSimFlags are the simulated runtime's address flags of a plane a
+// test starts next to the suite's: 127.<lb>.0.1 for LoadBalancers and
+// 127.<pod>.0.1 for node Pods. When the environment moves the suite's
+// addresses (to run next to another plane on the host), the test's plane
+// moves with them, into the same two /16s at 127.x.<lb>.1 and
+// 127.y.<pod>.1, past the suite's own first addresses.
+func ownPlaneSimFlags(lb, pod int) []string {
+	at := func(env string, third int) string {
+		v := os.Getenv(env)
+		if v == "" {
+			return fmt.Sprintf("127.%d.0.1", third)
+		}
+		octets := strings.Split(v, ".")
+		return fmt.Sprintf("%s.%s.%d.1", octets[0], octets[1], third)
+	}
+	return []string{"--sim-loadbalancer-base=" + at(up.LoadBalancerBaseEnv, lb), "--sim-pod-ip-base=" + at(up.PodIPBaseEnv, pod)}
+}

@@ -673,8 +673,7 @@ func TestKCPManagerRestartDuringScaleUp(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	state := t.TempDir()
-	up := startUp(t, state, "--sim-loadbalancer-base=127.17.0.1", "--sim-pod-ip-base=127.18.0.1",
-		"--providers=core,kubeadm-bootstrap,kubernetes")
+	up := startUp(t, state, append(ownPlaneSimFlags(17, 18), "--providers=core,kubeadm-bootstrap,kubernetes")...)
 	up.waitReady(t, upReadyTimeout)
 	mc := planeClient(g, state)
 	const ns, cluster, kcpName = "default", "example-kcp", "example-kcp-control-plane"

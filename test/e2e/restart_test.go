@@ -43,7 +43,7 @@ func planeClient(g Gomega, state string) client.Client {
 func TestRestartAfterSIGTERM(t *testing.T) {
 	g := NewWithT(t)
 	state := t.TempDir()
-	sim := []string{"--sim-loadbalancer-base=127.11.0.1", "--sim-pod-ip-base=127.12.0.1"}
+	sim := ownPlaneSimFlags(11, 12)
 
 	first := startUp(t, state, append(sim, "--apply", filepath.Join(root, "examples", "seed"))...)
 	first.waitReady(t, upReadyTimeout)
@@ -78,7 +78,7 @@ func TestKillDuringScaleUp(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	state := t.TempDir()
-	sim := []string{"--sim-loadbalancer-base=127.13.0.1", "--sim-pod-ip-base=127.14.0.1"}
+	sim := ownPlaneSimFlags(13, 14)
 
 	first := startUp(t, state, append(sim, "--apply", filepath.Join(root, "examples", "seed"))...)
 	first.waitReady(t, upReadyTimeout)
