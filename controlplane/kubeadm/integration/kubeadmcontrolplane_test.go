@@ -102,6 +102,17 @@ func TestKubeadmControlPlaneLifecycle(t *testing.T) {
 		g.Expect(conditions.IsTrue(st.Conditions, controlplanev1.KubeadmControlPlaneAvailableCondition)).To(BeTrue())
 		g.Expect(conditions.IsTrue(st.Conditions, controlplanev1.KubeadmControlPlaneMachinesReadyCondition)).To(BeTrue())
 		g.Expect(conditions.IsTrue(st.Conditions, controlplanev1.KubeadmControlPlaneScalingUpCondition)).To(BeFalse())
+		// The stand-in kubelets run the static Pods of an external-etcd
+		// control plane: every Machine reports them healthy, and none
+		// has an etcd Pod to report.
+		g.Expect(conditions.IsTrue(st.Conditions, controlplanev1.KubeadmControlPlaneControlPlaneComponentsHealthyCondition)).To(BeTrue())
+		for _, m := range controlPlaneMachines(g, ns) {
+			for _, c := range []string{controlplanev1.KubeadmControlPlaneMachineAPIServerPodHealthyCondition,
+				controlplanev1.KubeadmControlPlaneMachineControllerManagerPodHealthyCondition, controlplanev1.KubeadmControlPlaneMachineSchedulerPodHealthyCondition} {
+				g.Expect(conditions.IsTrue(m.Status.Conditions, c)).To(BeTrue(), "%s %s", m.Name, c)
+			}
+			g.Expect(conditions.Get(m.Status.Conditions, controlplanev1.KubeadmControlPlaneMachineEtcdPodHealthyCondition)).To(BeNil(), m.Name)
+		}
 	}, time.Minute, 100*time.Millisecond).Should(Succeed())
 	t.Logf("3 Ready control-plane Machines after %s", time.Since(start).Round(time.Millisecond))
 	maxNotReady, _ := sample.result()
