@@ -688,11 +688,17 @@ func TestKCPManagerRestartDuringScaleUp(t *testing.T) {
 	start := time.Now()
 	g.Expect(manifest.Apply(ctx, mc, ns, stackedKCP(g)...)).To(Succeed())
 	restart := func(when string, machines int) {
+		var newest clusterv1.Machine
 		g.Eventually(func(g Gomega) {
-			g.Expect(len(controlPlaneMachines(g, mc, ns))).To(BeNumerically(">=", machines))
+			ms := controlPlaneMachines(g, mc, ns)
+			g.Expect(len(ms)).To(BeNumerically(">=", machines))
+			newest = ms[machines-1]
 		}, 10*time.Minute, 50*time.Millisecond).Should(Succeed())
 		g.Expect(manager.stop(t, syscall.SIGKILL, time.Minute)).To(Equal(-1), "killed by the signal")
-		t.Logf("killed the control-plane provider %s (%s after apply)", when, time.Since(start).Round(time.Second))
+		// The Machine had no Node in the read just before the kill: its
+		// kubeadm init or join was under way, not done.
+		g.Expect(newest.Status.NodeRef.Name).To(BeEmpty(), "Machine %s had its Node before the kill", newest.Name)
+		t.Logf("killed the control-plane provider %s, Machine %s (%s after apply)", when, newest.Name, time.Since(start).Round(time.Second))
 		manager = startManager(t, state, "kubeadm-control-plane")
 	}
 	restart("while the first Machine runs kubeadm init", 1)
