@@ -144,11 +144,6 @@ type quorumSampler struct {
 }
 
 func sampleQuorum(ns, cluster string) *quorumSampler {
-	return sampleQuorumWith(c, ns, cluster)
-}
-
-// sampleQuorumWith samples the cluster of the plane that mc reaches.
-func sampleQuorumWith(mc client.Client, ns, cluster string) *quorumSampler {
 	s := &quorumSampler{stopCh: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -158,13 +153,13 @@ func sampleQuorumWith(mc client.Client, ns, cluster string) *quorumSampler {
 				return
 			case <-time.After(250 * time.Millisecond):
 			}
-			s.sample(mc, ns, cluster)
+			s.sample(ns, cluster)
 		}
 	}()
 	return s
 }
 
-func (s *quorumSampler) sample(mc client.Client, ns, cluster string) {
+func (s *quorumSampler) sample(ns, cluster string) {
 	ctx := context.Background()
 	try := func(what string, f func(g Gomega)) {
 		var last string
@@ -189,13 +184,13 @@ func (s *quorumSampler) sample(mc client.Client, ns, cluster string) {
 		s.mu.Unlock()
 	}
 	try("etcd member list", func(g Gomega) {
-		ec := etcdOf(g, mc, ns, cluster)
+		ec := etcdOf(g, c, ns, cluster)
 		defer func() { _ = ec.Close() }()
 		_, err := ec.Members(ctx)
 		g.Expect(err).NotTo(HaveOccurred())
 	})
 	try("API endpoint", func(g Gomega) {
-		g.Expect(workloadClientOf(g, mc, ns, cluster).List(ctx, &corev1.NamespaceList{})).To(Succeed())
+		g.Expect(workloadClientOf(g, c, ns, cluster).List(ctx, &corev1.NamespaceList{})).To(Succeed())
 	})
 	s.mu.Lock()
 	s.samples++
