@@ -31,6 +31,11 @@ import (
 // holds a worker of the runtime meanwhile, so it is shorter here).
 const joinDiscoveryRetry = 20 * time.Second
 
+// joinTokenRetry bounds how long a join tries again when the API server
+// refuses its bootstrap token: long enough for a lagging API server to see
+// the token's Secret, short enough that a wrong token fails soon.
+const joinTokenRetry = 8 * time.Second
+
 // joinDiscovery is what kubeadm join reads of a JoinConfiguration.
 type joinDiscovery struct {
 	APIServerEndpoint        string   `json:"apiServerEndpoint"`
@@ -131,11 +136,23 @@ func (r *kubeletReconciler) kubeadmJoin(ctx context.Context, pod *corev1.Pod, re
 	req.Header.Set("Authorization", "Bearer "+disc.Token)
 	// A connection that fails is tried again for a while, as kubeadm's
 	// discovery retries until its timeout: a load balancer may cut a
-	// connection to an API server its health check just took out.
+	// connection to an API server its health check just took out. A refused
+	// token is tried again for a shorter while, as the kubelet's TLS
+	// bootstrap retries: behind the load balancer of a stacked control
+	// plane, an API server whose Secret informer lags (a busy host, a server
+	// just started) does not know a token created a moment ago yet (seen in
+	// TestKCPStackedEtcdLifecycle under load: a join refused for good).
 	var resp *http.Response
-	for deadline := time.Now().Add(joinDiscoveryRetry); ; {
-		if resp, err = hc.Do(req); err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+	start := time.Now()
+	for {
+		resp, err = hc.Do(req)
+		refused := err == nil && resp.StatusCode == http.StatusUnauthorized
+		if (err == nil && !refused) || ctx.Err() != nil ||
+			(err != nil && time.Since(start) > joinDiscoveryRetry) || (refused && time.Since(start) > joinTokenRetry) {
 			break
+		}
+		if refused {
+			_ = resp.Body.Close()
 		}
 		time.Sleep(apiServerPoll)
 	}
