@@ -7,6 +7,9 @@
 #                                 containerd (its own root, state and socket).
 #   mmdebstrap                    hack/node-image/build.sh makes the node's root
 #                                 filesystem.
+#   containernetworking-plugins   the management node of `podcluster up
+#                                 --runtime=real` gives its Pods addresses
+#                                 with the bridge plugin (/usr/lib/cni).
 #
 # Installing containerd starts no host daemon where PID 1 is not systemd, and
 # the tests never use a host containerd: they start their own.
@@ -17,6 +20,7 @@ command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 command -v containerd >/dev/null 2>&1 || missing+=(containerd)
 command -v runc >/dev/null 2>&1 || missing+=(runc)
 command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+[[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

@@ -28,6 +28,7 @@ import (
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/localplane"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/mgmtnode"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/cmd/podcluster/providers"
@@ -43,6 +44,8 @@ type options struct {
 	namespace      string
 	providers      []string
 	simulate       string
+	runtime        string
+	nodeImageDir   string
 	wait           time.Duration
 	stopWithParent bool
 	// lbBase and podIPBase are the first addresses the simulated runtime
@@ -80,13 +83,24 @@ the same --state-dir ends whatever a killed one left running before it starts.`,
 	cmd.Flags().StringSliceVarP(&o.apply, "apply", "f", nil, "manifest files or folders to apply once the plane is up (repeatable)")
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "default", "namespace for applied objects that name none")
 	cmd.Flags().DurationVar(&o.wait, "wait", 10*time.Minute, "after --apply, wait this long for the applied Clusters to be Available and list their Nodes; 0 skips")
-	cmd.Flags().StringVar(&o.simulate, "simulate", "auto", "run the simulated runtime (kubelet, node boot, LoadBalancer): auto (when the plane has no Nodes), true or false")
+	cmd.Flags().StringVar(&o.runtime, "runtime", runtimeAuto, "what runs node Pods: "+runtimeReal+" (a management node: containerd and a kubelet in namespaces of their own, and the node image; root, Linux), "+
+		runtimeSim+" (the simulated runtime), "+runtimeNone+" (the plane's own Nodes, started elsewhere), or "+runtimeAuto+" ("+runtimeSim+" when the plane has no Nodes, else "+runtimeNone+")")
+	cmd.Flags().StringVar(&o.simulate, "simulate", "", "the older form of --runtime, kept working: true is --runtime=sim, false is --runtime=none, auto is --runtime=auto")
+	cmd.Flags().StringVar(&o.nodeImageDir, "node-image-dir", "", "with --runtime=real, the node image's folder (default: hack/node-image/build.sh --print-dir of the checkout)")
 	cmd.Flags().StringSliceVar(&o.providers, "providers", providers.Names(), "providers to run in-process ("+strings.Join(providers.Names(), ", ")+"); none with --providers=\"\"")
-	cmd.Flags().StringVar(&o.lbBase, "sim-loadbalancer-base", envOr(LoadBalancerBaseEnv, sim.DefaultLoopbackBase.String()), "first 127.x.y.z address the simulated runtime gives LoadBalancer Services (a plane running next to another needs its own; default from $"+LoadBalancerBaseEnv+")")
+	cmd.Flags().StringVar(&o.lbBase, "sim-loadbalancer-base", envOr(LoadBalancerBaseEnv, sim.DefaultLoopbackBase.String()), "first 127.x.y.z address the simulated runtime, or the management node of --runtime=real, gives LoadBalancer Services (a plane running next to another needs its own; default from $"+LoadBalancerBaseEnv+")")
 	cmd.Flags().StringVar(&o.podIPBase, "sim-pod-ip-base", envOr(PodIPBaseEnv, sim.DefaultPodIPBase.String()), "first 127.x.y.z address the simulated runtime gives node Pods (a plane running next to another needs its own; default from $"+PodIPBaseEnv+")")
 	cmd.Flags().BoolVar(&o.stopWithParent, "stop-with-parent", false, "stop as on SIGTERM when the process that started up exits (make up uses it)")
 	return cmd
 }
+
+// The values of --runtime.
+const (
+	runtimeAuto = "auto"
+	runtimeSim  = "sim"
+	runtimeReal = "real"
+	runtimeNone = "none"
+)
 
 // The environment variables that change the defaults of
 // --sim-loadbalancer-base and --sim-pod-ip-base, so that planes started by
@@ -151,7 +165,7 @@ func stopOnSignals(stop context.CancelCauseFunc, s streams.IO) func() {
 		select {
 		case sig := <-sigs:
 			signal.Reset(want...)
-			fmt.Fprintf(s.ErrOut, "\nGot %s: stopping the providers, the simulated runtime and the plane (again to stop at once)\n", sig)
+			fmt.Fprintf(s.ErrOut, "\nGot %s: stopping the providers, the runtime and the plane (again to stop at once)\n", sig)
 			stop(fmt.Errorf("got %s", sig))
 		case <-quit:
 		}
@@ -183,16 +197,25 @@ func stopWithParent(ctx context.Context, stop context.CancelCauseFunc) {
 	}
 }
 
-// serve starts the plane, the providers and the simulated runtime, and runs
-// until ctx ends or a process of the plane exits. Then it stops the providers
-// and the runtime (which stops the workload API servers), and the plane last.
+// serve starts the plane, the management node (--runtime=real), the
+// providers and the simulated runtime, and runs until ctx ends or a process of
+// the plane exits. Then it stops the providers and the runtime (which stops
+// the workload API servers or the node Pods), and the plane last.
 func (o *options) serve(ctx context.Context, s streams.IO) error {
-	fmt.Fprintf(s.ErrOut, "Starting the podcluster management plane in %s\n", o.stateDir)
-	bin, err := tools.EnsureBinDir(s.ErrOut, "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+	rt, err := o.runtimeFlag()
 	if err != nil {
 		return err
 	}
-	plane, err := localplane.Start(ctx, localplane.Options{StateDir: o.stateDir, BinDir: bin, Progress: s.ErrOut})
+	fmt.Fprintf(s.ErrOut, "Starting the podcluster management plane in %s\n", o.stateDir)
+	binaries := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
+	if rt == runtimeReal {
+		binaries = append(binaries, "kubelet")
+	}
+	bin, err := tools.EnsureBinDir(s.ErrOut, binaries...)
+	if err != nil {
+		return err
+	}
+	plane, err := localplane.Start(ctx, localplane.Options{StateDir: o.stateDir, BinDir: bin, Progress: s.ErrOut, Scheduler: rt == runtimeReal})
 	if err != nil {
 		return err
 	}
@@ -210,25 +233,42 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 	if err := o.installCRDs(ctx, s, c); err != nil {
 		return err
 	}
-	if len(o.providers) > 0 {
-		simulate, err := o.wantSimulation(ctx, plane)
-		if err != nil {
+	var node *mgmtnode.Node
+	if rt == runtimeReal {
+		if node, err = o.startNode(ctx, s, plane, c); err != nil {
 			return err
 		}
+		// After the providers stop, before the plane does.
+		defer func() {
+			if err := node.Stop(); err != nil {
+				fmt.Fprintf(s.ErrOut, "ERROR: stopping the management node: %v\n", err)
+			}
+		}()
+	}
+	if len(o.providers) > 0 {
+		simulate := rt == runtimeSim
+		if rt == runtimeAuto {
+			if simulate, err = planeHasNoNodes(ctx, c); err != nil {
+				return err
+			}
+		}
 		mgrCtx, stopMgr := context.WithCancel(ctx)
-		stopped, err := o.startProviders(mgrCtx, plane, simulate)
+		stopped, err := o.startProviders(mgrCtx, plane, simulate, node)
 		if err != nil {
 			stopMgr()
 			return err
 		}
 		// Before the plane stops: the runtime's workload API servers use its etcd.
 		defer func() {
-			fmt.Fprintln(s.ErrOut, "Stopping the providers and the simulated runtime")
+			fmt.Fprintln(s.ErrOut, "Stopping the providers and the runtime")
 			stopMgr()
 			<-stopped
 		}()
-		if simulate {
+		switch {
+		case simulate:
 			fmt.Fprintln(s.ErrOut, " • Running the simulated runtime (node Pods boot without a kubelet)")
+		case node != nil:
+			fmt.Fprintf(s.ErrOut, " • Running node Pods on the management node %s (LoadBalancer addresses from %s)\n", node.Name, o.lbBase)
 		}
 		fmt.Fprintf(s.ErrOut, " • Running providers %s (log: %s)\n", strings.Join(o.providers, ", "), filepath.Join(o.stateDir, "logs", "providers.log"))
 	}
@@ -266,10 +306,59 @@ Press Ctrl-C to stop it; 'podcluster up --state-dir %s' resumes it later.
 	return plane.Wait(ctx)
 }
 
+// startNode starts the management node of --runtime=real, in
+// <state-dir>/node, logging to <state-dir>/logs/management-node.log.
+func (o *options) startNode(ctx context.Context, s streams.IO, plane *localplane.Plane, c client.Client) (*mgmtnode.Node, error) {
+	imageDir := o.nodeImageDir
+	if imageDir == "" {
+		var err error
+		if imageDir, err = defaultNodeImageDir(); err != nil {
+			return nil, err
+		}
+	}
+	logFile, err := os.OpenFile(filepath.Join(o.stateDir, "logs", "management-node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// The node's own log lines; its processes log to <state-dir>/node/logs.
+	go func() { <-ctx.Done(); _ = logFile.Close() }()
+	return mgmtnode.Start(ctx, mgmtnode.Options{
+		Dir:          filepath.Join(o.stateDir, "node"),
+		Server:       plane.Config.Host,
+		CACertFile:   filepath.Join(o.stateDir, "pki", "ca.crt"),
+		CAKeyFile:    filepath.Join(o.stateDir, "pki", "ca.key"),
+		Kubelet:      filepath.Join(plane.BinDir, "kubelet"),
+		NodeImageDir: imageDir,
+		Client:       c,
+		Progress:     s.ErrOut,
+		Log:          zap.New(zap.WriteTo(logFile)),
+	})
+}
+
+// defaultNodeImageDir asks the checkout's hack/node-image/build.sh where the
+// node image of this tree is.
+func defaultNodeImageDir() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	root, err := tools.RepoRoot(wd)
+	if err != nil {
+		return "", fmt.Errorf("--runtime=real outside a checkout needs --node-image-dir: %w", err)
+	}
+	out, err := exec.Command(filepath.Join(root, "hack", "node-image", "build.sh"), "--print-dir").Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/node-image/build.sh --print-dir: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // startProviders runs the providers' controllers in this process, logging to
-// <state-dir>/logs/providers.log. They stop with ctx; stopped is closed once
-// they, and the simulated runtime's processes, have.
-func (o *options) startProviders(ctx context.Context, plane *localplane.Plane, simulate bool) (stopped <-chan struct{}, err error) {
+// <state-dir>/logs/providers.log, with the simulated runtime when simulate,
+// and the management node's LoadBalancer controller when node is set. They
+// stop with ctx; stopped is closed once they, and the simulated runtime's
+// processes and the LoadBalancer's listeners, have.
+func (o *options) startProviders(ctx context.Context, plane *localplane.Plane, simulate bool, node *mgmtnode.Node) (stopped <-chan struct{}, err error) {
 	var rt *sim.Runtime
 	if simulate {
 		rt = &sim.Runtime{ScratchDir: filepath.Join(o.stateDir, "sim"), EtcdURL: plane.EtcdURL, BinDir: plane.BinDir}
@@ -278,6 +367,13 @@ func (o *options) startProviders(ctx context.Context, plane *localplane.Plane, s
 		}
 		if rt.PodIPBase, err = netip.ParseAddr(o.podIPBase); err != nil {
 			return nil, fmt.Errorf("--sim-pod-ip-base: %w", err)
+		}
+	}
+	var lb *mgmtnode.LoadBalancer
+	if node != nil {
+		lb = &mgmtnode.LoadBalancer{NetnsPath: node.NetnsPath}
+		if lb.Base, err = netip.ParseAddr(o.lbBase); err != nil {
+			return nil, fmt.Errorf("--sim-loadbalancer-base: %w", err)
 		}
 	}
 	logFile, err := os.OpenFile(filepath.Join(o.stateDir, "logs", "providers.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -302,6 +398,12 @@ func (o *options) startProviders(ctx context.Context, plane *localplane.Plane, s
 			return nil, fmt.Errorf("setting up the simulated runtime: %w", err)
 		}
 	}
+	if lb != nil {
+		lb.Client = mgr.GetClient()
+		if err := lb.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the management node's LoadBalancer: %w", err)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -309,30 +411,42 @@ func (o *options) startProviders(ctx context.Context, plane *localplane.Plane, s
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintf(logFile, "manager stopped: %v\n", err)
 		}
+		if lb != nil {
+			lb.Close()
+		}
 	}()
 	return done, nil
 }
 
-// wantSimulation decides --simulate: auto means on when the plane has no
-// Nodes, since then nothing else would run node Pods.
-func (o *options) wantSimulation(ctx context.Context, plane *localplane.Plane) (bool, error) {
+// runtimeFlag resolves --runtime and the older --simulate into one of the
+// runtime values. --simulate, when given, wins: true is sim, false none.
+func (o *options) runtimeFlag() (string, error) {
 	switch o.simulate {
+	case "":
 	case "true":
-		return true, nil
+		return runtimeSim, nil
 	case "false":
-		return false, nil
+		return runtimeNone, nil
 	case "auto":
-		c, err := client.New(plane.Config, client.Options{Scheme: scheme.New()})
-		if err != nil {
-			return false, err
-		}
-		nodes := &corev1.NodeList{}
-		if err := c.List(ctx, nodes); err != nil {
-			return false, fmt.Errorf("listing the plane's Nodes: %w", err)
-		}
-		return len(nodes.Items) == 0, nil
+		return runtimeAuto, nil
+	default:
+		return "", fmt.Errorf("--simulate must be auto, true or false, not %q", o.simulate)
 	}
-	return false, fmt.Errorf("--simulate must be auto, true or false, not %q", o.simulate)
+	switch o.runtime {
+	case runtimeAuto, runtimeSim, runtimeReal, runtimeNone:
+		return o.runtime, nil
+	}
+	return "", fmt.Errorf("--runtime must be %s, %s, %s or %s, not %q", runtimeAuto, runtimeSim, runtimeReal, runtimeNone, o.runtime)
+}
+
+// planeHasNoNodes decides --runtime=auto: simulate when the plane has no
+// Nodes, since then nothing else would run node Pods.
+func planeHasNoNodes(ctx context.Context, c client.Client) (bool, error) {
+	nodes := &corev1.NodeList{}
+	if err := c.List(ctx, nodes); err != nil {
+		return false, fmt.Errorf("listing the plane's Nodes: %w", err)
+	}
+	return len(nodes.Items) == 0, nil
 }
 
 // waitForCluster shows a Cluster's progress until it is Available, then lists

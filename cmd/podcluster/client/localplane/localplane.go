@@ -1,6 +1,6 @@
 // Package localplane runs a private Kubernetes management plane on loopback:
-// etcd, kube-apiserver and kube-controller-manager, the binaries hack/tools
-// builds. The controller-manager is there so the plane behaves like a real
+// etcd, kube-apiserver and kube-controller-manager (and kube-scheduler when
+// asked), the binaries hack/tools builds. The controller-manager is there so the plane behaves like a real
 // cluster: owner-reference garbage collection, namespace deletion,
 // service-account tokens and Service endpoints.
 //
@@ -51,6 +51,9 @@ type Options struct {
 	BinDir string
 	// Progress receives one line per step, for people to read. May be nil.
 	Progress io.Writer
+	// Scheduler adds a kube-scheduler (from BinDir), for planes with Nodes
+	// of their own (a management node).
+	Scheduler bool
 }
 
 // Plane is a running management plane.
@@ -131,6 +134,12 @@ func Start(ctx context.Context, opts Options) (_ *Plane, err error) {
 	p.step("Starting kube-controller-manager")
 	if err := p.startControllerManager(ctx); err != nil {
 		return nil, err
+	}
+	if opts.Scheduler {
+		p.step("Starting kube-scheduler")
+		if err := p.startScheduler(); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -285,12 +294,13 @@ func (p *Plane) ensurePKI(pt ports) error {
 	for _, kc := range []struct{ file, user string }{
 		{p.KubeconfigPath, "podcluster-admin"},
 		{p.path("pki", "controller-manager.kubeconfig"), "system:kube-controller-manager"},
+		{p.path("pki", "scheduler.kubeconfig"), "system:kube-scheduler"},
 	} {
 		if _, err := os.Stat(kc.file); err == nil {
 			continue
 		}
 		org := []string{"system:masters"}
-		if kc.user == "system:kube-controller-manager" {
+		if kc.user != "podcluster-admin" {
 			org = nil // its own RBAC role binds the user name
 		}
 		client, err := ca.Sign(pki.CertOptions{CommonName: kc.user, Organization: org,
@@ -380,7 +390,9 @@ func (p *Plane) startAPIServer(ctx context.Context, pt ports) error {
 		"--service-account-key-file=" + p.path("pki", "sa.pub"),
 		"--service-account-signing-key-file=" + p.path("pki", "sa.key"),
 		"--service-cluster-ip-range=10.0.0.0/24",
-		"--authorization-mode=RBAC",
+		// Node lets a management node's kubelet (system:node:<name>) read what
+		// its Pods need and nothing else.
+		"--authorization-mode=Node,RBAC",
 		"--allow-privileged=true",
 	}, extra...)...); err != nil {
 		return err
@@ -426,6 +438,20 @@ func (p *Plane) startControllerManager(ctx context.Context) error {
 		}
 		return err == nil, nil
 	})
+}
+
+// startScheduler starts kube-scheduler with its own identity. It binds Pods
+// from the first scheduling loop on, so there is nothing to wait for.
+func (p *Plane) startScheduler() error {
+	kc := p.path("pki", "scheduler.kubeconfig")
+	return p.run("kube-scheduler",
+		"--kubeconfig="+kc,
+		"--authentication-kubeconfig="+kc,
+		"--authorization-kubeconfig="+kc,
+		"--bind-address=127.0.0.1",
+		"--secure-port=0",
+		"--leader-elect=false",
+	)
 }
 
 // waitFor polls until check passes, the process dies, or two minutes pass.
