@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +181,139 @@ func removeCgroupTree(dir string) error {
 		}
 	}
 	return firstErr
+}
+
+// hostState is what a run must leave as it found it: the kernel settings
+// outside /proc/sys/net, the mount table, the network interfaces with their
+// addresses, the routes of every table, and the network namespaces that
+// processes hold.
+type hostState struct {
+	sysctls    map[string]string
+	mounts     []string
+	interfaces []string
+	routes     []string
+	netns      map[string]string // namespace -> one process holding it
+}
+
+// snapshotHost reads the host's state.
+func snapshotHost(t *testing.T) hostState {
+	t.Helper()
+	h := hostState{sysctls: procSys(t), netns: processNetns()}
+	var err error
+	if h.mounts, err = mountTable(); err != nil {
+		t.Fatalf("reading the mount table: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, c := range []struct {
+		out  *[]string
+		args []string
+	}{
+		{&h.interfaces, []string{"-oneline", "address", "show"}},
+		{&h.routes, []string{"route", "show", "table", "all"}},
+		{&h.routes, []string{"-6", "route", "show", "table", "all"}},
+	} {
+		out, err := run(ctx, "ip", c.args...)
+		if err != nil {
+			t.Fatalf("reading the host's network: %v", err)
+		}
+		for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+			// Address lifetimes count down; they are not a change.
+			if i := strings.Index(line, "valid_lft"); i >= 0 {
+				line = line[:i]
+			}
+			*c.out = append(*c.out, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	return h
+}
+
+// changes lists what differs between two snapshots, one line each.
+func (h hostState) changes(after hostState) []string {
+	changed := sysctlChanges(h.sysctls, after.sysctls)
+	for _, c := range []struct {
+		what          string
+		before, after []string
+	}{
+		{"mount", h.mounts, after.mounts},
+		{"interface", h.interfaces, after.interfaces},
+		{"route", h.routes, after.routes},
+	} {
+		for _, s := range c.after {
+			if !slices.Contains(c.before, s) {
+				changed = append(changed, fmt.Sprintf("new %s: %s", c.what, s))
+			}
+		}
+		for _, s := range c.before {
+			if !slices.Contains(c.after, s) {
+				changed = append(changed, fmt.Sprintf("%s gone: %s", c.what, s))
+			}
+		}
+	}
+	for ns, holder := range after.netns {
+		if _, ok := h.netns[ns]; !ok {
+			changed = append(changed, fmt.Sprintf("new network namespace %s, held by %s", ns, holder))
+		}
+	}
+	return changed
+}
+
+// mountTable lists every mount of this process's mount namespace as
+// "<mount point> <root> <type> <source>" (IDs and options left out).
+func mountTable() ([]string, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var mounts []string
+	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		sep := slices.Index(f, "-")
+		if len(f) < 5 || sep < 0 || sep+2 >= len(f) {
+			continue
+		}
+		mounts = append(mounts, strings.Join([]string{unescapeMountPath(f[4]), f[3], f[sep+1], f[sep+2]}, " "))
+	}
+	return mounts, nil
+}
+
+// processNetns maps each network namespace some process is in to one such
+// process ("<pid> <command line>").
+func processNetns() map[string]string {
+	held := map[string]string{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		ns, err := os.Readlink(filepath.Join("/proc", e.Name(), "ns", "net"))
+		if err != nil {
+			continue
+		}
+		if _, ok := held[ns]; !ok {
+			held[ns] = e.Name() + " " + processCmdline(e.Name())
+		}
+	}
+	return held
+}
+
+// processesMentioning lists the processes ("<pid> <command line>") whose
+// command line holds s.
+func processesMentioning(s string) []string {
+	var found []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil || e.Name() == strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		if cmd := processCmdline(e.Name()); strings.Contains(cmd, s) {
+			found = append(found, e.Name()+" "+cmd)
+		}
+	}
+	return found
+}
+
+func processCmdline(pid string) string {
+	b, _ := os.ReadFile(filepath.Join("/proc", pid, "cmdline"))
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }

@@ -148,9 +148,11 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err := n.startKubelet(); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	if err := n.waitReady(ctx); err != nil {
 		return nil, err
 	}
+	n.step(fmt.Sprintf("  Ready after %s", time.Since(start).Round(100*time.Millisecond)))
 	return n, nil
 }
 
@@ -308,7 +310,7 @@ func (n *Node) importImages(ctx context.Context) error {
 		if err := n.importPreloaded(ctx); err != nil {
 			return err
 		}
-		n.opts.Log.Info("Imported the preloaded images", "took", time.Since(start).String())
+		n.step(fmt.Sprintf("  imported in %s", time.Since(start).Round(100*time.Millisecond)))
 	}
 	if !contains(images, n.Image) {
 		n.step(fmt.Sprintf("Importing the node image %s into the management node", n.Image))
@@ -316,7 +318,7 @@ func (n *Node) importImages(ctx context.Context) error {
 		if _, err := n.ctr(ctx, "images", "import", filepath.Join(n.opts.NodeImageDir, "node-image.tar")); err != nil {
 			return fmt.Errorf("importing the node image: %w", err)
 		}
-		n.opts.Log.Info("Imported the node image", "image", n.Image, "took", time.Since(start).String())
+		n.step(fmt.Sprintf("  imported in %s", time.Since(start).Round(100*time.Millisecond)))
 	}
 	return nil
 }

@@ -1,0 +1,322 @@
+package realnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/mgmtnode"
+	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
+	"github.com/podcluster/podcluster/internal/scheme"
+	"github.com/podcluster/podcluster/test/testenv"
+)
+
+const (
+	// loadBalancerBase is where the management node's LoadBalancer addresses
+	// start: the range this test may use on the host's loopback.
+	loadBalancerBase = "127.71.1.1"
+	// upStopTimeout bounds `podcluster up`'s stop: the node Pods' systemd
+	// halts (10 s per unit at most), then containerd and the plane.
+	upStopTimeout = 2 * time.Minute
+)
+
+// TestManagementNode runs `podcluster up --runtime=real` with a Cluster of one
+// control-plane Machine (testdata/cluster.yaml): the management node runs the
+// infrastructure provider's node Pod for real, its systemd boots, the
+// bootstrap unit runs kubeadm init, the Machine reaches Running and the
+// workload Node is Ready, seen from the host through the cluster's
+// <cluster>-kubeconfig Secret. Stopping up must leave the host as it was: the
+// kernel settings, mounts, interfaces, routes and network namespaces, and no
+// process.
+func TestManagementNode(t *testing.T) {
+	requireHost(t)
+	image, archive := nodeImage(t)
+	ctrllog.SetLogger(logr.Discard())
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Registered first, so it runs after up has stopped.
+	before := snapshotHost(t)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		if changed := before.changes(snapshotHost(t)); len(changed) > 0 {
+			t.Errorf("the host changed:\n%s", strings.Join(changed, "\n"))
+		}
+		if procs := processesMentioning(stateDir); len(procs) > 0 {
+			t.Errorf("processes left running:\n%s", strings.Join(procs, "\n"))
+		}
+		if dirs := cgroupDirs(mgmtnode.CgroupRootPrefix + mgmtnode.DefaultNodeName); len(dirs) > 0 {
+			t.Errorf("cgroups left behind: %v", dirs)
+		}
+	})
+
+	work := t.TempDir()
+	bin := filepath.Join(work, "podcluster")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/podcluster")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building podcluster: %v\n%s", err, out)
+	}
+	manifest, err := os.ReadFile(filepath.Join("testdata", "cluster.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifestPath := filepath.Join(work, "cluster.yaml")
+	if err := os.WriteFile(manifestPath, []byte(strings.ReplaceAll(string(manifest), "NODE_IMAGE", image)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	upStarted := time.Now()
+	up := startUp(t, bin, stateDir, filepath.Dir(archive), manifestPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	waitFor(ctx, t, 10*time.Minute, "the plane, the management node and the apply", func() (bool, string) {
+		if up.exited() {
+			t.Fatalf("podcluster up exited early:\n%s", tail(up.stderr(), 40))
+		}
+		out, _ := os.ReadFile(up.stdoutPath)
+		return strings.Contains(string(out), "The management plane is ready"), tail(up.stderr(), 1)
+	})
+	applied := time.Now()
+	t.Logf("plane and management node up, cluster applied, %s after up started:\n%s",
+		applied.Sub(upStarted).Round(100*time.Millisecond), up.stderr())
+
+	c, err := client.New(restConfig(t, filepath.Join(stateDir, "kubeconfig")), client.Options{Scheme: scheme.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodePod := func() (*corev1.Pod, string) {
+		pods := &corev1.PodList{}
+		if err := c.List(ctx, pods, client.MatchingLabels{clusterv1.ClusterNameLabel: "real"}); err != nil {
+			return nil, err.Error()
+		}
+		if len(pods.Items) != 1 {
+			return nil, fmt.Sprintf("%d node Pods", len(pods.Items))
+		}
+		return &pods.Items[0], ""
+	}
+	var pod *corev1.Pod
+	nodeStatus := func() *corev1.ContainerStatus {
+		for i := range pod.Status.ContainerStatuses {
+			if pod.Status.ContainerStatuses[i].Name == nodepod.ContainerName {
+				return &pod.Status.ContainerStatuses[i]
+			}
+		}
+		return nil
+	}
+	waitFor(ctx, t, 5*time.Minute, "the node container to run", func() (bool, string) {
+		var why string
+		if pod, why = nodePod(); pod == nil {
+			return false, why
+		}
+		st := nodeStatus()
+		return st != nil && st.State.Running != nil, string(pod.Status.Phase)
+	})
+	t.Logf("node Pod %s running on %s at %s, %s after the apply", pod.Name, pod.Spec.NodeName, pod.Status.PodIP,
+		time.Since(applied).Round(100*time.Millisecond))
+
+	// The startup probe passes once bootstrap.sh wrote the success file.
+	waitFor(ctx, t, 10*time.Minute, "the bootstrap to succeed (startup probe)", func() (bool, string) {
+		var why string
+		if pod, why = nodePod(); pod == nil {
+			return false, why
+		}
+		st := nodeStatus()
+		if st != nil && st.State.Terminated != nil {
+			t.Fatalf("the node container ended: %s", st.State.Terminated.Message)
+		}
+		return st != nil && st.Started != nil && *st.Started, "not started"
+	})
+	t.Logf("bootstrap (systemd, image import, kubeadm init) succeeded %s after the apply", time.Since(applied).Round(100*time.Millisecond))
+
+	waitFor(ctx, t, 5*time.Minute, "the Machine to be Running with a Node", func() (bool, string) {
+		machines := &clusterv1.MachineList{}
+		if err := c.List(ctx, machines, client.MatchingLabels{clusterv1.ClusterNameLabel: "real"}); err != nil || len(machines.Items) != 1 {
+			return false, "no Machine yet"
+		}
+		m := machines.Items[0]
+		return m.Status.Phase == string(clusterv1.MachinePhaseRunning) && m.Status.NodeRef.Name != "", m.Status.Phase
+	})
+	t.Logf("Machine Running %s after the apply", time.Since(applied).Round(100*time.Millisecond))
+
+	// The workload cluster, from the host, through the kubeconfig Secret.
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "real-kubeconfig"}, secret); err != nil {
+		t.Fatalf("reading the kubeconfig Secret: %v", err)
+	}
+	wcfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wcfg.Timeout = 10 * time.Second
+	workload, err := kubernetes.NewForConfig(wcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, 5*time.Minute, "the workload Node to be Ready", func() (bool, string) {
+		node, err := workload.CoreV1().Nodes().Get(ctx, pod.Spec.Hostname, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, cond := range node.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				return cond.Status == corev1.ConditionTrue, cond.Message
+			}
+		}
+		return false, "no Ready condition"
+	})
+	t.Logf("workload Node %s Ready (seen at %s) %s after the apply", pod.Spec.Hostname, wcfg.Host, time.Since(applied).Round(100*time.Millisecond))
+	if pods, err := workload.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{}); err == nil {
+		var lines []string
+		for _, p := range pods.Items {
+			lines = append(lines, p.Name+" "+string(p.Status.Phase))
+		}
+		t.Logf("workload kube-system Pods:\n%s", strings.Join(lines, "\n"))
+	}
+
+	// The real kubeadm init, in the node's journal.
+	st := nodeStatus()
+	id := strings.TrimPrefix(st.ContainerID, "containerd://")
+	journal, err := nodeExec(ctx, t, filepath.Join(stateDir, "node", "containerd", "containerd.sock"), id,
+		"journalctl", "--no-pager", "--output=short-monotonic", "-u", "podcluster-bootstrap.service")
+	if err != nil {
+		t.Fatalf("reading the bootstrap unit's journal: %v", err)
+	}
+	if !strings.Contains(journal, "Your Kubernetes control-plane has initialized successfully") {
+		t.Errorf("the bootstrap unit's journal shows no successful kubeadm init:\n%s", tail(journal, 40))
+	}
+	t.Logf("journalctl -u podcluster-bootstrap.service (tail):\n%s", tail(journal, 25))
+	socket := filepath.Join(stateDir, "node", "containerd", "containerd.sock")
+	if out, err := nodeExec(ctx, t, socket, id, "systemd-analyze"); err == nil {
+		t.Logf("node boot: %s", strings.TrimSpace(out))
+	}
+	for _, unit := range []string{"containerd.service", "podcluster-preload-images.service", "podcluster-bootstrap.service"} {
+		out, _ := nodeExec(ctx, t, socket, id, "systemctl", "show", "--property=ExecMainStartTimestampMonotonic",
+			"--property=ExecMainExitTimestampMonotonic", "--property=ActiveEnterTimestampMonotonic", unit)
+		t.Logf("%s: %s", unit, strings.Join(strings.Fields(out), " "))
+	}
+
+	stopped := time.Now()
+	if err := up.stop(); err != nil {
+		t.Errorf("stopping podcluster up: %v\n%s", err, tail(up.stderr(), 20))
+	}
+	t.Logf("podcluster up stopped in %s", time.Since(stopped).Round(100*time.Millisecond))
+}
+
+// upProcess is a running `podcluster up`.
+type upProcess struct {
+	cmd                    *exec.Cmd
+	stdoutPath, stderrPath string
+	done                   chan struct{}
+	err                    error
+}
+
+// startUp starts `podcluster up --runtime=real` and registers its stop.
+func startUp(t *testing.T, bin, stateDir, imageDir, manifest string) *upProcess {
+	t.Helper()
+	logs := t.TempDir()
+	u := &upProcess{stdoutPath: filepath.Join(logs, "stdout"), stderrPath: filepath.Join(logs, "stderr"), done: make(chan struct{})}
+	stdout, err := os.Create(u.stdoutPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := os.Create(u.stderrPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.cmd = exec.Command(bin, "up", "--runtime=real", "--state-dir", stateDir, "--node-image-dir", imageDir,
+		"--apply", manifest, "--wait=0")
+	u.cmd.Env = append(os.Environ(), "PODCLUSTER_SIM_LOADBALANCER_BASE="+loadBalancerBase)
+	u.cmd.Stdout, u.cmd.Stderr = stdout, stderr
+	u.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := u.cmd.Start(); err != nil {
+		t.Fatalf("starting podcluster up: %v", err)
+	}
+	go func() {
+		u.err = u.cmd.Wait()
+		_ = stdout.Close()
+		_ = stderr.Close()
+		close(u.done)
+	}()
+	t.Cleanup(func() {
+		if err := u.stop(); err != nil {
+			t.Errorf("stopping podcluster up: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("podcluster up (tail):\n%s", tail(u.stderr(), 40))
+			for _, log := range []string{"node/logs/kubelet.log", "node/logs/containerd.log", "logs/providers.log"} {
+				if b, err := os.ReadFile(filepath.Join(stateDir, log)); err == nil {
+					t.Logf("%s (tail):\n%s", log, tail(string(b), 30))
+				}
+			}
+		}
+	})
+	return u
+}
+
+func (u *upProcess) exited() bool {
+	select {
+	case <-u.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (u *upProcess) stderr() string {
+	b, _ := os.ReadFile(u.stderrPath)
+	return string(b)
+}
+
+// stop ends up as Ctrl-C would and waits; it kills it after upStopTimeout.
+func (u *upProcess) stop() error {
+	if u.exited() {
+		return u.err
+	}
+	_ = u.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-u.done:
+		return u.err
+	case <-time.After(upStopTimeout):
+		_ = u.cmd.Process.Kill()
+		<-u.done
+		return errors.New("podcluster up did not stop within " + upStopTimeout.String() + " of SIGTERM and was killed")
+	}
+}
+
+// nodeExec runs a command in a node container of the management node's
+// containerd.
+func nodeExec(ctx context.Context, t *testing.T, socket, id string, args ...string) (string, error) {
+	t.Helper()
+	ctrArgs := append([]string{"--address", socket, "--namespace", "k8s.io", "tasks", "exec",
+		"--fifo-dir", t.TempDir(), "--exec-id", "test-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")}, id)
+	return run(ctx, "ctr", append(ctrArgs, args...)...)
+}
+
+func restConfig(t *testing.T, kubeconfig string) *rest.Config {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
