@@ -38,11 +38,12 @@ const (
 )
 
 // TestManagementNode runs `podcluster up --runtime=real` with a Cluster of one
-// control-plane Machine (testdata/cluster.yaml): the management node runs the
-// infrastructure provider's node Pod for real, its systemd boots, the
-// bootstrap unit runs kubeadm init, the Machine reaches Running and the
-// workload Node is Ready, seen from the host through the cluster's
-// <cluster>-kubeconfig Secret. Stopping up must leave the host as it was: the
+// control-plane Machine and a MachineDeployment of one worker
+// (testdata/cluster.yaml): the management node runs the infrastructure
+// provider's node Pods for real, their systemd boots, the bootstrap units run
+// kubeadm init and kubeadm join (through the LoadBalancer address), the
+// Machines reach Running and the workload Nodes are Ready, seen from the host
+// through the cluster's <cluster>-kubeconfig Secret. Stopping up must leave the host as it was: the
 // kernel settings, mounts, interfaces, routes and network namespaces, and no
 // process.
 func TestManagementNode(t *testing.T) {
@@ -104,18 +105,20 @@ func TestManagementNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodePod := func() (*corev1.Pod, string) {
+	// The node Pods: the control plane's and the worker's.
+	nodePod := func(controlPlane bool) (*corev1.Pod, string) {
 		pods := &corev1.PodList{}
 		if err := c.List(ctx, pods, client.MatchingLabels{clusterv1.ClusterNameLabel: "real"}); err != nil {
 			return nil, err.Error()
 		}
-		if len(pods.Items) != 1 {
-			return nil, fmt.Sprintf("%d node Pods", len(pods.Items))
+		for i := range pods.Items {
+			if _, cp := pods.Items[i].Labels[clusterv1.MachineControlPlaneLabel]; cp == controlPlane {
+				return &pods.Items[i], ""
+			}
 		}
-		return &pods.Items[0], ""
+		return nil, fmt.Sprintf("no node Pod (control plane: %t) among %d", controlPlane, len(pods.Items))
 	}
-	var pod *corev1.Pod
-	nodeStatus := func() *corev1.ContainerStatus {
+	nodeStatus := func(pod *corev1.Pod) *corev1.ContainerStatus {
 		for i := range pod.Status.ContainerStatuses {
 			if pod.Status.ContainerStatuses[i].Name == nodepod.ContainerName {
 				return &pod.Status.ContainerStatuses[i]
@@ -123,40 +126,53 @@ func TestManagementNode(t *testing.T) {
 		}
 		return nil
 	}
-	waitFor(ctx, t, 5*time.Minute, "the node container to run", func() (bool, string) {
-		var why string
-		if pod, why = nodePod(); pod == nil {
-			return false, why
-		}
-		st := nodeStatus()
-		return st != nil && st.State.Running != nil, string(pod.Status.Phase)
-	})
-	t.Logf("node Pod %s running on %s at %s, %s after the apply", pod.Name, pod.Spec.NodeName, pod.Status.PodIP,
-		time.Since(applied).Round(100*time.Millisecond))
+	waitForNode := func(controlPlane bool) *corev1.Pod {
+		var pod *corev1.Pod
+		waitFor(ctx, t, 5*time.Minute, "a node container to run", func() (bool, string) {
+			var why string
+			if pod, why = nodePod(controlPlane); pod == nil {
+				return false, why
+			}
+			st := nodeStatus(pod)
+			return st != nil && st.State.Running != nil, string(pod.Status.Phase)
+		})
+		t.Logf("node Pod %s running on %s at %s, %s after the apply", pod.Name, pod.Spec.NodeName, pod.Status.PodIP,
+			time.Since(applied).Round(100*time.Millisecond))
+		// The startup probe passes once bootstrap.sh wrote the success file.
+		waitFor(ctx, t, 10*time.Minute, "the bootstrap of "+pod.Name+" to succeed (startup probe)", func() (bool, string) {
+			var why string
+			if pod, why = nodePod(controlPlane); pod == nil {
+				return false, why
+			}
+			st := nodeStatus(pod)
+			if st != nil && st.State.Terminated != nil {
+				t.Fatalf("the node container of %s ended: %s", pod.Name, st.State.Terminated.Message)
+			}
+			return st != nil && st.Started != nil && *st.Started, "not started"
+		})
+		t.Logf("bootstrap of %s (systemd, image import, kubeadm) succeeded %s after the apply", pod.Name,
+			time.Since(applied).Round(100*time.Millisecond))
+		return pod
+	}
+	cpPod := waitForNode(true)
+	workerPod := waitForNode(false)
 
-	// The startup probe passes once bootstrap.sh wrote the success file.
-	waitFor(ctx, t, 10*time.Minute, "the bootstrap to succeed (startup probe)", func() (bool, string) {
-		var why string
-		if pod, why = nodePod(); pod == nil {
-			return false, why
-		}
-		st := nodeStatus()
-		if st != nil && st.State.Terminated != nil {
-			t.Fatalf("the node container ended: %s", st.State.Terminated.Message)
-		}
-		return st != nil && st.Started != nil && *st.Started, "not started"
-	})
-	t.Logf("bootstrap (systemd, image import, kubeadm init) succeeded %s after the apply", time.Since(applied).Round(100*time.Millisecond))
-
-	waitFor(ctx, t, 5*time.Minute, "the Machine to be Running with a Node", func() (bool, string) {
+	waitFor(ctx, t, 5*time.Minute, "both Machines to be Running with a Node", func() (bool, string) {
 		machines := &clusterv1.MachineList{}
-		if err := c.List(ctx, machines, client.MatchingLabels{clusterv1.ClusterNameLabel: "real"}); err != nil || len(machines.Items) != 1 {
-			return false, "no Machine yet"
+		if err := c.List(ctx, machines, client.MatchingLabels{clusterv1.ClusterNameLabel: "real"}); err != nil {
+			return false, err.Error()
 		}
-		m := machines.Items[0]
-		return m.Status.Phase == string(clusterv1.MachinePhaseRunning) && m.Status.NodeRef.Name != "", m.Status.Phase
+		var phases []string
+		running := 0
+		for _, m := range machines.Items {
+			phases = append(phases, m.Name+" "+m.Status.Phase)
+			if m.Status.Phase == string(clusterv1.MachinePhaseRunning) && m.Status.NodeRef.Name != "" {
+				running++
+			}
+		}
+		return running == 2, strings.Join(phases, ", ")
 	})
-	t.Logf("Machine Running %s after the apply", time.Since(applied).Round(100*time.Millisecond))
+	t.Logf("both Machines Running %s after the apply", time.Since(applied).Round(100*time.Millisecond))
 
 	// The workload cluster, from the host, through the kubeconfig Secret.
 	secret := &corev1.Secret{}
@@ -172,47 +188,56 @@ func TestManagementNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, 5*time.Minute, "the workload Node to be Ready", func() (bool, string) {
-		node, err := workload.CoreV1().Nodes().Get(ctx, pod.Spec.Hostname, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		for _, cond := range node.Status.Conditions {
-			if cond.Type == corev1.NodeReady {
-				return cond.Status == corev1.ConditionTrue, cond.Message
+	for _, pod := range []*corev1.Pod{cpPod, workerPod} {
+		waitFor(ctx, t, 5*time.Minute, "the workload Node "+pod.Spec.Hostname+" to be Ready", func() (bool, string) {
+			node, err := workload.CoreV1().Nodes().Get(ctx, pod.Spec.Hostname, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
 			}
-		}
-		return false, "no Ready condition"
-	})
-	t.Logf("workload Node %s Ready (seen at %s) %s after the apply", pod.Spec.Hostname, wcfg.Host, time.Since(applied).Round(100*time.Millisecond))
-	if pods, err := workload.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{}); err == nil {
+			for _, cond := range node.Status.Conditions {
+				if cond.Type == corev1.NodeReady {
+					return cond.Status == corev1.ConditionTrue, cond.Message
+				}
+			}
+			return false, "no Ready condition"
+		})
+		t.Logf("workload Node %s Ready (seen at %s) %s after the apply", pod.Spec.Hostname, wcfg.Host, time.Since(applied).Round(100*time.Millisecond))
+	}
+	if pods, err := workload.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err == nil {
 		var lines []string
 		for _, p := range pods.Items {
-			lines = append(lines, p.Name+" "+string(p.Status.Phase))
+			lines = append(lines, p.Namespace+"/"+p.Name+" "+p.Spec.NodeName+" "+string(p.Status.Phase))
 		}
-		t.Logf("workload kube-system Pods:\n%s", strings.Join(lines, "\n"))
+		t.Logf("workload Pods:\n%s", strings.Join(lines, "\n"))
 	}
 
-	// The real kubeadm init, in the node's journal.
-	st := nodeStatus()
-	id := strings.TrimPrefix(st.ContainerID, "containerd://")
-	journal, err := nodeExec(ctx, t, filepath.Join(stateDir, "node", "containerd", "containerd.sock"), id,
-		"journalctl", "--no-pager", "--output=short-monotonic", "-u", "podcluster-bootstrap.service")
-	if err != nil {
-		t.Fatalf("reading the bootstrap unit's journal: %v", err)
-	}
-	if !strings.Contains(journal, "Your Kubernetes control-plane has initialized successfully") {
-		t.Errorf("the bootstrap unit's journal shows no successful kubeadm init:\n%s", tail(journal, 40))
-	}
-	t.Logf("journalctl -u podcluster-bootstrap.service (tail):\n%s", tail(journal, 25))
+	// The real kubeadm init and join, in the nodes' journals.
 	socket := filepath.Join(stateDir, "node", "containerd", "containerd.sock")
-	if out, err := nodeExec(ctx, t, socket, id, "systemd-analyze"); err == nil {
-		t.Logf("node boot: %s", strings.TrimSpace(out))
-	}
-	for _, unit := range []string{"containerd.service", "podcluster-preload-images.service", "podcluster-bootstrap.service"} {
-		out, _ := nodeExec(ctx, t, socket, id, "systemctl", "show", "--property=ExecMainStartTimestampMonotonic",
-			"--property=ExecMainExitTimestampMonotonic", "--property=ActiveEnterTimestampMonotonic", unit)
-		t.Logf("%s: %s", unit, strings.Join(strings.Fields(out), " "))
+	for _, n := range []struct {
+		pod  *corev1.Pod
+		want string
+	}{
+		{cpPod, "Your Kubernetes control-plane has initialized successfully"},
+		{workerPod, "This node has joined the cluster"},
+	} {
+		pod, _ := nodePod(n.pod == cpPod)
+		id := strings.TrimPrefix(nodeStatus(pod).ContainerID, "containerd://")
+		journal, err := nodeExec(ctx, t, socket, id, "journalctl", "--no-pager", "--output=short-monotonic", "-u", "podcluster-bootstrap.service")
+		if err != nil {
+			t.Fatalf("reading the bootstrap unit's journal of %s: %v", pod.Name, err)
+		}
+		if !strings.Contains(journal, n.want) {
+			t.Errorf("the bootstrap unit's journal of %s does not say %q:\n%s", pod.Name, n.want, tail(journal, 40))
+		}
+		t.Logf("%s: journalctl -u podcluster-bootstrap.service (tail):\n%s", pod.Name, tail(journal, 12))
+		if out, err := nodeExec(ctx, t, socket, id, "systemd-analyze"); err == nil {
+			t.Logf("%s boot: %s", pod.Name, strings.TrimSpace(out))
+		}
+		for _, unit := range []string{"containerd.service", "podcluster-preload-images.service", "podcluster-bootstrap.service"} {
+			out, _ := nodeExec(ctx, t, socket, id, "systemctl", "show", "--property=ExecMainStartTimestampMonotonic",
+				"--property=ExecMainExitTimestampMonotonic", "--property=ActiveEnterTimestampMonotonic", unit)
+			t.Logf("%s %s: %s", pod.Name, unit, strings.Join(strings.Fields(out), " "))
+		}
 	}
 
 	stopped := time.Now()

@@ -316,6 +316,10 @@ func (o *options) startNode(ctx context.Context, s streams.IO, plane *localplane
 			return nil, err
 		}
 	}
+	lbBase, err := netip.ParseAddr(o.lbBase)
+	if err != nil {
+		return nil, fmt.Errorf("--sim-loadbalancer-base: %w", err)
+	}
 	logFile, err := os.OpenFile(filepath.Join(o.stateDir, "logs", "management-node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -323,15 +327,16 @@ func (o *options) startNode(ctx context.Context, s streams.IO, plane *localplane
 	// The node's own log lines; its processes log to <state-dir>/node/logs.
 	go func() { <-ctx.Done(); _ = logFile.Close() }()
 	return mgmtnode.Start(ctx, mgmtnode.Options{
-		Dir:          filepath.Join(o.stateDir, "node"),
-		Server:       plane.Config.Host,
-		CACertFile:   filepath.Join(o.stateDir, "pki", "ca.crt"),
-		CAKeyFile:    filepath.Join(o.stateDir, "pki", "ca.key"),
-		Kubelet:      filepath.Join(plane.BinDir, "kubelet"),
-		NodeImageDir: imageDir,
-		Client:       c,
-		Progress:     s.ErrOut,
-		Log:          zap.New(zap.WriteTo(logFile)),
+		Dir:              filepath.Join(o.stateDir, "node"),
+		Server:           plane.Config.Host,
+		CACertFile:       filepath.Join(o.stateDir, "pki", "ca.crt"),
+		CAKeyFile:        filepath.Join(o.stateDir, "pki", "ca.key"),
+		Kubelet:          filepath.Join(plane.BinDir, "kubelet"),
+		NodeImageDir:     imageDir,
+		LoadBalancerBase: lbBase,
+		Client:           c,
+		Progress:         s.ErrOut,
+		Log:              zap.New(zap.WriteTo(logFile)),
 	})
 }
 

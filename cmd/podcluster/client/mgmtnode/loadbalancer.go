@@ -25,9 +25,11 @@ import (
 // where kubectl and the providers run, reaches a workload API server at its
 // control-plane endpoint without a route or an address on the host.
 //
-// Inside a node Pod the same loopback address is the Pod's own: a control-plane
-// node reaches its own API server there, which is all kubeadm init needs.
-// Joining nodes need another way in (see docs/real-nodes.md).
+// Inside a node Pod the same loopback address would be the Pod's own; the
+// management node's CNI maps it to PodViewOf(address), where podcluster
+// listens inside the management node's namespace and forwards the same way
+// (see loopbackPlugin). So the control-plane endpoint works for kubeadm init
+// and join as for the host.
 type LoadBalancer struct {
 	// Client reads and writes the plane (the manager's client).
 	Client client.Client
@@ -100,12 +102,13 @@ func (lb *LoadBalancer) allocate(ctx context.Context) (netip.Addr, error) {
 			used[ip] = true
 		}
 	}
-	for ip := lb.Base; ip.IsLoopback(); ip = ip.Next() {
+	// Node Pods reach the /16 of Base (see loopbackPlugin).
+	for ip := lb.Base; LoadBalancerPrefix(lb.Base).Contains(ip); ip = ip.Next() {
 		if !used[ip] {
 			return ip, nil
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("no loopback address left from %s", lb.Base)
+	return netip.Addr{}, fmt.Errorf("no address left in %s from %s", LoadBalancerPrefix(lb.Base), lb.Base)
 }
 
 // serve listens on ip at each of the Service's ports, unless it already does.
@@ -128,23 +131,29 @@ func (lb *LoadBalancer) serve(ctx context.Context, svc *corev1.Service, ip netip
 		if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP {
 			continue
 		}
-		addr := net.JoinHostPort(ip.String(), strconv.Itoa(int(p.Port)))
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, f := range s.forwarders {
-				f.close()
-			}
-			return fmt.Errorf("listening on %s for Service %s: %w", addr, name, err)
-		}
 		port := p
-		s.forwarders = append(s.forwarders, newForwarder(l, log.WithValues("listener", addr), func(ctx context.Context) (net.Conn, error) {
+		dial := func(ctx context.Context) (net.Conn, error) {
 			backend, err := lb.endpoint(ctx, svc, port)
 			if err != nil {
 				return nil, err
 			}
 			return dialIn(lb.NetnsPath, backend)
-		}))
-		log.Info("Serving a LoadBalancer address", "address", addr)
+		}
+		// On the host, and inside the management node for its Pods.
+		addr := net.JoinHostPort(ip.String(), strconv.Itoa(int(p.Port)))
+		podAddr := net.JoinHostPort(PodViewOf(ip).String(), strconv.Itoa(int(p.Port)))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			s.close()
+			return fmt.Errorf("listening on %s for Service %s: %w", addr, name, err)
+		}
+		s.forwarders = append(s.forwarders, newForwarder(l, log.WithValues("listener", addr), dial))
+		if l, err = listenIn(lb.NetnsPath, podAddr); err != nil {
+			s.close()
+			return fmt.Errorf("listening on %s in the management node for Service %s: %w", podAddr, name, err)
+		}
+		s.forwarders = append(s.forwarders, newForwarder(l, log.WithValues("listener", podAddr), dial))
+		log.Info("Serving a LoadBalancer address", "address", addr, "podAddress", podAddr)
 	}
 	lb.mu.Lock()
 	lb.serving[name] = s
@@ -196,9 +205,13 @@ func (lb *LoadBalancer) unserve(name types.NamespacedName) {
 	delete(lb.serving, name)
 	lb.mu.Unlock()
 	if s != nil {
-		for _, f := range s.forwarders {
-			f.close()
-		}
+		s.close()
+	}
+}
+
+func (s *served) close() {
+	for _, f := range s.forwarders {
+		f.close()
 	}
 }
 

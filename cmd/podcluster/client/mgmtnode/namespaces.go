@@ -19,6 +19,9 @@ ip link set lo up
 ip link add ` + BridgeName + ` type bridge
 ip address add ` + NodeIP + `/16 dev ` + BridgeName + `
 ip link set ` + BridgeName + ` up
+# The node Pods' view of the LoadBalancer addresses (see loopbackPlugin): the
+# whole range is local here, and podcluster listens on the addresses in use.
+ip route add local ` + LoadBalancerSubnet + ` dev lo
 # Only this namespace's settings (/proc/sys/net follows the opener's network
 # namespace).
 echo 1 >/proc/sys/net/ipv4/ip_forward

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -59,6 +60,9 @@ type Options struct {
 	// node-image.tar and image-name, and rootfs.tar, whose preloaded
 	// Kubernetes images give the management node its pause image.
 	NodeImageDir string
+	// LoadBalancerBase is the first LoadBalancer address (see LoadBalancer);
+	// node Pods reach the /16 around it.
+	LoadBalancerBase netip.Addr
 	// Client reads the plane (the Node's readiness).
 	Client client.Client
 	// Progress receives one line per step, for people. May be nil.
@@ -107,6 +111,9 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
+	if !opts.LoadBalancerBase.Is4() || !opts.LoadBalancerBase.IsLoopback() {
+		return nil, fmt.Errorf("the LoadBalancer base %s is not an IPv4 loopback address", opts.LoadBalancerBase)
+	}
 	if err := checkHost(opts); err != nil {
 		return nil, err
 	}
@@ -119,7 +126,7 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 			}
 		}
 	}()
-	for _, d := range []string{"containerd", "kubelet", "cni/net.d", "cni/ipam", "pod-logs", "logs", "pki"} {
+	for _, d := range []string{"containerd", "kubelet", "cni/net.d", "cni/ipam", "cni/bin", "pod-logs", "logs", "pki"} {
 		if err := os.MkdirAll(n.path(d), 0o700); err != nil {
 			return nil, fmt.Errorf("creating the management node's state: %w", err)
 		}
@@ -257,7 +264,10 @@ func (n *Node) nsenter(name string, args ...string) *exec.Cmd {
 func (n *Node) startContainerd(ctx context.Context) error {
 	dir := n.path("containerd")
 	config := n.path("containerd", "config.toml")
-	if err := os.WriteFile(config, []byte(containerdConfig(dir, n.path("cni", "net.d"))), 0o600); err != nil {
+	if err := os.WriteFile(config, []byte(containerdConfig(dir, n.path("cni", "bin"), n.path("cni", "net.d"))), 0o600); err != nil {
+		return err
+	}
+	if err := n.writeCNIPlugins(); err != nil {
 		return err
 	}
 	cni, err := cniConfig(n.path("cni", "ipam"))
@@ -276,6 +286,25 @@ func (n *Node) startContainerd(ctx context.Context) error {
 		_, err := n.ctr(ctx, "version")
 		return err == nil, nil
 	})
+}
+
+// writeCNIPlugins fills the CNI plugin folder: the Debian plugins (links to
+// /usr/lib/cni) and podcluster-loopback.
+func (n *Node) writeCNIPlugins() error {
+	dir := n.path("cni", "bin")
+	plugins, err := os.ReadDir("/usr/lib/cni")
+	if err != nil {
+		return fmt.Errorf("the CNI plugins (containernetworking-plugins): %w", err)
+	}
+	for _, p := range plugins {
+		link := filepath.Join(dir, p.Name())
+		_ = os.Remove(link)
+		if err := os.Symlink(filepath.Join("/usr/lib/cni", p.Name()), link); err != nil {
+			return err
+		}
+	}
+	script := fmt.Sprintf(loopbackPlugin, LoadBalancerPrefix(n.opts.LoadBalancerBase), LoadBalancerSubnet)
+	return os.WriteFile(filepath.Join(dir, loopbackPluginName), []byte(script), 0o700) //nolint:gosec // a plugin must be executable
 }
 
 // ctr runs ctr against the node's containerd, in the CRI's namespace.
