@@ -99,6 +99,19 @@ node-image: ## Build the node image (hack/node-image, cached by version; minutes
 	hack/ensure-test-packages.sh
 	hack/node-image/build.sh
 
+# up-real keeps its plane apart from make up's simulated one.
+UP_REAL_STATE_DIR ?= $(HOME)/.podcluster-real
+
+.PHONY: up-real
+up-real: node-image ## The main job on real nodes: up --runtime=real with examples/real (root, Linux; see docs/real-nodes.md).
+	$(ENSURE) etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet
+	go build -o $(BIN)/podcluster ./cmd/podcluster
+	@if [ -t 0 ] && [ "$$(ps -o tpgid= -p $$$$)" -eq "$$(ps -o pgid= -p $$$$)" ]; then \
+		set -m; $(BIN)/podcluster up --stop-with-parent --runtime=real --state-dir $(UP_REAL_STATE_DIR) --apply examples/real $(UP_FLAGS) || exit $$?; \
+	else \
+		exec $(BIN)/podcluster up --runtime=real --state-dir $(UP_REAL_STATE_DIR) --apply examples/real $(UP_FLAGS); \
+	fi
+
 .PHONY: test-realnode
 test-realnode: node-image ## Run kubeadm init in the node image, in a private containerd (needs root).
 	PODCLUSTER_BUILD_NODE_IMAGE=1 go test -count=1 -timeout 30m -v ./test/realnode/

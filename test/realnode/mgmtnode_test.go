@@ -37,9 +37,9 @@ const (
 	upStopTimeout = 2 * time.Minute
 )
 
-// TestManagementNode runs `podcluster up --runtime=real` with a Cluster of one
-// control-plane Machine and a MachineDeployment of one worker
-// (testdata/cluster.yaml): the management node runs the infrastructure
+// TestManagementNode runs `podcluster up --runtime=real` with the real-node
+// example (examples/real: a Cluster of one control-plane Machine, and a
+// MachineDeployment scaled to one worker): the management node runs the infrastructure
 // provider's node Pods for real, their systemd boots, the bootstrap units run
 // kubeadm init and kubeadm join (through the LoadBalancer address), the
 // Machines reach Running and the workload Nodes are Ready, seen from the host
@@ -77,12 +77,16 @@ func TestManagementNode(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building podcluster: %v\n%s", err, out)
 	}
-	manifest, err := os.ReadFile(filepath.Join("testdata", "cluster.yaml"))
+	// The real-node example, with one worker instead of three.
+	manifest, err := os.ReadFile(filepath.Join(root, "examples", "real", "cluster.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(manifest), "replicas: 3") {
+		t.Fatal("examples/real/cluster.yaml has no MachineDeployment of 3 replicas to scale down")
+	}
 	manifestPath := filepath.Join(work, "cluster.yaml")
-	if err := os.WriteFile(manifestPath, []byte(strings.ReplaceAll(string(manifest), "NODE_IMAGE", image)), 0o600); err != nil {
+	if err := os.WriteFile(manifestPath, []byte(strings.ReplaceAll(string(manifest), "replicas: 3", "replicas: 1")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -138,6 +142,10 @@ func TestManagementNode(t *testing.T) {
 		})
 		t.Logf("node Pod %s running on %s at %s, %s after the apply", pod.Name, pod.Spec.NodeName, pod.Status.PodIP,
 			time.Since(applied).Round(100*time.Millisecond))
+		// up maps the version to the node image it loaded.
+		if got := pod.Spec.Containers[0].Image; got != image {
+			t.Errorf("node Pod %s runs %s, not the node image %s", pod.Name, got, image)
+		}
 		// The startup probe passes once bootstrap.sh wrote the success file.
 		waitFor(ctx, t, 10*time.Minute, "the bootstrap of "+pod.Name+" to succeed (startup probe)", func() (bool, string) {
 			var why string

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -32,6 +33,7 @@ import (
 	"github.com/podcluster/podcluster/cmd/podcluster/client/streams"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/cmd/podcluster/providers"
+	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
 	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/manager"
 	"github.com/podcluster/podcluster/internal/scheme"
@@ -244,6 +246,9 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 				fmt.Fprintf(s.ErrOut, "ERROR: stopping the management node: %v\n", err)
 			}
 		}()
+		if err := o.mapNodeImage(ctx, s, c, node.Image); err != nil {
+			return err
+		}
 	}
 	if len(o.providers) > 0 {
 		simulate := rt == runtimeSim
@@ -338,6 +343,31 @@ func (o *options) startNode(ctx context.Context, s streams.IO, plane *localplane
 		Progress:         s.ErrOut,
 		Log:              zap.New(zap.WriteTo(logFile)),
 	})
+}
+
+// mapNodeImage makes the management node's image the node image of its
+// Kubernetes version (its tag) in --namespace, through the ConfigMap
+// nodepod.ImagesConfigMapName, so that Machines of that version that name no
+// image run on it rather than on kind's published image, which cannot be
+// pulled here. An existing ConfigMap is the user's and is left alone.
+func (o *options) mapNodeImage(ctx context.Context, s streams.IO, c client.Client, image string) error {
+	version := image[strings.LastIndex(image, ":")+1:]
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: o.namespace, Name: nodepod.ImagesConfigMapName},
+		Data:       map[string]string{version: image},
+	}
+	err := c.Create(ctx, cm)
+	switch {
+	case err == nil:
+		fmt.Fprintf(s.ErrOut, " • Machines of Kubernetes %s in namespace %s run the node image %s (ConfigMap %s)\n",
+			version, o.namespace, image, nodepod.ImagesConfigMapName)
+		return nil
+	case apierrors.IsAlreadyExists(err):
+		return nil
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("namespace %s does not exist (--namespace): %w", o.namespace, err)
+	}
+	return fmt.Errorf("mapping Kubernetes %s to the node image %s: %w", version, image, err)
 }
 
 // defaultNodeImageDir asks the checkout's hack/node-image/build.sh where the
