@@ -237,7 +237,8 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 	}
 	var node *mgmtnode.Node
 	if rt == runtimeReal {
-		if node, err = o.startNode(ctx, s, plane, c); err != nil {
+		var closeLog func()
+		if node, closeLog, err = o.startNode(ctx, s, plane, c); err != nil {
 			return err
 		}
 		// After the providers stop, before the plane does.
@@ -245,6 +246,7 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 			if err := node.Stop(); err != nil {
 				fmt.Fprintf(s.ErrOut, "ERROR: stopping the management node: %v\n", err)
 			}
+			closeLog()
 		}()
 		if err := o.mapNodeImage(ctx, s, c, node.Image); err != nil {
 			return err
@@ -312,26 +314,26 @@ Press Ctrl-C to stop it; 'podcluster up --state-dir %s' resumes it later.
 }
 
 // startNode starts the management node of --runtime=real, in
-// <state-dir>/node, logging to <state-dir>/logs/management-node.log.
-func (o *options) startNode(ctx context.Context, s streams.IO, plane *localplane.Plane, c client.Client) (*mgmtnode.Node, error) {
+// <state-dir>/node, logging to <state-dir>/logs/management-node.log; closeLog
+// closes that log once the node has stopped.
+func (o *options) startNode(ctx context.Context, s streams.IO, plane *localplane.Plane, c client.Client) (_ *mgmtnode.Node, closeLog func(), err error) {
 	imageDir := o.nodeImageDir
 	if imageDir == "" {
-		var err error
 		if imageDir, err = defaultNodeImageDir(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	lbBase, err := netip.ParseAddr(o.lbBase)
 	if err != nil {
-		return nil, fmt.Errorf("--sim-loadbalancer-base: %w", err)
-	}
-	logFile, err := os.OpenFile(filepath.Join(o.stateDir, "logs", "management-node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("--sim-loadbalancer-base: %w", err)
 	}
 	// The node's own log lines; its processes log to <state-dir>/node/logs.
-	go func() { <-ctx.Done(); _ = logFile.Close() }()
-	return mgmtnode.Start(ctx, mgmtnode.Options{
+	logFile, err := os.OpenFile(filepath.Join(o.stateDir, "logs", "management-node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	closeLog = func() { _ = logFile.Close() }
+	node, err := mgmtnode.Start(ctx, mgmtnode.Options{
 		Dir:              filepath.Join(o.stateDir, "node"),
 		Server:           plane.Config.Host,
 		CACertFile:       filepath.Join(o.stateDir, "pki", "ca.crt"),
@@ -343,6 +345,11 @@ func (o *options) startNode(ctx context.Context, s streams.IO, plane *localplane
 		Progress:         s.ErrOut,
 		Log:              zap.New(zap.WriteTo(logFile)),
 	})
+	if err != nil {
+		closeLog()
+		return nil, nil, err
+	}
+	return node, closeLog, nil
 }
 
 // mapNodeImage makes the management node's image the node image of its
