@@ -142,11 +142,11 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 
 	n.step("Starting the management node's kubelet")
+	start := time.Now()
 	if err := n.startKubelet(); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	if err := n.waitReady(ctx); err != nil {
+	if err := n.waitReady(ctx, start); err != nil {
 		return nil, err
 	}
 	n.step(fmt.Sprintf("  Ready after %s", time.Since(start).Round(100*time.Millisecond)))
@@ -371,9 +371,13 @@ func (n *Node) startKubelet() error {
 	return nil
 }
 
-// waitReady waits until the Node is registered and Ready.
-func (n *Node) waitReady(ctx context.Context) error {
+// waitReady waits until the Node is registered and this kubelet reported it
+// Ready: a Node left from an earlier run still says Ready from then, so the
+// condition must have been posted since the kubelet started (the API keeps
+// whole seconds).
+func (n *Node) waitReady(ctx context.Context, since time.Time) error {
 	n.step(fmt.Sprintf("Waiting for the management Node %s to be Ready", n.Name))
+	since = since.Truncate(time.Second)
 	return n.poll(ctx, n.kubelet, readyTimeout, "the management Node to be Ready", func(ctx context.Context) (bool, error) {
 		node := &corev1.Node{}
 		if err := n.opts.Client.Get(ctx, client.ObjectKey{Name: n.Name}, node); err != nil {
@@ -381,7 +385,7 @@ func (n *Node) waitReady(ctx context.Context) error {
 		}
 		for _, c := range node.Status.Conditions {
 			if c.Type == corev1.NodeReady {
-				return c.Status == corev1.ConditionTrue, nil
+				return c.Status == corev1.ConditionTrue && !c.LastHeartbeatTime.Time.Before(since), nil
 			}
 		}
 		return false, nil
