@@ -121,6 +121,9 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 			return nil, fmt.Errorf("creating the management node's state: %w", err)
 		}
 	}
+	if err := n.endLeftovers(); err != nil {
+		return nil, err
+	}
 	if err := n.removeCreatedDirs(); err != nil {
 		return nil, err
 	}
