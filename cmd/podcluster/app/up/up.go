@@ -71,13 +71,25 @@ second signal stops it at once. Its state (certificates, etcd data, logs, an
 admin kubeconfig) lives in --state-dir; running up again resumes the same plane.
 
 The processes up starts die with it even when it is killed, and a later up on
-the same --state-dir ends whatever a killed one left running before it starts.`,
+the same --state-dir ends whatever a killed one left running before it starts.
+
+--runtime chooses what runs the infrastructure provider's node Pods. The
+default, auto, simulates them when the plane has no Nodes. real (root, Linux)
+adds a kube-scheduler to the plane and a management node: containerd and a
+kubelet in network and mount namespaces of their own, registered as a Node,
+with the node image (make node-image) loaded, so that node Pods boot for real
+and run kubeadm. LoadBalancer Services then get 127.x addresses that reach
+them from the host and from the node Pods; nothing on the host's network
+changes (docs/real-nodes.md).`,
 		Example: `  # Start the plane and apply the seed walkthrough
   podcluster up --apply examples/seed
 
   # In another terminal
   export KUBECONFIG=~/.podcluster/kubeconfig
-  kubectl get clusters,machines`,
+  kubectl get clusters,machines
+
+  # Real node Pods on a management node (root)
+  podcluster up --runtime=real --state-dir ~/.podcluster-real --apply examples/real`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), s) },
 	}

@@ -165,7 +165,7 @@ func checkHost(opts Options) error {
 		return errors.New("a management node needs root (namespaces, mounts, cgroups)")
 	}
 	var missing []string
-	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "unshare", "nsenter", "ip", "mount"} {
+	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "unshare", "nsenter", "ip", "iptables", "mount", "tar"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, bin)
 		}
