@@ -22,6 +22,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/mgmtnode"
 	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
 	"github.com/podcluster/podcluster/internal/scheme"
@@ -43,13 +44,22 @@ const (
 // provider's node Pods for real, their systemd boots, the bootstrap units run
 // kubeadm init and kubeadm join (through the LoadBalancer address), the
 // Machines reach Running and the workload Nodes are Ready, seen from the host
-// through the cluster's <cluster>-kubeconfig Secret. Stopping up must leave the host as it was: the
+// through the cluster's <cluster>-kubeconfig Secret. Then a second cluster
+// whose bootstrap fails on purpose (testdata/bootstrap-failure.yaml) shows the
+// failing step in its Machine's conditions. Stopping up must leave the host as it was: the
 // kernel settings, mounts, interfaces, routes and network namespaces, and no
 // process.
 func TestManagementNode(t *testing.T) {
 	requireHost(t)
 	image, archive := nodeImage(t)
 	ctrllog.SetLogger(logr.Discard())
+	// Other work on the host can hold nearly all of root's inotify instances;
+	// then containerd's CRI plugin and the nodes' systemd fail at once. That
+	// is a busy host, not a broken product, and the limit is the host's.
+	if free, ok := mgmtnode.FreeInotifyInstances(); ok && free < mgmtnode.InotifyInstancesNeeded {
+		t.Skipf("only about %d inotify instances are left for root (fs.inotify.max_user_instances); the management node "+
+			"and two node Pods need about %d", free, mgmtnode.InotifyInstancesNeeded)
+	}
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -78,15 +88,15 @@ func TestManagementNode(t *testing.T) {
 		t.Fatalf("building podcluster: %v\n%s", err, out)
 	}
 	// The real-node example, with one worker instead of three.
-	manifest, err := os.ReadFile(filepath.Join(root, "examples", "real", "cluster.yaml"))
+	example, err := os.ReadFile(filepath.Join(root, "examples", "real", "cluster.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(manifest), "replicas: 3") {
+	if !strings.Contains(string(example), "replicas: 3") {
 		t.Fatal("examples/real/cluster.yaml has no MachineDeployment of 3 replicas to scale down")
 	}
 	manifestPath := filepath.Join(work, "cluster.yaml")
-	if err := os.WriteFile(manifestPath, []byte(strings.ReplaceAll(string(manifest), "replicas: 3", "replicas: 1")), 0o600); err != nil {
+	if err := os.WriteFile(manifestPath, []byte(strings.ReplaceAll(string(example), "replicas: 3", "replicas: 1")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -247,6 +257,32 @@ func TestManagementNode(t *testing.T) {
 			t.Logf("%s %s: %s", pod.Name, unit, strings.Join(strings.Fields(out), " "))
 		}
 	}
+
+	// A failing bootstrap on a real node: the failing step and its output, from
+	// the node container's termination message, in the conditions.
+	failApplied := time.Now()
+	objs, err := manifest.ReadPaths(filepath.Join("testdata", "bootstrap-failure.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := manifest.Apply(ctx, c, "default", objs...); err != nil {
+		t.Fatalf("applying testdata/bootstrap-failure.yaml: %v", err)
+	}
+	const wantFailure = "failed step: runcmd[1]: sh -c 'echo injected bootstrap failure >&2; exit 3'"
+	waitFor(ctx, t, 5*time.Minute, "the Machine of the broken cluster to report the failed step", func() (bool, string) {
+		machines := &clusterv1.MachineList{}
+		if err := c.List(ctx, machines, client.MatchingLabels{clusterv1.ClusterNameLabel: "broken"}); err != nil || len(machines.Items) != 1 {
+			return false, "no Machine yet"
+		}
+		for _, cond := range machines.Items[0].Status.Conditions {
+			if cond.Type == clusterv1.MachineInfrastructureReadyCondition {
+				return strings.Contains(cond.Message, wantFailure) && strings.Contains(cond.Message, "injected bootstrap failure\n"),
+					cond.Reason + ": " + cond.Message
+			}
+		}
+		return false, "no InfrastructureReady condition"
+	})
+	t.Logf("the failed bootstrap reached the Machine's conditions %s after the apply", time.Since(failApplied).Round(100*time.Millisecond))
 
 	stopped := time.Now()
 	if err := up.stop(); err != nil {

@@ -107,6 +107,10 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err := checkHost(opts); err != nil {
 		return nil, err
 	}
+	if free, ok := FreeInotifyInstances(); ok && free < InotifyInstancesNeeded {
+		fmt.Fprintf(opts.Progress, " • WARNING: only about %d inotify instances are left for root (fs.inotify.max_user_instances); "+
+			"a management node with two node Pods needs about %d, and node Pods fail without them\n", free, InotifyInstancesNeeded)
+	}
 	n := &Node{Name: opts.NodeName, opts: opts, spawner: newSpawner(),
 		ContainerdSocket: filepath.Join(opts.Dir, "containerd", "containerd.sock")}
 	defer func() {
@@ -275,10 +279,26 @@ func (n *Node) startContainerd(ctx context.Context) error {
 		return err
 	}
 	n.containerd = proc
-	return n.poll(ctx, proc, startTimeout, "containerd to answer", func(ctx context.Context) (bool, error) {
+	if err := n.poll(ctx, proc, startTimeout, "containerd to answer", func(ctx context.Context) (bool, error) {
 		_, err := n.ctr(ctx, "version")
 		return err == nil, nil
-	})
+	}); err != nil {
+		return err
+	}
+	// containerd runs on when its CRI plugin fails to load; the kubelet would
+	// then only say that the CRI is not implemented.
+	out, err := n.ctr(ctx, "plugins", "list")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 4 && f[0] == "io.containerd.grpc.v1" && f[1] == "cri" && f[len(f)-1] != "ok" {
+			return fmt.Errorf("containerd's CRI plugin did not load (%s); its log, %s, says why. Without inotify instances "+
+				"left (fs.inotify.max_user_instances counts every process of the user) it fails to watch the CNI configuration",
+				f[len(f)-1], proc.log.Name())
+		}
+	}
+	return nil
 }
 
 // writeCNIPlugins fills the CNI plugin folder: the Debian plugins (links to

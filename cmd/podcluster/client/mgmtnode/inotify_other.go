@@ -1,0 +1,7 @@
+//go:build !linux
+
+package mgmtnode
+
+import "os"
+
+func ownedByRoot(os.FileInfo) bool { return false }
