@@ -276,7 +276,7 @@ func TestManagementNode(t *testing.T) {
 		}
 		for _, cond := range machines.Items[0].Status.Conditions {
 			if cond.Type == clusterv1.MachineInfrastructureReadyCondition {
-				return strings.Contains(cond.Message, wantFailure) && strings.Contains(cond.Message, "injected bootstrap failure\n"),
+				return strings.Contains(cond.Message, wantFailure) && strings.Contains(cond.Message, "\ninjected bootstrap failure"),
 					cond.Reason + ": " + cond.Message
 			}
 		}
