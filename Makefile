@@ -114,7 +114,7 @@ up-real: node-image ## The main job on real nodes: up --runtime=real with exampl
 
 .PHONY: test-realnode
 test-realnode: node-image ## Run kubeadm init in the node image, in a private containerd (needs root).
-	PODCLUSTER_BUILD_NODE_IMAGE=1 go test -count=1 -timeout 30m -v ./test/realnode/
+	PODCLUSTER_BUILD_NODE_IMAGE=1 PODCLUSTER_TEST_MANAGEMENT_NODE=1 go test -count=1 -timeout 30m -v ./test/realnode/
 
 .PHONY: help
 help:
