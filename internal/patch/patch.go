@@ -140,15 +140,6 @@ func (w *statusMemo) record(uid types.UID, e statusWrite) {
 	w.m[uid] = e
 }
 
-// mainSum is the sum of the snapshot without its status.
-func (h *Helper) mainSum() [32]byte {
-	sum, err := sumOf(without(h.before, "status"))
-	if err != nil {
-		return [32]byte{} // matches no write
-	}
-	return sum
-}
-
 // sumOf hashes an object without its status for the memo.
 func sumOf(obj map[string]any) ([32]byte, error) {
 	data, err := json.Marshal(obj)
@@ -215,29 +206,36 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 	// memo is what this process wrote since the snapshot, when the snapshot
 	// is older than its own write (a cache that lags behind it).
 	memo, stale := written.staleAt(h.uid, h.rv)
-	mainSum, err := sumOf(without(after, "status"))
-	if err != nil {
-		return err
-	}
-	// serverMain is what the server has without status, as far as this
-	// process knows: the snapshot's, or what our own later write made it.
-	serverMain := h.mainSum()
-	if stale {
-		serverMain = memo.mainSum
-	}
-	if stale && serverMain == mainSum && mainPatch != nil {
-		// The server has this metadata and spec from our own write, and the
-		// generation that write made.
-		mainPatch = nil
-		if memo.generation != obj.GetGeneration() && len(restatus) > 0 {
-			obj.SetGeneration(memo.generation)
-			for _, f := range restatus {
-				f()
-			}
-			if after, err = toMap(obj); err != nil {
-				return err
+	// The sums hash the whole object: they are computed only where a stale
+	// snapshot or a write needs them, not on every reconcile.
+	mainSum := sync.OnceValues(func() ([32]byte, error) { return sumOf(without(after, "status")) })
+	if stale && mainPatch != nil {
+		sum, err := mainSum()
+		if err != nil {
+			return err
+		}
+		if sum == memo.mainSum {
+			// The server has this metadata and spec from our own write,
+			// and the generation that write made.
+			mainPatch = nil
+			if memo.generation != obj.GetGeneration() && len(restatus) > 0 {
+				obj.SetGeneration(memo.generation)
+				for _, f := range restatus {
+					f()
+				}
+				if after, err = toMap(obj); err != nil {
+					return err
+				}
 			}
 		}
+	}
+	// serverMain is what the server has without status, as far as this
+	// process knows: what our own write made it, or else the snapshot's.
+	serverMain := func() ([32]byte, error) {
+		if stale {
+			return memo.mainSum, nil
+		}
+		return sumOf(without(h.before, "status"))
 	}
 	if mainPatch != nil {
 		if _, ok := mainPatch["metadata"].(map[string]any)["finalizers"]; ok {
@@ -246,8 +244,14 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 			// as the snapshot has it, is locked on the version that write
 			// made: our write cannot be the conflict, another one still is.
 			lock := obj.GetResourceVersion()
-			if stale && memo.latestRV != "" && serverMain == h.mainSum() {
-				lock = memo.latestRV
+			if stale && memo.latestRV != "" {
+				snapshot, err := sumOf(without(h.before, "status"))
+				if err != nil {
+					return err
+				}
+				if memo.mainSum == snapshot {
+					lock = memo.latestRV
+				}
 			}
 			mainPatch["metadata"].(map[string]any)["resourceVersion"] = lock
 		}
@@ -258,9 +262,13 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 			// The version this patch made precedes the status patch below
 			// too: its own event brings a snapshot at it.
 			rvs = append(rvs, answer.GetResourceVersion())
-			serverMain = mainSum
+			sum, err := mainSum()
+			if err != nil {
+				return err
+			}
+			serverMain = func() ([32]byte, error) { return sum, nil }
 			if h.uid != "" {
-				written.record(h.uid, statusWrite{staleRVs: slices.Clone(rvs[:1]), mainSum: serverMain,
+				written.record(h.uid, statusWrite{staleRVs: slices.Clone(rvs[:1]), mainSum: sum,
 					latestRV: answer.GetResourceVersion(), generation: answer.GetGeneration()})
 			}
 			if gen := answer.GetGeneration(); gen != obj.GetGeneration() && len(restatus) > 0 {
@@ -301,7 +309,11 @@ func (h *Helper) Patch(ctx context.Context, obj client.Object, restatus ...func(
 			if answer, err := h.send(ctx, obj, statusPatch, true); err != nil {
 				errs = append(errs, err)
 			} else if h.uid != "" {
-				written.record(h.uid, statusWrite{staleRVs: rvs, sum: sum, mainSum: serverMain,
+				main, err := serverMain()
+				if err != nil {
+					return err
+				}
+				written.record(h.uid, statusWrite{staleRVs: rvs, sum: sum, mainSum: main,
 					latestRV: answer.GetResourceVersion(), generation: answer.GetGeneration()})
 			}
 		}
