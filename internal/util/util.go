@@ -7,10 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -240,4 +242,15 @@ func ClusterToObjects(c client.Client, newList func() client.ObjectList) handler
 func InfrastructureProvisioned(m *clusterv1.Machine) bool {
 	return m.Spec.ProviderID != "" ||
 		(m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned)
+}
+
+// LoadBalancerIP is a Service's first LoadBalancer ingress IP, if any: the
+// address a LoadBalancer controller assigned it.
+func LoadBalancerIP(svc *corev1.Service) (netip.Addr, bool) {
+	for _, ing := range svc.Status.LoadBalancer.Ingress {
+		if ip, err := netip.ParseAddr(ing.IP); err == nil {
+			return ip, true
+		}
+	}
+	return netip.Addr{}, false
 }

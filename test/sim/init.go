@@ -18,6 +18,7 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
+	"github.com/podcluster/podcluster/internal/util"
 )
 
 const (
@@ -106,7 +107,7 @@ func (r *kubeletReconciler) endpoint(ctx context.Context, pod *corev1.Pod) (stri
 			if p.TargetPort.String() != nodepod.APIServerPortName && (containerPort == 0 || p.TargetPort.IntValue() != containerPort) {
 				continue
 			}
-			if ip, ok := ingressIP(&svc); ok {
+			if ip, ok := util.LoadBalancerIP(&svc); ok {
 				return ip.String(), int(p.Port), nil
 			}
 			if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {

@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podcluster/podcluster/internal/util"
 )
 
 // loadBalancerReconciler plays a cloud's LoadBalancer controller: each
@@ -40,7 +42,7 @@ func (r *loadBalancerReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		r.rt.lbAddrs.release(owner)
 		return ctrl.Result{}, nil
 	}
-	if ip, ok := ingressIP(svc); ok {
+	if ip, ok := util.LoadBalancerIP(svc); ok {
 		// Already served, by us or by an earlier run: keep it.
 		r.rt.lbAddrs.hold(owner, ip)
 		return ctrl.Result{}, nil
@@ -52,7 +54,7 @@ func (r *loadBalancerReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	used := map[netip.Addr]bool{}
 	for i := range services.Items {
-		if ip, ok := ingressIP(&services.Items[i]); ok {
+		if ip, ok := util.LoadBalancerIP(&services.Items[i]); ok {
 			used[ip] = true
 		}
 	}
@@ -79,16 +81,6 @@ func (r *loadBalancerReconciler) serves(svc *corev1.Service) bool {
 		return r.rt.LoadBalancerClass == ""
 	}
 	return *svc.Spec.LoadBalancerClass == r.rt.LoadBalancerClass
-}
-
-// ingressIP is the Service's first LoadBalancer ingress IP, if any.
-func ingressIP(svc *corev1.Service) (netip.Addr, bool) {
-	for _, ing := range svc.Status.LoadBalancer.Ingress {
-		if ip, err := netip.ParseAddr(ing.IP); err == nil {
-			return ip, true
-		}
-	}
-	return netip.Addr{}, false
 }
 
 func ptrTo[T any](v T) *T { return &v }

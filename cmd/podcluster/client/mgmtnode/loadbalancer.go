@@ -12,8 +12,11 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podcluster/podcluster/internal/util"
 )
 
 // LoadBalancer is the management node's LoadBalancer controller. Each
@@ -75,13 +78,13 @@ func (lb *LoadBalancer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		lb.unserve(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	ip, ok := ingressIP(svc)
+	ip, ok := util.LoadBalancerIP(svc)
 	if !ok {
 		var err error
 		if ip, err = lb.allocate(ctx); err != nil {
 			return ctrl.Result{}, fmt.Errorf("allocating an address for Service %s: %w", req, err)
 		}
-		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip.String(), IPMode: ptrTo(corev1.LoadBalancerIPModeProxy)}}
+		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip.String(), IPMode: ptr.To(corev1.LoadBalancerIPModeProxy)}}
 		if err := lb.Client.Status().Update(ctx, svc); err != nil {
 			return ctrl.Result{}, fmt.Errorf("setting the address of Service %s: %w", req, err)
 		}
@@ -98,7 +101,7 @@ func (lb *LoadBalancer) allocate(ctx context.Context) (netip.Addr, error) {
 	}
 	used := map[netip.Addr]bool{}
 	for i := range services.Items {
-		if ip, ok := ingressIP(&services.Items[i]); ok {
+		if ip, ok := util.LoadBalancerIP(&services.Items[i]); ok {
 			used[ip] = true
 		}
 	}
@@ -175,7 +178,7 @@ func (lb *LoadBalancer) endpoint(ctx context.Context, svc *corev1.Service, port 
 			continue
 		}
 		for _, sp := range s.Ports {
-			if sp.Port == nil || ptrValue(sp.Name) != port.Name {
+			if sp.Port == nil || ptr.Deref(sp.Name, "") != port.Name {
 				continue
 			}
 			for _, ep := range s.Endpoints {
@@ -226,24 +229,4 @@ func (lb *LoadBalancer) Close() {
 	for _, n := range names {
 		lb.unserve(n)
 	}
-}
-
-// ingressIP is the Service's first LoadBalancer ingress IP, if any.
-func ingressIP(svc *corev1.Service) (netip.Addr, bool) {
-	for _, ing := range svc.Status.LoadBalancer.Ingress {
-		if ip, err := netip.ParseAddr(ing.IP); err == nil {
-			return ip, true
-		}
-	}
-	return netip.Addr{}, false
-}
-
-func ptrTo[T any](v T) *T { return &v }
-
-func ptrValue[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/yaml"
 
@@ -97,13 +98,13 @@ func TestEndpoint(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name,
 				Labels: map[string]string{discoveryv1.LabelServiceName: "c-apiserver"}},
 			AddressType: discoveryv1.AddressTypeIPv4,
-			Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("apiserver"), Port: ptrTo(port)}},
+			Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("apiserver"), Port: ptr.To(port)}},
 			Endpoints:   eps,
 		}
 	}
 	ep := func(ip string, ready, serving bool) discoveryv1.Endpoint {
 		return discoveryv1.Endpoint{Addresses: []string{ip},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(ready), Serving: ptrTo(serving)}}
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ready), Serving: ptr.To(serving)}}
 	}
 	for _, tc := range []struct {
 		name    string
