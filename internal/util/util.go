@@ -244,6 +244,13 @@ func InfrastructureProvisioned(m *clusterv1.Machine) bool {
 		(m.Status.Initialization.InfrastructureProvisioned != nil && *m.Status.Initialization.InfrastructureProvisioned)
 }
 
+// ControlPlaneInitialized says whether the Cluster's control plane is
+// initialized (status.initialization.controlPlaneInitialized): kubeadm init
+// has run, and it never goes back.
+func ControlPlaneInitialized(c *clusterv1.Cluster) bool {
+	return c.Status.Initialization.ControlPlaneInitialized != nil && *c.Status.Initialization.ControlPlaneInitialized
+}
+
 // LoadBalancerIP is a Service's first LoadBalancer ingress IP, if any: the
 // address a LoadBalancer controller assigned it.
 func LoadBalancerIP(svc *corev1.Service) (netip.Addr, bool) {

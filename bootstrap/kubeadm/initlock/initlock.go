@@ -122,9 +122,15 @@ type Releaser struct {
 	released sync.Map // cluster UID -> struct{}
 }
 
+// Released says whether this Releaser has released cluster's lock.
+func (r *Releaser) Released(cluster *clusterv1.Cluster) bool {
+	_, done := r.released.Load(cluster.UID)
+	return done
+}
+
 // Release deletes the init lock of cluster unless this Releaser already did.
 func (r *Releaser) Release(ctx context.Context, c client.Writer, cluster *clusterv1.Cluster) error {
-	if _, done := r.released.Load(cluster.UID); done {
+	if r.Released(cluster) {
 		return nil
 	}
 	if err := Release(ctx, c, cluster); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -200,6 +201,23 @@ func countSecrets(g Gomega, ns string, configs []*bootstrapv1.KubeadmConfig) int
 		}
 	}
 	return n
+}
+
+// TestLockReleasedWhenInitialized: the init lock goes as soon as the Cluster
+// reports its control plane initialized, before any Machine joins: the init
+// Machine's config, whose data exists, is woken for it.
+func TestLockReleasedWhenInitialized(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	c := newCluster(g, ns, "release")
+	g.Expect(dataOf(g, newMachine(g, c, "cp", true, "v1.37.2", seedSpec()))).To(ContainSubstring("kubeadm init"))
+	key := client.ObjectKey{Namespace: ns, Name: initlock.Name("release")}
+	g.Expect(env.Client.Get(ctx, key, &corev1.ConfigMap{})).To(Succeed())
+	setInitialized(g, c)
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(env.Client.Get(ctx, key, &corev1.ConfigMap{}))
+	}, 30*time.Second, 100*time.Millisecond).Should(BeTrue(), "the init lock outlived initialization")
 }
 
 // TestLockHolderDisappears: the init lock of a Machine that is gone is taken over.

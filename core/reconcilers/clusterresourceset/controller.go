@@ -105,7 +105,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 	for i := range clusters {
 		cluster := &clusters[i]
-		if !cluster.DeletionTimestamp.IsZero() || !controlPlaneInitialized(cluster) {
+		if !cluster.DeletionTimestamp.IsZero() || !util.ControlPlaneInitialized(cluster) {
 			// Its Cluster watch brings the set back once it is initialized.
 			continue
 		}
@@ -217,11 +217,7 @@ func clusterChanged() predicate.Predicate {
 			if !ok1 || !ok2 {
 				return false
 			}
-			return !labels.Equals(oldC.Labels, newC.Labels) || controlPlaneInitialized(oldC) != controlPlaneInitialized(newC)
+			return !labels.Equals(oldC.Labels, newC.Labels) || util.ControlPlaneInitialized(oldC) != util.ControlPlaneInitialized(newC)
 		},
 	}
-}
-
-func controlPlaneInitialized(c *clusterv1.Cluster) bool {
-	return c.Status.Initialization.ControlPlaneInitialized != nil && *c.Status.Initialization.ControlPlaneInitialized
 }

@@ -60,7 +60,7 @@ func (r *Reconciler) rollout(ctx context.Context, s *scope) (ctrl.Result, error)
 	}
 	// Synced on every reconcile, not only at creation: these fields change
 	// without making a new revision.
-	if err := r.syncNewMachineSet(ctx, s, desired, surge); err != nil {
+	if err := r.syncNewMachineSet(ctx, s, desired, surge, onDelete); err != nil {
 		return ctrl.Result{}, err
 	}
 	if onDelete {
@@ -215,7 +215,7 @@ func (r *Reconciler) rolloutOnDelete(ctx context.Context, s *scope, desired int3
 // the template hash in step with the deployment: among them the template's
 // labels, annotations and Node timeouts, which the MachineSet propagates to
 // its Machines in place (see mdutil.RolloutFields).
-func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, surge int32) error {
+func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, surge int32, onDelete bool) error {
 	ms := s.newMS
 	before := ms.DeepCopy()
 	ms.Spec.Deletion.Order = s.md.Spec.Deletion.Order
@@ -228,6 +228,13 @@ func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, s
 	}
 	ms.Annotations[clusterv1.DesiredReplicasAnnotation] = strconv.Itoa(int(desired))
 	ms.Annotations[clusterv1.MaxReplicasAnnotation] = strconv.Itoa(int(desired + surge))
+	// A plain scale (one revision, RollingUpdate) goes in the same patch as
+	// the annotations that announce it, as upstream sends them: one write
+	// instead of two; rolloutRolling then finds nothing left to do.
+	if from := mdutil.Replicas(ms.Spec.Replicas); !onDelete && len(s.activeOld()) == 0 && from != desired {
+		ctrl.LoggerFrom(ctx).Info("Scaling MachineSet", "machineSet", ms.Name, "from", from, "to", desired)
+		ms.Spec.Replicas = &desired
+	}
 	// Most reconciles change nothing here; an empty patch would still
 	// cost a request.
 	if equalSync(before, ms) {
@@ -242,7 +249,8 @@ func (r *Reconciler) syncNewMachineSet(ctx context.Context, s *scope, desired, s
 // equalSync compares only the fields syncNewMachineSet writes.
 func equalSync(a, b *clusterv1.MachineSet) bool {
 	ta, tb := a.Spec.Template, b.Spec.Template
-	return a.Spec.Deletion == b.Spec.Deletion && a.Spec.MachineNaming == b.Spec.MachineNaming &&
+	return mdutil.Replicas(a.Spec.Replicas) == mdutil.Replicas(b.Spec.Replicas) &&
+		a.Spec.Deletion == b.Spec.Deletion && a.Spec.MachineNaming == b.Spec.MachineNaming &&
 		maps.Equal(ta.ObjectMeta.Labels, tb.ObjectMeta.Labels) && maps.Equal(ta.ObjectMeta.Annotations, tb.ObjectMeta.Annotations) &&
 		equality.Semantic.DeepEqual(ta.Spec.Deletion, tb.Spec.Deletion) &&
 		a.Annotations[clusterv1.DesiredReplicasAnnotation] == b.Annotations[clusterv1.DesiredReplicasAnnotation] &&

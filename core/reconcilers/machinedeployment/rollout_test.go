@@ -35,6 +35,8 @@ func TestEqualSync(t *testing.T) {
 		}},
 		{name: "a drain timeout", mutate: func(ms *clusterv1.MachineSet) { ms.Spec.Template.Spec.Deletion.NodeDrainTimeoutSeconds = i32(5) }},
 		{name: "the desired replicas", mutate: func(ms *clusterv1.MachineSet) { ms.Annotations[clusterv1.DesiredReplicasAnnotation] = "4" }},
+		{name: "spec.replicas, scaled in the same patch", mutate: func(ms *clusterv1.MachineSet) { ms.Spec.Replicas = i32(4) }},
+		{name: "unset spec.replicas is 1", mutate: func(ms *clusterv1.MachineSet) { ms.Spec.Replicas = i32(1) }, equal: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -128,13 +128,25 @@ func (r *Reconciler) clusterToConfigs(ctx context.Context, o client.Object) []re
 		client.MatchingLabels{clusterv1.ClusterNameLabel: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil // a map function cannot retry; the next Cluster event will
 	}
+	// Any config's reconcile releases the init lock once the control plane
+	// is initialized (see Reconcile). When none waits for data, one with
+	// data is woken for it, so that the lock goes when initialization
+	// happens, not when the first join comes.
+	c, ok := o.(*clusterv1.Cluster)
+	releaseDue := ok && util.ControlPlaneInitialized(c) && !r.initLocks.Released(c)
 	var reqs []reconcile.Request
+	var withData *bootstrapv1.KubeadmConfig
 	for i := range list.Items {
 		// Configs with data only refresh tokens on their own requeues:
 		// waking them for every Cluster status write would be wasted work.
 		if list.Items[i].Status.Initialization.DataSecretCreated == nil {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		} else if withData == nil {
+			withData = &list.Items[i]
 		}
+	}
+	if releaseDue && len(reqs) == 0 && withData != nil {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(withData)})
 	}
 	return reqs
 }
@@ -176,6 +188,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 	if !config.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // no finalizer: the data Secret goes with its owner
+	}
+	// The init lock has done its job once the control plane is initialized.
+	// The first config reconciled after that deletes it: the one that
+	// initialized, which clusterToConfigs wakes for this, or the first join.
+	// For the rest the releaser sends nothing.
+	if util.ControlPlaneInitialized(s.cluster) {
+		if err := r.initLocks.Release(ctx, r.Client, s.cluster); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	// Data is made once; afterwards only its join token needs care.
 	if config.Status.Initialization.DataSecretCreated != nil && *config.Status.Initialization.DataSecretCreated {

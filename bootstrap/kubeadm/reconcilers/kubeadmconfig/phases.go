@@ -221,7 +221,7 @@ func readyForData(s *scope) bool {
 func (r *Reconciler) reconcileRole(ctx context.Context, s *scope) (bootstrapdata.Role, ctrl.Result, error) {
 	c, m := s.cluster, s.machine
 	_, controlPlane := m.Labels[clusterv1.MachineControlPlaneLabel]
-	initialized := c.Status.Initialization.ControlPlaneInitialized != nil && *c.Status.Initialization.ControlPlaneInitialized
+	initialized := util.ControlPlaneInitialized(c)
 	switch {
 	case !initialized && !controlPlane:
 		s.waiting = "waiting for the control plane to be initialized"
@@ -244,13 +244,7 @@ func (r *Reconciler) reconcileRole(ctx context.Context, s *scope) (bootstrapdata
 		}
 		return bootstrapdata.RoleInit, ctrl.Result{}, nil
 	}
-	// The lock has done its job. The init Machine's config never comes back
-	// here (its data exists), so the first join after initialization deletes
-	// the lock; for the joins after it, it is already gone and the releaser
-	// sends nothing.
-	if err := r.initLocks.Release(ctx, r.Client, c); err != nil {
-		return "", ctrl.Result{}, err
-	}
+	// Initialized: Reconcile has released the lock already.
 	if controlPlane {
 		return bootstrapdata.RoleControlPlaneJoin, ctrl.Result{}, nil
 	}
