@@ -35,6 +35,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	r := &kubeadmcontrolplane.Reconciler{
 		Client:       mgr.GetClient(),
+		APIReader:    mgr.GetAPIReader(),
 		Resolver:     &contract.Resolver{Reader: mgr.GetClient()},
 		WatchFilter:  opts.WatchFilter,
 		ClusterCache: opts.ClusterCache,

@@ -25,15 +25,16 @@ func TestKubeadmControlPlaneKubeconfigRotation(t *testing.T) {
 	ctx := context.Background()
 	ns := env.NewNamespace(t)
 	newControlPlaneCluster(t, g, ns, "rot", 1)
-	// The control plane writes its own kubeconfig from the cluster CA.
+	// The control plane writes its own kubeconfig from the cluster CA,
+	// which it created.
 	key := client.ObjectKey{Namespace: ns, Name: "rot-kubeconfig"}
 	g.Expect(env.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: key.Name}})).To(Succeed())
-	ca, err := pki.NewCA("kubernetes", pki.ECDSAP256, pki.CAValidity)
+	caSecret := &corev1.Secret{}
+	g.Eventually(func() error {
+		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "rot-ca"}, caSecret)
+	}, time.Minute, 100*time.Millisecond).Should(Succeed())
+	ca, err := pki.ParseKeyPair(caSecret.Data[corev1.TLSCertKey], caSecret.Data[corev1.TLSPrivateKeyKey])
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(env.Client.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rot-ca"},
-		Data:       map[string][]byte{corev1.TLSCertKey: ca.CertPEM, corev1.TLSPrivateKeyKey: ca.KeyPEM},
-	})).To(Succeed())
 	secret := &corev1.Secret{}
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.Client.Get(ctx, key, secret)).To(Succeed())

@@ -46,8 +46,9 @@ const (
 	// waitForCache is how soon the controller looks again while its cache has
 	// not shown its own creates and deletes yet.
 	waitForCache = time.Second
-	// waitForCA is how often the kubeconfig step looks for the cluster CA,
-	// which the init Machine's KubeadmConfig creates (no event of ours).
+	// waitForCA is how often the kubeconfig step looks for the cluster CA
+	// when it is missing: reconcileCertificates creates it, but the cache
+	// may not show it yet.
 	waitForCA = 5 * time.Second
 	// waitForWorkers is how often a deleted control plane looks at the
 	// Cluster's workers it waits for.
@@ -56,7 +57,10 @@ const (
 
 // Reconciler reconciles KubeadmControlPlanes.
 type Reconciler struct {
-	Client      client.Client
+	Client client.Client
+	// APIReader reads around the cache where a lagging read would be
+	// wrong: a certificate Secret someone else just created. Client if nil.
+	APIReader   client.Reader
 	Resolver    *contract.Resolver
 	WatchFilter string
 	// EtcdClient connects to a workload cluster's etcd; etcd.New if nil.
@@ -154,9 +158,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		return ctrl.Result{}, err
 	}
 
-	// Dependent steps: nothing happens before the infrastructure is there;
+	// Dependent steps: the certificates come before anything that could use
+	// them; nothing else happens before the infrastructure is there;
 	// initialization is observed before scaling, which depends on it.
 	res, err = phase.Sequence(ctx, s,
+		r.reconcileCertificates,
 		r.waitForInfrastructure,
 		r.reconcileInitialized,
 	)

@@ -43,6 +43,10 @@ type scope struct {
 
 	// machines are the Machines the control plane owns, set by getMachines.
 	machines []*clusterv1.Machine
+	// certificates is what reconcileCertificates found: nil when it did not
+	// run, empty when the cluster's key pairs are all there, else the
+	// problem.
+	certificates *string
 	// infraWaiting says why nothing can start yet, set by waitForInfrastructure.
 	infraWaiting string
 	// kubeconfigWaiting says why the kubeconfig Secret is not written yet,

@@ -35,6 +35,9 @@ func setStatus(s *scope) {
 	conditions.Set(&st.Conditions, gen, conditions.False(controlplanev1.KubeadmControlPlanePausedCondition, controlplanev1.KubeadmControlPlaneNotPausedReason, ""))
 
 	want := desiredReplicas(kcp)
+	if s.certificates != nil {
+		conditions.Set(&st.Conditions, gen, certificatesCondition(*s.certificates))
+	}
 	conditions.Set(&st.Conditions, gen, initializedCondition(s))
 	conditions.Set(&st.Conditions, gen, availableCondition(s, c))
 	conditions.Set(&st.Conditions, gen, machinesCondition(s.machines, clusterv1.ReadyCondition, controlplanev1.KubeadmControlPlaneMachinesReadyCondition,
@@ -77,6 +80,17 @@ func setReplicas(st *controlplanev1.KubeadmControlPlaneStatus, c machinecount.Co
 	st.Deprecated.V1Beta1.ReadyReplicas = c.Ready
 	st.Deprecated.V1Beta1.UpdatedReplicas = c.UpToDate
 	st.Deprecated.V1Beta1.UnavailableReplicas = max(c.Replicas-c.Available, 0)
+}
+
+// certificatesCondition is CertificatesAvailable from what
+// reconcileCertificates found: problem is empty when all key pairs are there.
+// Pure.
+func certificatesCondition(problem string) metav1.Condition {
+	if problem == "" {
+		return conditions.True(controlplanev1.KubeadmControlPlaneCertificatesAvailableCondition, controlplanev1.KubeadmControlPlaneCertificatesAvailableReason, "")
+	}
+	return conditions.False(controlplanev1.KubeadmControlPlaneCertificatesAvailableCondition,
+		controlplanev1.KubeadmControlPlaneCertificatesAvailableInternalErrorReason, problem)
 }
 
 func initializedCondition(s *scope) metav1.Condition {
