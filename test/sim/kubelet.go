@@ -71,6 +71,10 @@ type kubeletReconciler struct {
 	written sync.Map
 }
 
+// kubeletWorkers is how many node Pods the simulated kubelet starts and
+// boots at once.
+const kubeletWorkers = 16
+
 func (r *kubeletReconciler) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("sim-kubelet").
@@ -105,8 +109,10 @@ func (r *kubeletReconciler) setup(mgr ctrl.Manager) error {
 			}
 			return nil
 		})).
-		// Boots run bash and take a moment; several nodes boot at once.
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		// Boots run bash and take a moment, mostly waiting on the workload
+		// API server; real nodes boot side by side, each on its own
+		// machine, so many boot at once here too.
+		WithOptions(controller.Options{MaxConcurrentReconciles: kubeletWorkers}).
 		Complete(r)
 }
 
