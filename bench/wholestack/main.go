@@ -11,19 +11,25 @@
 //   - the peak resident memory (VmHWM) of the podcluster process and of its
 //     whole process tree (etcd, the API servers, the workload clusters).
 //
+// With -kcp it measures a KubeadmControlPlane instead: `podcluster up` with
+// no cluster, then examples/kcp applied with its MachineDeployment at zero,
+// and the time from the apply to its 3 control-plane Machines Running and 3
+// Nodes Ready, and the writes per control-plane Machine (everything the
+// cluster's creation wrote, divided by 3).
+//
 // It runs RUNS times and prints each run and the medians. With -slope it
 // then holds the last run's plane steady for -hold, samples the resident
 // memory (VmRSS) every -sample and reports its least-squares slope.
 //
 //	go run ./bench/wholestack -n 100 -runs 3
 //	go run ./bench/wholestack -n 100 -runs 1 -slope
+//	go run ./bench/wholestack -kcp -runs 3
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -45,7 +51,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/cmd/podcluster/client/manifest"
 	"github.com/podcluster/podcluster/cmd/podcluster/client/tools"
 	"github.com/podcluster/podcluster/internal/scheme"
 )
@@ -55,6 +63,10 @@ const (
 	namespace         = "default"
 	clusterName       = "example"
 	machineDeployment = "worker"
+
+	// examples/kcp's, for -kcp.
+	kcpClusterName  = "example-kcp"
+	kcpControlPlane = 3
 )
 
 type options struct {
@@ -68,6 +80,7 @@ type options struct {
 	keepLogs   bool
 	pollPeriod time.Duration
 	binDir     string
+	kcp        bool
 }
 
 func main() {
@@ -82,7 +95,11 @@ func main() {
 	flag.StringVar(&o.binary, "binary", "", "a podcluster binary to use instead of building ./cmd/podcluster")
 	flag.BoolVar(&o.keepLogs, "keep", false, "keep each run's state directory (logs) instead of removing it")
 	flag.DurationVar(&o.pollPeriod, "poll", time.Second, "how often to look at the Machines and Nodes")
+	flag.BoolVar(&o.kcp, "kcp", false, "measure examples/kcp instead: apply to 3 control-plane Nodes Ready, writes per control-plane Machine (-n is ignored)")
 	flag.Parse()
+	if o.kcp {
+		o.n = kcpControlPlane
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "wholestack:", err)
 		os.Exit(1)
@@ -130,12 +147,16 @@ func run(o options) error {
 			return fmt.Errorf("building podcluster: %w", err)
 		}
 	}
-	seed, err := seedAtZero(root, work)
+	example, shape := "seed", fmt.Sprintf("seed shape, MachineDeployment scaled 0 -> %d", o.n)
+	if o.kcp {
+		example, shape = "kcp", fmt.Sprintf("examples/kcp applied: a KubeadmControlPlane of %d, workers at 0", kcpControlPlane)
+	}
+	seed, err := exampleAtZero(root, work, example)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("whole stack, simulated: seed shape, MachineDeployment scaled 0 -> %d; %d runs; %s=%s %s=%s\n",
-		o.n, o.runs, "PODCLUSTER_SIM_LOADBALANCER_BASE", os.Getenv("PODCLUSTER_SIM_LOADBALANCER_BASE"),
+	fmt.Printf("whole stack, simulated: %s; %d runs; %s=%s %s=%s\n",
+		shape, o.runs, "PODCLUSTER_SIM_LOADBALANCER_BASE", os.Getenv("PODCLUSTER_SIM_LOADBALANCER_BASE"),
 		"PODCLUSTER_SIM_POD_IP_BASE", os.Getenv("PODCLUSTER_SIM_POD_IP_BASE"))
 	var results []result
 	for i := 1; i <= o.runs; i++ {
@@ -148,18 +169,23 @@ func run(o options) error {
 			i, r.running.Seconds(), r.ready.Seconds(), total(r.writes)/float64(o.n), total(r.conflicts), r.upKiB/1024, r.treeKiB/1024, r.load)
 		results = append(results, r)
 	}
-	report(o.n, results)
+	what := "worker Machine, median of %d runs (all writes during the scale / N)"
+	if o.kcp {
+		what = "control-plane Machine, median of %d runs (all writes from the apply / 3, the cluster's own included)"
+	}
+	report(o.n, what, results)
 	return nil
 }
 
-// seedAtZero copies examples/seed into work with the MachineDeployment at
-// zero replicas, so that the scale is all that the measurement sees.
-func seedAtZero(root, work string) (string, error) {
-	dir := filepath.Join(work, "seed")
+// exampleAtZero copies examples/<name> into work with its MachineDeployment
+// at zero replicas, so that the scale (or, for kcp, the control plane) is all
+// that the measurement sees.
+func exampleAtZero(root, work, name string) (string, error) {
+	dir := filepath.Join(work, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	files, err := filepath.Glob(filepath.Join(root, "examples", "seed", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(root, "examples", name, "*.yaml"))
 	if err != nil {
 		return "", err
 	}
@@ -169,15 +195,18 @@ func seedAtZero(root, work string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if bytes.Contains(b, []byte("kind: MachineDeployment")) {
-			b, found = bytes.Replace(b, []byte("replicas: 3"), []byte("replicas: 0"), 1), true
+		if i := bytes.Index(b, []byte("kind: MachineDeployment")); i >= 0 {
+			at := bytes.Index(b[i:], []byte("replicas: 3"))
+			if at >= 0 {
+				b, found = append(append(b[:i+at:i+at], "replicas: 0"...), b[i+at+len("replicas: 3"):]...), true
+			}
 		}
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
 			return "", err
 		}
 	}
 	if !found {
-		return "", errors.New("examples/seed has no MachineDeployment with replicas: 3")
+		return "", fmt.Errorf("examples/%s has no MachineDeployment with replicas: 3", name)
 	}
 	return dir, nil
 }
@@ -192,7 +221,11 @@ func (o options) once(state, seed string, hold bool) (r result, err error) {
 		return r, err
 	}
 	defer func() { _ = logf.Close() }()
-	up := exec.Command(o.binary, "up", "--state-dir", state, "--apply", seed, "--wait", "0")
+	args := []string{"up", "--state-dir", state, "--wait", "0"}
+	if !o.kcp {
+		args = append(args, "--apply", seed)
+	}
+	up := exec.Command(o.binary, args...)
 	up.Stdout, up.Stderr = logf, logf
 	up.Env = append(os.Environ(), tools.BinDirEnv+"="+o.binDir)
 	if err := up.Start(); err != nil {
@@ -223,34 +256,53 @@ func (o options) once(state, seed string, hold bool) (r result, err error) {
 	if err != nil {
 		return r, err
 	}
-	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) { return clusterAvailable(ctx, mc) }); err != nil {
+	cluster, machines := clusterName, o.n+1
+	if o.kcp {
+		cluster, machines = kcpClusterName, kcpControlPlane
+		// Nothing was applied: wait for the providers' kinds to be served,
+		// then for the plane's own start-up writes (its RBAC, flow schemas,
+		// CRD status) to end, so that they are not counted.
+		if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) {
+			return mc.List(ctx, &controlplanev1.KubeadmControlPlaneList{}) == nil, nil
+		}); err != nil {
+			return r, fmt.Errorf("waiting for the plane to serve KubeadmControlPlanes: %w", err)
+		}
+		time.Sleep(10 * time.Second)
+	} else if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) { return clusterAvailable(ctx, mc) }); err != nil {
 		return r, fmt.Errorf("waiting for Cluster %s to be Available: %w", clusterName, err)
 	}
-	before, err := requestCounts(ctx, cs)
-	if err != nil {
-		return r, err
+	// The plane may still be starting (with -kcp nothing waited for it):
+	// read the counts, and act, once it answers.
+	var before map[counter]float64
+	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) {
+		before, err = requestCounts(ctx, cs)
+		return err == nil, nil
+	}); err != nil {
+		return r, fmt.Errorf("reading the plane's request counts: %w", err)
 	}
-
-	start := time.Now()
-	md := &clusterv1.MachineDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: machineDeployment}}
-	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, o.n))
-	if err := mc.Patch(ctx, md, patch); err != nil {
-		return r, fmt.Errorf("scaling MachineDeployment %s: %w", machineDeployment, err)
+	var start time.Time
+	var actErr error
+	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) {
+		start = time.Now()
+		actErr = o.act(ctx, mc, seed)
+		return actErr == nil, nil
+	}); err != nil {
+		return r, fmt.Errorf("%w (last: %w)", err, actErr)
 	}
-	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) { return allRunning(ctx, mc, o.n+1) }); err != nil {
-		return r, fmt.Errorf("waiting for %d Machines Running: %w", o.n+1, err)
+	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) { return allRunning(ctx, mc, machines) }); err != nil {
+		return r, fmt.Errorf("waiting for %d Machines Running: %w", machines, err)
 	}
 	r.running = time.Since(start)
 	var wc client.Client
 	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) {
 		if wc == nil {
-			if wc, err = workloadClient(ctx, mc); err != nil {
+			if wc, err = workloadClient(ctx, mc, cluster); err != nil {
 				return false, nil //nolint:nilerr // not there yet: poll again
 			}
 		}
-		return allReady(ctx, wc, o.n+1)
+		return allReady(ctx, wc, machines)
 	}); err != nil {
-		return r, fmt.Errorf("waiting for %d Nodes Ready: %w", o.n+1, err)
+		return r, fmt.Errorf("waiting for %d Nodes Ready: %w", machines, err)
 	}
 	r.ready = time.Since(start)
 	// Let the last status writes of the scale land before counting.
@@ -269,6 +321,24 @@ func (o options) once(state, seed string, hold bool) (r result, err error) {
 		memorySlope(o, up.Process.Pid)
 	}
 	return r, nil
+}
+
+// act starts what is measured: the scale of the seed's MachineDeployment to
+// n, or for -kcp the apply of examples/kcp.
+func (o options) act(ctx context.Context, mc client.Client, example string) error {
+	if o.kcp {
+		objs, err := manifest.ReadPaths(example)
+		if err != nil {
+			return err
+		}
+		return manifest.Apply(ctx, mc, namespace, objs...)
+	}
+	md := &clusterv1.MachineDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: machineDeployment}}
+	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, o.n))
+	if err := mc.Patch(ctx, md, patch); err != nil {
+		return fmt.Errorf("scaling MachineDeployment %s: %w", machineDeployment, err)
+	}
+	return nil
 }
 
 // waitForPlane waits for the plane's kubeconfig and API server.
@@ -347,9 +417,9 @@ func allRunning(ctx context.Context, mc client.Client, want int) (bool, error) {
 	return running >= want, nil
 }
 
-func workloadClient(ctx context.Context, mc client.Client) (client.Client, error) {
+func workloadClient(ctx context.Context, mc client.Client, cluster string) (client.Client, error) {
 	secret := &corev1.Secret{}
-	if err := mc.Get(ctx, client.ObjectKey{Namespace: namespace, Name: clusterName + "-kubeconfig"}, secret); err != nil {
+	if err := mc.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cluster + "-kubeconfig"}, secret); err != nil {
 		return nil, err
 	}
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data["value"])
@@ -459,7 +529,7 @@ func total(w map[writeKey]float64) float64 {
 
 // report prints the medians over the runs, and the writes per Machine by verb
 // and resource (median of each series).
-func report(n int, results []result) {
+func report(n int, what string, results []result) {
 	med := func(f func(result) float64) float64 {
 		vs := make([]float64, 0, len(results))
 		for _, r := range results {
@@ -491,7 +561,7 @@ func report(n int, results []result) {
 		}
 		return sorted[i].verb < sorted[j].verb
 	})
-	fmt.Printf("\nsuccessful writes per worker Machine, median of %d runs (all writes during the scale / N):\n", len(results))
+	fmt.Printf("\nsuccessful writes per "+what+":\n", len(results))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "  verb\tresource\twrites/Machine")
 	for _, k := range sorted {
