@@ -124,6 +124,12 @@ func availableCondition(s *scope, c machinecount.Counts) metav1.Condition {
 		return notAvailable("the control plane is not initialized")
 	}
 	var problems []string
+	// As upstream: a control plane whose certificates are missing is not
+	// available. A control plane that never looked (made before this
+	// condition existed) is not held back by its absence.
+	if cond := conditions.Get(s.kcp.Status.Conditions, controlplanev1.KubeadmControlPlaneCertificatesAvailableCondition); cond != nil && cond.Status != metav1.ConditionTrue {
+		problems = append(problems, "* Control plane certificates are not available")
+	}
 	if s.etcd != nil {
 		if s.etcd.err != "" {
 			return conditions.Unknown(controlplanev1.KubeadmControlPlaneAvailableCondition, controlplanev1.KubeadmControlPlaneAvailableInspectionFailedReason,

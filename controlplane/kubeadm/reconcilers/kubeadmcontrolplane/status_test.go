@@ -173,6 +173,8 @@ func TestAvailableCondition(t *testing.T) {
 	}
 	deletedKCP := kcp(3, true)
 	deletedKCP.DeletionTimestamp = &metav1.Time{Time: time.Unix(0, 0)}
+	noCerts := kcp(3, true)
+	conditions.Set(&noCerts.Status.Conditions, 2, certificatesCondition("Secret c-sa: forbidden"))
 	inspected := &componentsObservation{}
 	tests := []struct {
 		name   string
@@ -195,6 +197,11 @@ func TestAvailableCondition(t *testing.T) {
 			name:   "stacked: three healthy members and Machines",
 			scope:  &scope{kcp: kcp(3, true), machines: threeStacked(), etcd: observed(map[string]string{"na": "", "nb": "", "nc": ""}), components: inspected},
 			status: metav1.ConditionTrue, reason: controlplanev1.KubeadmControlPlaneAvailableReason,
+		},
+		{
+			name:   "stacked: everything healthy but the certificates",
+			scope:  &scope{kcp: noCerts, machines: threeStacked(), etcd: observed(map[string]string{"na": "", "nb": "", "nc": ""}), components: inspected},
+			status: metav1.ConditionFalse, reason: controlplanev1.KubeadmControlPlaneNotAvailableReason, msg: "* Control plane certificates are not available",
 		},
 		{
 			name:   "stacked: one member of three down keeps quorum",
