@@ -195,11 +195,9 @@ func exampleAtZero(root, work, name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if i := bytes.Index(b, []byte("kind: MachineDeployment")); i >= 0 {
-			at := bytes.Index(b[i:], []byte("replicas: 3"))
-			if at >= 0 {
-				b, found = append(append(b[:i+at:i+at], "replicas: 0"...), b[i+at+len("replicas: 3"):]...), true
-			}
+		// The first "replicas: 3" after the MachineDeployment's kind is its own.
+		if i := bytes.Index(b, []byte("kind: MachineDeployment")); i >= 0 && bytes.Contains(b[i:], []byte("replicas: 3")) {
+			b, found = append(b[:i:i], bytes.Replace(b[i:], []byte("replicas: 3"), []byte("replicas: 0"), 1)...), true
 		}
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
 			return "", err

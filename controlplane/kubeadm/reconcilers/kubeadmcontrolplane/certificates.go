@@ -45,9 +45,10 @@ func (r *Reconciler) reconcileCertificates(ctx context.Context, s *scope) (ctrl.
 			err = r.Client.Patch(ctx, secret, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 		}
 		if err != nil {
-			msg := fmt.Sprintf("Secret %s: %v", clustercerts.SecretName(s.cluster.Name, p), err)
+			name := clustercerts.SecretName(s.cluster.Name, p)
+			msg := fmt.Sprintf("Secret %s: %v", name, err)
 			s.certificates = &msg
-			return ctrl.Result{}, fmt.Errorf("cluster certificate %s: %w", clustercerts.SecretName(s.cluster.Name, p), err)
+			return ctrl.Result{}, fmt.Errorf("cluster certificate %s: %w", name, err)
 		}
 	}
 	ok := ""

@@ -20,6 +20,7 @@ import (
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
+	"github.com/podcluster/podcluster/internal/clustercerts"
 	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/external"
 	"github.com/podcluster/podcluster/internal/kubeconfig"
@@ -213,17 +214,18 @@ func (r *Reconciler) reconcileKubeconfig(ctx context.Context, s *scope) (ctrl.Re
 			return ctrl.Result{RequeueAfter: min(renewAt.Sub(s.now), 24*time.Hour)}, nil
 		}
 	}
-	caSecret := &corev1.Secret{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Name + "-ca"}, caSecret); err != nil {
+	caName := clustercerts.SecretName(c.Name, clustercerts.CA)
+	caPair, _, err := clustercerts.Read(ctx, r.Client, c, clustercerts.CA)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
-			s.kubeconfigWaiting = fmt.Sprintf("waiting for the cluster CA Secret %s-ca", c.Name)
+			s.kubeconfigWaiting = "waiting for the cluster CA Secret " + caName
 			return ctrl.Result{RequeueAfter: waitForCA}, nil
 		}
-		return ctrl.Result{}, fmt.Errorf("reading Secret %s-ca: %w", c.Name, err)
+		return ctrl.Result{}, fmt.Errorf("reading Secret %s: %w", caName, err)
 	}
-	ca, err := pki.ParseKeyPair(caSecret.Data[corev1.TLSCertKey], caSecret.Data[corev1.TLSPrivateKeyKey])
+	ca, err := pki.ParseKeyPair(caPair.Cert, caPair.Key)
 	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("reading the cluster CA from Secret %s-ca: %w", c.Name, err)
+		return ctrl.Result{}, fmt.Errorf("reading the cluster CA from Secret %s: %w", caName, err)
 	}
 	ep := c.Spec.ControlPlaneEndpoint
 	server := "https://" + net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
