@@ -271,7 +271,18 @@ func (c *ClusterCache) connect(parent context.Context, cluster client.ObjectKey,
 	}
 
 	ctx, cancel := context.WithCancel(parent)
+	// e.cancel is read under c.mu by Drop and by Start's shutdown, so it is
+	// written under it too. An entry dropped while it was connecting (the
+	// manager stopping, the kubeconfig rotated) must not leave an informer
+	// running that nothing can stop.
+	c.mu.Lock()
+	dropped := c.clusters[cluster] != e
 	e.cancel = cancel
+	c.mu.Unlock()
+	if dropped {
+		cancel()
+		return fmt.Errorf("%w: the connection was dropped while it was being made", ErrClusterNotConnected)
+	}
 	go func() {
 		if err := nodes.Start(ctx); err != nil {
 			log.Error(err, "Node cache of workload cluster stopped")

@@ -2,7 +2,11 @@ package remote
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podcluster/podcluster/test/testenv"
@@ -108,6 +113,30 @@ current-context: d
 		g.Expect(err).NotTo(HaveOccurred())
 	})
 
+	t.Run("a connection dropped while it is being made does not stay", func(t *testing.T) {
+		g := NewWithT(t)
+		// A TCP relay in front of the workload API server holds the first
+		// connection (the probe) until the test has dropped the entry.
+		hold := make(chan struct{})
+		relay, held := holdingRelay(t, serverOf(t, kubeconfig), hold)
+		g.Expect(env.Client.Create(ctx, kubeconfigSecret(ns, "slow",
+			[]byte(strings.Replace(string(kubeconfig), serverOf(t, kubeconfig), relay, 1))))).To(Succeed())
+		slow := ClusterKey(ns, "slow")
+		errs := make(chan error, 1)
+		go func() {
+			_, err := cc.Client(ctx, slow)
+			errs <- err
+		}()
+		g.Eventually(held, 10*time.Second).Should(BeClosed())
+		cc.Drop(slow)
+		close(hold)
+		g.Eventually(errs, 20*time.Second).Should(Receive(MatchError(ContainSubstring("dropped while it was being made"))))
+		cc.mu.Lock()
+		_, stays := cc.clusters[slow]
+		cc.mu.Unlock()
+		g.Expect(stays).To(BeFalse())
+	})
+
 	t.Run("a cluster that stops answering is dropped", func(t *testing.T) {
 		g := NewWithT(t)
 		_, err := cc.Client(ctx, key)
@@ -122,4 +151,53 @@ current-context: d
 		_, err = cc.Client(ctx, key)
 		g.Expect(err).To(MatchError(ErrClusterNotConnected))
 	})
+}
+
+// serverOf returns the API server address of a kubeconfig, host:port.
+func serverOf(t *testing.T, kubeconfig []byte) string {
+	t.Helper()
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(cfg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+// holdingRelay relays TCP to target. Its first connection waits for hold to
+// close before any byte moves; held closes when that connection arrives.
+func holdingRelay(t *testing.T, target string, hold <-chan struct{}) (addr string, held <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	arrived := make(chan struct{})
+	go func() {
+		for first := true; ; first = false {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(first bool) {
+				defer func() { _ = in.Close() }()
+				if first {
+					close(arrived)
+					<-hold
+				}
+				out, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer func() { _ = out.Close() }()
+				go func() { _, _ = io.Copy(out, in) }()
+				_, _ = io.Copy(in, out)
+			}(first)
+		}
+	}()
+	return ln.Addr().String(), arrived
 }
