@@ -212,7 +212,9 @@ func (s *quorumSampler) stop() (int, []string) {
 // (each member removed before its Machine goes, the leadership moved off
 // first), while a sampler sees etcd keep quorum and the endpoint answer
 // throughout. Stopping one node's etcd member (an injection) turns
-// EtcdClusterHealthy False, naming that member, until it runs again.
+// EtcdClusterHealthy False, naming that member, until it runs again. A
+// control-plane Machine deleted by hand loses its member at the control
+// plane's pre-terminate hook and is replaced.
 // Deleting the Cluster leaves no etcd process and no etcd data.
 func TestKCPStackedEtcd(t *testing.T) {
 	g := NewWithT(t)
@@ -296,6 +298,28 @@ func TestKCPStackedEtcd(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(kcpCondition(g)).To(HaveField("Status", metav1.ConditionTrue))
 	}, 2*time.Minute, time.Second).Should(Succeed())
+
+	// A control-plane Machine deleted by hand waits, at the control plane's
+	// pre-terminate hook, until its member is gone; the control plane
+	// replaces it, and no member of it is left behind.
+	var gone clusterv1.Machine
+	for _, m := range machines(g, ns) {
+		if _, ok := m.Labels[clusterv1.MachineControlPlaneLabel]; ok && m.Status.NodeRef.Name != "" {
+			gone = m
+		}
+	}
+	g.Expect(gone.Annotations).To(HaveKey(controlplanev1.PreTerminateHookCleanupAnnotation))
+	stepStart := time.Now()
+	g.Expect(c.Delete(ctx, &gone)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(&gone), &clusterv1.Machine{}))).To(BeTrue(), "Machine %s still there", gone.Name)
+		kcp := &controlplanev1.KubeadmControlPlane{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: kcpName}, kcp)).To(Succeed())
+		g.Expect(kcp.Status.ReadyReplicas).To(HaveValue(BeEquivalentTo(3)))
+		membersMatchMachines(g, c, ns, cluster, 3)
+		g.Expect(kcpCondition(g)).To(HaveField("Status", metav1.ConditionTrue))
+	}, 6*time.Minute, time.Second).Should(Succeed())
+	t.Logf("Machine %s deleted by hand: replaced, its member gone, %s after the delete", gone.Name, time.Since(stepStart).Round(time.Second))
 
 	scaleTo(1)
 	samples, failures := sampler.stop()

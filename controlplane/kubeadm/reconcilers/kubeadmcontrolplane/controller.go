@@ -177,6 +177,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		r.reconcileEtcd,
 		r.reconcileComponents,
 		r.reconcileKubeconfig,
+		r.reconcilePreTerminateHooks,
 		r.reconcileMachines,
 	)
 	// Each Machine's condition changes of this reconcile go in one patch.
@@ -225,6 +226,10 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, s *scope) (ctrl.Result
 		if err := r.Client.Delete(ctx, m); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("deleting Machine %s: %w", m.Name, err))
 		}
+	}
+	// The Machines' hooks go too: their etcd goes with the control plane.
+	if _, err := r.reconcilePreTerminateHooks(ctx, s); err != nil {
+		errs = append(errs, err)
 	}
 	// The finalizer goes only when the cache shows no Machine left, so that
 	// no Machine outlives its control plane.

@@ -540,6 +540,10 @@ func machineAnnotations(kcp *controlplanev1.KubeadmControlPlane) map[string]stri
 	a := make(map[string]string, len(kcp.Spec.MachineTemplate.ObjectMeta.Annotations)+1)
 	maps.Copy(a, kcp.Spec.MachineTemplate.ObjectMeta.Annotations)
 	a[KubeadmConfigHashAnnotation] = kubeadmConfigHash(kcp)
+	// The control plane's pre-terminate hook: a Machine deleted by anyone
+	// (kubectl, a MachineHealthCheck's owner, the Cluster) waits, drained,
+	// until its etcd member is gone (see reconcilePreTerminateHooks).
+	a[controlplanev1.PreTerminateHookCleanupAnnotation] = ""
 	if data, ok := kcp.Annotations[controlplanev1.RemediationInProgressAnnotation]; ok {
 		a[controlplanev1.RemediationForAnnotation] = data
 	}
