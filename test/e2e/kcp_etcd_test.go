@@ -318,7 +318,7 @@ func TestKCPStackedEtcd(t *testing.T) {
 		g.Expect(kcp.Status.ReadyReplicas).To(HaveValue(BeEquivalentTo(3)))
 		membersMatchMachines(g, c, ns, cluster, 3)
 		g.Expect(kcpCondition(g)).To(HaveField("Status", metav1.ConditionTrue))
-	}, 6*time.Minute, time.Second).Should(Succeed())
+	}, 6*time.Minute, time.Second).Should(Succeed(), func() string { return providersLogAbout(gone.Name, 60) })
 	t.Logf("Machine %s deleted by hand: replaced, its member gone, %s after the delete", gone.Name, time.Since(stepStart).Round(time.Second))
 
 	scaleTo(1)

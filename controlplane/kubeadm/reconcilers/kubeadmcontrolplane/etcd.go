@@ -64,7 +64,7 @@ func machineEtcdEndpoint(m *clusterv1.Machine) string {
 
 // etcdClient connects to the control plane's etcd through the members of its
 // Machines, with a client certificate signed by the cluster's etcd CA.
-func (r *Reconciler) etcdClient(ctx context.Context, s *scope) (etcd.Client, error) {
+func (r *Reconciler) etcdClient(ctx context.Context, s *scope, victim *clusterv1.Machine) (etcd.Client, error) {
 	secret := &corev1.Secret{}
 	name := s.cluster.Name + "-etcd"
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.kcp.Namespace, Name: name}, secret); err != nil {
@@ -81,12 +81,7 @@ func (r *Reconciler) etcdClient(ctx context.Context, s *scope) (etcd.Client, err
 	if err != nil {
 		return nil, err
 	}
-	var endpoints []string
-	for _, m := range s.machines {
-		if ep := machineEtcdEndpoint(m); ep != "" && m.DeletionTimestamp.IsZero() {
-			endpoints = append(endpoints, ep)
-		}
-	}
+	endpoints := etcdEndpoints(s.machines, victim)
 	if len(endpoints) == 0 {
 		return nil, fmt.Errorf("no control-plane Machine has an address to reach etcd at")
 	}
@@ -95,6 +90,22 @@ func (r *Reconciler) etcdClient(ctx context.Context, s *scope) (etcd.Client, err
 		newClient = etcd.New
 	}
 	return newClient(endpoints, tlsConfig)
+}
+
+// etcdEndpoints are the client URLs etcd is asked at: those of the Machines
+// that stay, and of victim, a Machine whose member is about to be removed
+// (nil for none). A Machine being deleted is left out, as its member may be
+// gone already, except the victim: one deleted by hand still runs its member
+// at the pre-terminate hook, and when it leads, only its own endpoint can
+// move the leadership away. Pure.
+func etcdEndpoints(machines []*clusterv1.Machine, victim *clusterv1.Machine) []string {
+	var endpoints []string
+	for _, m := range machines {
+		if ep := machineEtcdEndpoint(m); ep != "" && (m.DeletionTimestamp.IsZero() || (victim != nil && m.Name == victim.Name)) {
+			endpoints = append(endpoints, ep)
+		}
+	}
+	return endpoints
 }
 
 // reconcileEtcd observes a stacked etcd cluster once the control plane is
@@ -106,7 +117,7 @@ func (r *Reconciler) reconcileEtcd(ctx context.Context, s *scope) (ctrl.Result, 
 		return ctrl.Result{}, nil
 	}
 	s.etcd = &etcdObservation{}
-	c, err := r.etcdClient(ctx, s)
+	c, err := r.etcdClient(ctx, s, nil)
 	if err != nil {
 		s.etcd.err = err.Error()
 		setEtcdMachineConditions(s)
@@ -154,7 +165,7 @@ func (r *Reconciler) forgetEtcdMember(ctx context.Context, s *scope, victim *clu
 	if !stackedEtcd(s.kcp) || !initialized(s.kcp) || victim.Status.NodeRef.Name == "" {
 		return nil
 	}
-	c, err := r.etcdClient(ctx, s)
+	c, err := r.etcdClient(ctx, s, victim)
 	if err != nil {
 		return fmt.Errorf("removing the etcd member of Machine %s: %w", victim.Name, err)
 	}

@@ -131,3 +131,32 @@ func TestMachineEtcdEndpoint(t *testing.T) {
 	m.Status.Addresses = []clusterv1.MachineAddress{{Type: clusterv1.MachineHostName, Address: "n"}, {Type: clusterv1.MachineInternalIP, Address: "127.32.0.4"}}
 	g.Expect(machineEtcdEndpoint(m)).To(Equal("https://127.32.0.4:2379"))
 }
+
+// TestEtcdEndpoints: etcd is asked at the Machines that stay and at the
+// victim, even when it is being deleted (a Machine deleted by hand that
+// leads: only its own endpoint can move the leadership), never at another
+// Machine being deleted nor at one without an address.
+func TestEtcdEndpoints(t *testing.T) {
+	at := func(m *clusterv1.Machine, ip string) *clusterv1.Machine {
+		m.Status.Addresses = []clusterv1.MachineAddress{{Type: clusterv1.MachineInternalIP, Address: ip}}
+		return m
+	}
+	a, b := at(machine("a", 0), "10.0.0.1"), at(deleting(machine("b", 1)), "10.0.0.2")
+	c, d := at(deleting(machine("c", 2)), "10.0.0.3"), machine("d", 3)
+	machines := []*clusterv1.Machine{a, b, c, d}
+	cases := []struct {
+		name   string
+		victim *clusterv1.Machine
+		want   []string
+	}{
+		{name: "no victim: the Machines that stay", want: []string{"https://10.0.0.1:2379"}},
+		{name: "a victim being deleted is asked too", victim: b, want: []string{"https://10.0.0.1:2379", "https://10.0.0.2:2379"}},
+		{name: "a victim that stays", victim: a, want: []string{"https://10.0.0.1:2379"}},
+		{name: "a victim without an address", victim: d, want: []string{"https://10.0.0.1:2379"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			NewWithT(t).Expect(etcdEndpoints(machines, tc.victim)).To(Equal(tc.want))
+		})
+	}
+}
