@@ -261,3 +261,19 @@ func LoadBalancerIP(svc *corev1.Service) (netip.Addr, bool) {
 	}
 	return netip.Addr{}, false
 }
+
+// UsedLoadBalancerIPs lists the LoadBalancer addresses every Service of the
+// cluster holds, for a LoadBalancer controller to pick a free one.
+func UsedLoadBalancerIPs(ctx context.Context, c client.Reader) (map[netip.Addr]bool, error) {
+	services := &corev1.ServiceList{}
+	if err := c.List(ctx, services); err != nil {
+		return nil, fmt.Errorf("listing Services: %w", err)
+	}
+	used := map[netip.Addr]bool{}
+	for i := range services.Items {
+		if ip, ok := LoadBalancerIP(&services.Items[i]); ok {
+			used[ip] = true
+		}
+	}
+	return used, nil
+}

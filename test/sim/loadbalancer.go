@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"fmt"
-	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,15 +47,9 @@ func (r *loadBalancerReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, nil
 	}
 
-	services := &corev1.ServiceList{}
-	if err := r.client.List(ctx, services); err != nil {
-		return ctrl.Result{}, fmt.Errorf("listing Services: %w", err)
-	}
-	used := map[netip.Addr]bool{}
-	for i := range services.Items {
-		if ip, ok := util.LoadBalancerIP(&services.Items[i]); ok {
-			used[ip] = true
-		}
+	used, err := util.UsedLoadBalancerIPs(ctx, r.client)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	ip, err := r.rt.lbAddrs.allocate(owner, used)
 	if err != nil {

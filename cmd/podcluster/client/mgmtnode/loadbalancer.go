@@ -95,15 +95,9 @@ func (lb *LoadBalancer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 
 // allocate picks the lowest address from Base that no Service holds.
 func (lb *LoadBalancer) allocate(ctx context.Context) (netip.Addr, error) {
-	services := &corev1.ServiceList{}
-	if err := lb.Client.List(ctx, services); err != nil {
-		return netip.Addr{}, fmt.Errorf("listing Services: %w", err)
-	}
-	used := map[netip.Addr]bool{}
-	for i := range services.Items {
-		if ip, ok := util.LoadBalancerIP(&services.Items[i]); ok {
-			used[ip] = true
-		}
+	used, err := util.UsedLoadBalancerIPs(ctx, lb.Client)
+	if err != nil {
+		return netip.Addr{}, err
 	}
 	// Node Pods reach the /16 of Base (see loopbackPlugin).
 	for ip := lb.Base; LoadBalancerPrefix(lb.Base).Contains(ip); ip = ip.Next() {
