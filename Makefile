@@ -92,6 +92,7 @@ test: ## Build the tools, install test packages, and run every test against real
 	$(ENSURE)
 	hack/ensure-test-packages.sh
 	go test $(GO_TEST_FLAGS) $(GO_TEST_PKGS)
+	cd hack/node-image && go test $(GO_TEST_FLAGS) ./...
 	go test -race $(GO_TEST_FLAGS) $(GO_TEST_RACE_PKGS)
 
 .PHONY: node-image

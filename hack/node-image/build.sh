@@ -104,7 +104,8 @@ log "building the Kubernetes binaries (hack/tools/ensure.sh)"
 bin=$("$tools/ensure.sh" --print-dir)
 tool() { readlink -f "$bin/$1"; }
 (cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/ociarchive" ./ociarchive &&
-  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/pause" ./pause)
+  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/pause" ./pause &&
+  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/podcluster-network" ./network)
 
 # 2. The images kubeadm needs, named as it expects. Each is one layer.
 path_env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -162,6 +163,12 @@ for ref in "${images[@]}"; do
       ;;
   esac
 done
+# podcluster's Pod network (network/): its agent's image and the manifest
+# that runs it, for a control plane's cloud-config to apply.
+network_image="$image_repository-network:$k8s_version"
+log "making $network_image"
+image_from_binaries "$network_image" "/podcluster-network:$work/podcluster-network" -- -entrypoint '["/podcluster-network"]'
+images+=("$network_image")
 rm -f "$work/layer.tar"
 
 # 3. The node's root filesystem: the packages, this folder's rootfs/ (units,
@@ -172,6 +179,7 @@ for b in kubelet kubeadm kubectl; do
   install -D -m 0755 "$(tool "$b")" "$stage/usr/local/bin/$b"
 done
 mkdir -p "$stage/usr/share/podcluster/images"
+sed "s|NETWORK_IMAGE|$network_image|" "$here/network/network.yaml" >"$stage/usr/share/podcluster/network.yaml"
 "$work/ociarchive" pack -layout "$layout" -o "$stage/usr/share/podcluster/images/kubernetes-$k8s_version.tar"
 rm -rf "$layout"
 # The files go in as root's, readable by all, whoever owns the checkout.

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -265,6 +266,29 @@ func TestManagementNode(t *testing.T) {
 		}
 	}
 
+	// The Pod network between the nodes (podcluster-network, which
+	// examples/real starts): each node has its own Pod range, and a Pod on
+	// one node reaches, by Pod IP, a CoreDNS Pod on the other, after
+	// resolving a Service's DNS name through the cluster DNS.
+	checkPodNetwork(ctx, t, workload, cpPod.Spec.Hostname, workerPod.Spec.Hostname, func(serverIP string) string {
+		// What each node's network looks like, for the log of a failure.
+		var out []string
+		for _, cp := range []bool{true, false} {
+			pod, _ := nodePod(cp)
+			id := strings.TrimPrefix(nodeStatus(pod).ContainerID, "containerd://")
+			for _, cmd := range [][]string{
+				{"ip", "-4", "addr"}, {"ip", "-4", "route"}, {"iptables", "-t", "nat", "-S", "POSTROUTING"},
+				{"iptables", "-t", "nat", "-S", "PODCLUSTER-MASQ"}, {"cat", "/etc/cni/net.d/10-podcluster.conflist"},
+				{"curl", "-sS", "-m", "5", "http://" + serverIP + ":8080/health"},
+			} {
+				res, err := nodeExec(ctx, t, socket, id, cmd...)
+				out = append(out, fmt.Sprintf("%s$ %s\n%s%v", pod.Name, strings.Join(cmd, " "), res, err))
+			}
+		}
+		return strings.Join(out, "\n")
+	})
+	t.Logf("a Pod reached a Pod of the other node, and the cluster DNS, %s after the apply", time.Since(applied).Round(100*time.Millisecond))
+
 	// A failing bootstrap on a real node: the failing step and its output, from
 	// the node container's termination message, in the conditions.
 	failApplied := time.Now()
@@ -395,4 +419,95 @@ func restConfig(t *testing.T, kubeconfig string) *rest.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// checkPodNetwork checks the workload cluster's Pod network between nodes a
+// and b: distinct Pod ranges, and a client Pod on one node that resolves
+// kubernetes.default through the cluster DNS and then asks a CoreDNS Pod on
+// the other node for its health, by Pod IP. The client runs the kube-proxy
+// image, which every node has and which has bash (its /dev/tcp is the HTTP
+// client) and getent.
+func checkPodNetwork(ctx context.Context, t *testing.T, workload kubernetes.Interface, a, b string, diagnose func(serverIP string) string) {
+	t.Helper()
+	cidrs := map[string]string{}
+	waitFor(ctx, t, 3*time.Minute, "both Nodes to have a Pod range", func() (bool, string) {
+		for _, name := range []string{a, b} {
+			node, err := workload.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			cidrs[name] = node.Spec.PodCIDR
+		}
+		return cidrs[a] != "" && cidrs[b] != "", fmt.Sprint(cidrs)
+	})
+	if cidrs[a] == cidrs[b] {
+		t.Fatalf("both Nodes have the Pod range %s", cidrs[a])
+	}
+	var server corev1.Pod
+	waitFor(ctx, t, 5*time.Minute, "a Running CoreDNS Pod", func() (bool, string) {
+		pods, err := workload.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+		if err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, p := range pods.Items {
+			seen = append(seen, p.Name+" "+p.Spec.NodeName+" "+string(p.Status.Phase)+" "+p.Status.PodIP)
+			if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
+				server = p
+				return true, ""
+			}
+		}
+		return false, strings.Join(seen, ", ")
+	})
+	clientNode := a
+	if server.Spec.NodeName == a {
+		clientNode = b
+	}
+	image := ""
+	proxies, err := workload.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
+	if err == nil && len(proxies.Items) > 0 {
+		image = proxies.Items[0].Spec.Containers[0].Image
+	}
+	if image == "" {
+		t.Fatalf("no kube-proxy Pod to take the image of: %v", err)
+	}
+	script := fmt.Sprintf(`set -e
+getent hosts kubernetes.default.svc.cluster.local
+exec 3<>/dev/tcp/%s/8080
+printf 'GET /health HTTP/1.0\r\n\r\n' >&3
+grep -q '^OK' <&3
+echo "reached %s"`, server.Status.PodIP, server.Name)
+	never := corev1.RestartPolicyNever
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-network-check", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			NodeName:      clientNode,
+			RestartPolicy: never,
+			Containers: []corev1.Container{{
+				Name: "client", Image: image, ImagePullPolicy: corev1.PullNever,
+				Command: []string{"bash", "-c", script},
+			}},
+		},
+	}
+	if _, err := workload.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the client Pod: %v", err)
+	}
+	waitFor(ctx, t, 3*time.Minute, "the client Pod on "+clientNode+" to reach "+server.Name+" on "+server.Spec.NodeName, func() (bool, string) {
+		p, err := workload.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		if p.Status.Phase == corev1.PodFailed {
+			logs, err := workload.CoreV1().Pods("default").GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+			if agents, lerr := workload.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=podcluster-network"}); lerr == nil {
+				for _, a := range agents.Items {
+					out, _ := workload.CoreV1().Pods("kube-system").GetLogs(a.Name, &corev1.PodLogOptions{TailLines: ptr.To[int64](20)}).DoRaw(ctx)
+					t.Logf("%s on %s:\n%s", a.Name, a.Spec.NodeName, out)
+				}
+			}
+			t.Fatalf("the client Pod on %s failed to reach %s (%s) on %s: %s%v\n%s", clientNode, server.Name, server.Status.PodIP,
+				server.Spec.NodeName, logs, err, diagnose(server.Status.PodIP))
+		}
+		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase)
+	})
 }
