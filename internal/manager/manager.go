@@ -37,6 +37,9 @@ type Options struct {
 	// AllowRestart lets one process build several managers with the same
 	// controllers (tests that restart the manager); metrics names then repeat.
 	AllowRestart bool
+	// PprofAddr serves Go's net/http/pprof there, a debugging aid; "" or
+	// "0" disables it.
+	PprofAddr string
 }
 
 // New builds a manager. Reads of unstructured provider objects go through the
@@ -56,6 +59,7 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, *remote.ClusterCache,
 		Scheme:                  s,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
+		PprofBindAddress:        opts.PprofAddr,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        opts.LeaderElectionID,
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,

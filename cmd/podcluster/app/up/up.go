@@ -440,7 +440,9 @@ func (o *options) startProviders(ctx context.Context, plane *localplane.Plane, s
 		}
 	}()
 	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
-	mgr, cc, err := manager.New(plane.Config, manager.Options{})
+	// A debugging aid for profiling the providers (bench/README.md): with
+	// an address, the manager serves net/http/pprof there.
+	mgr, cc, err := manager.New(plane.Config, manager.Options{PprofAddr: os.Getenv("PODCLUSTER_DEBUG_PPROF_ADDR")})
 	if err != nil {
 		return nil, err
 	}
