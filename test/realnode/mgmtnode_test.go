@@ -51,13 +51,6 @@ const (
 // kernel settings, mounts, interfaces, routes and network namespaces, and no
 // process.
 func TestManagementNode(t *testing.T) {
-	// Opt-in for now: on a loaded 2-core host, kubeadm init inside the node
-	// Pod has timed out (one run of several, at load average 30, next to
-	// another real control plane). `make test-realnode` sets it; `make test`
-	// runs it once it is robust there (issue #17).
-	if os.Getenv("PODCLUSTER_TEST_MANAGEMENT_NODE") == "" {
-		t.Skip("set PODCLUSTER_TEST_MANAGEMENT_NODE=1 (make test-realnode does) to run the management-node walkthrough")
-	}
 	requireHost(t)
 	image, archive := nodeImage(t)
 	ctrllog.SetLogger(logr.Discard())
