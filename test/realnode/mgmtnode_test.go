@@ -470,12 +470,11 @@ exec 3<>/dev/tcp/%s/8080
 printf 'GET /health HTTP/1.0\r\n\r\n' >&3
 grep -q '^OK' <&3
 echo "reached %s"`, server.Status.PodIP, server.Name)
-	never := corev1.RestartPolicyNever
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "pod-network-check", Namespace: "default"},
 		Spec: corev1.PodSpec{
 			NodeName:      clientNode,
-			RestartPolicy: never,
+			RestartPolicy: corev1.RestartPolicyNever,
 			Containers: []corev1.Container{{
 				Name: "client", Image: image, ImagePullPolicy: corev1.PullNever,
 				Command: []string{"bash", "-c", script},

@@ -124,8 +124,8 @@ type node struct {
 	internalIP netip.Addr
 }
 
-// parseNodes reads the IPv4 podCIDR and InternalIP of each Node of a
-// `kubectl get nodes -o json`; a Node without them yet is listed without them.
+// parseNodes reads the IPv4 podCIDR and InternalIP of each Node of a Node
+// list (GET /api/v1/nodes); a Node without them yet is listed without them.
 func parseNodes(data []byte) ([]node, error) {
 	var list struct {
 		Items []struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +174,12 @@ func (r *Reconciler) forgetEtcdMember(ctx context.Context, s *scope, victim *clu
 	members, err := c.Members(ctx)
 	if err != nil {
 		return fmt.Errorf("removing the etcd member of Machine %s: %w", victim.Name, err)
+	}
+	// A Machine whose member is gone already (the control plane removed it
+	// before deleting the Machine, and the pre-terminate hook asks again)
+	// needs no health probe of every member: there is nothing to remove.
+	if !slices.ContainsFunc(members, func(m etcd.Member) bool { return m.Name == victim.Status.NodeRef.Name }) {
+		return nil
 	}
 	var leader uint64
 	health := map[uint64]string{}
