@@ -45,10 +45,16 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	watchtools "k8s.io/client-go/tools/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	controlplanev1 "github.com/podcluster/podcluster/api/controlplane/v1beta2"
@@ -287,19 +293,35 @@ func (o options) once(state, seed string, hold bool) (r result, err error) {
 	}); err != nil {
 		return r, fmt.Errorf("%w (last: %w)", err, actErr)
 	}
-	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) { return allRunning(ctx, mc, machines) }); err != nil {
+	// Watches, not a LIST per poll: at N=1000 the polls' LISTs of every
+	// Machine and Node cost the API servers more than some of what is measured.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go func() {
+		select {
+		case <-exited:
+			stopWatch()
+		case <-watchCtx.Done():
+		}
+	}()
+	if err := waitForCount(watchCtx, mc, &clusterv1.MachineList{}, machineRunning, machines, client.InNamespace(namespace)); err != nil {
+		if upErr := exitedErr(exited, upExited); upErr != nil {
+			return r, upErr
+		}
 		return r, fmt.Errorf("waiting for %d Machines Running: %w", machines, err)
 	}
 	r.running = time.Since(start)
-	var wc client.Client
+	var wc client.WithWatch
 	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) {
-		if wc == nil {
-			if wc, err = workloadClient(ctx, mc, cluster); err != nil {
-				return false, nil //nolint:nilerr // not there yet: poll again
-			}
-		}
-		return allReady(ctx, wc, machines)
+		wc, err = workloadClient(ctx, mc, cluster)
+		return err == nil, nil
 	}); err != nil {
+		return r, fmt.Errorf("reading the workload cluster's kubeconfig: %w", err)
+	}
+	if err := waitForCount(watchCtx, wc, &corev1.NodeList{}, nodeReady, machines); err != nil {
+		if upErr := exitedErr(exited, upExited); upErr != nil {
+			return r, upErr
+		}
 		return r, fmt.Errorf("waiting for %d Nodes Ready: %w", machines, err)
 	}
 	r.ready = time.Since(start)
@@ -340,7 +362,7 @@ func (o options) act(ctx context.Context, mc client.Client, example string) erro
 }
 
 // waitForPlane waits for the plane's kubeconfig and API server.
-func waitForPlane(ctx context.Context, kubeconfig string, exited <-chan struct{}, upExited func() error) (client.Client, kubernetes.Interface, error) {
+func waitForPlane(ctx context.Context, kubeconfig string, exited <-chan struct{}, upExited func() error) (client.WithWatch, kubernetes.Interface, error) {
 	var cfg *rest.Config
 	err := poll(ctx, time.Second, exited, upExited, func() (bool, error) {
 		if _, err := os.Stat(kubeconfig); err != nil {
@@ -354,7 +376,7 @@ func waitForPlane(ctx context.Context, kubeconfig string, exited <-chan struct{}
 		return nil, nil, fmt.Errorf("waiting for the plane's kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
-	mc, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+	mc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -401,21 +423,87 @@ func clusterAvailable(ctx context.Context, mc client.Client) (bool, error) {
 	return false, nil
 }
 
-func allRunning(ctx context.Context, mc client.Client, want int) (bool, error) {
-	list := &clusterv1.MachineList{}
-	if err := mc.List(ctx, list, client.InNamespace(namespace)); err != nil {
-		return false, nil //nolint:nilerr // a slow API server: poll again
-	}
-	running := 0
-	for _, m := range list.Items {
-		if m.Status.Phase == string(clusterv1.MachinePhaseRunning) {
-			running++
-		}
-	}
-	return running >= want, nil
+// machineRunning says whether a Machine is Running.
+func machineRunning(o client.Object) bool {
+	m, ok := o.(*clusterv1.Machine)
+	return ok && m.Status.Phase == string(clusterv1.MachinePhaseRunning)
 }
 
-func workloadClient(ctx context.Context, mc client.Client, cluster string) (client.Client, error) {
+// nodeReady says whether a Node is Ready.
+func nodeReady(o client.Object) bool {
+	n, ok := o.(*corev1.Node)
+	if !ok {
+		return false
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// waitForCount lists and then watches the objects of list's kind until at
+// least want of them satisfy ok. One LIST and one watch instead of a LIST
+// per poll: the informer below re-lists only when its watch expires.
+func waitForCount(ctx context.Context, c client.WithWatch, list client.ObjectList, ok func(client.Object) bool, want int, opts ...client.ListOption) error {
+	newList := func() client.ObjectList { return list.DeepCopyObject().(client.ObjectList) }
+	lw := &toolscache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			l := newList()
+			return l, c.List(ctx, l, append(opts, &client.ListOptions{Raw: &o})...)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.Watch(ctx, newList(), append(opts, &client.ListOptions{Raw: &o})...)
+		},
+	}
+	itemType, err := c.Scheme().New(mustItemKind(c, list))
+	if err != nil {
+		return err
+	}
+	met := map[string]bool{}
+	_, err = watchtools.UntilWithSync(ctx, lw, itemType, nil, func(ev watch.Event) (bool, error) {
+		o, isObj := ev.Object.(client.Object)
+		if !isObj {
+			return false, nil
+		}
+		key := o.GetNamespace() + "/" + o.GetName()
+		switch ev.Type {
+		case watch.Deleted:
+			delete(met, key)
+		case watch.Added, watch.Modified:
+			if ok(o) {
+				met[key] = true
+			} else {
+				delete(met, key)
+			}
+		}
+		return len(met) >= want, nil
+	})
+	return err
+}
+
+// mustItemKind is the kind of a list's items: the list's kind without "List".
+func mustItemKind(c client.WithWatch, list client.ObjectList) schema.GroupVersionKind {
+	gvk, err := apiutil.GVKForObject(list, c.Scheme())
+	if err != nil {
+		panic(err)
+	}
+	gvk.Kind = strings.TrimSuffix(gvk.Kind, "List")
+	return gvk
+}
+
+// exitedErr is upExited() once up has exited, else nil.
+func exitedErr(exited <-chan struct{}, upExited func() error) error {
+	select {
+	case <-exited:
+		return upExited()
+	default:
+		return nil
+	}
+}
+
+func workloadClient(ctx context.Context, mc client.Client, cluster string) (client.WithWatch, error) {
 	secret := &corev1.Secret{}
 	if err := mc.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cluster + "-kubeconfig"}, secret); err != nil {
 		return nil, err
@@ -425,23 +513,7 @@ func workloadClient(ctx context.Context, mc client.Client, cluster string) (clie
 		return nil, err
 	}
 	cfg.Timeout = 30 * time.Second
-	return client.New(cfg, client.Options{Scheme: scheme.New()})
-}
-
-func allReady(ctx context.Context, wc client.Client, want int) (bool, error) {
-	nodes := &corev1.NodeList{}
-	if err := wc.List(ctx, nodes); err != nil {
-		return false, nil //nolint:nilerr // a slow API server: poll again
-	}
-	ready := 0
-	for _, n := range nodes.Items {
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				ready++
-			}
-		}
-	}
-	return ready >= want, nil
+	return client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
 }
 
 // counter is one series of apiserver_request_total.
