@@ -104,6 +104,10 @@ node-image: ## Build the node image (hack/node-image, cached by version; minutes
 	hack/ensure-test-packages.sh
 	hack/node-image/build.sh
 
+.PHONY: manager-image
+manager-image: ## Build the manager image as an OCI archive (hack/manager-image, no container engine; prints its path).
+	hack/manager-image/build.sh
+
 # up-real keeps its plane apart from make up's simulated one.
 UP_REAL_STATE_DIR ?= $(HOME)/.podcluster-real
 

@@ -104,26 +104,37 @@ func sysctlChanges(before, after map[string]string) []string {
 
 // mountsUnder lists the host's mount points at or below any of dirs.
 func mountsUnder(dirs ...string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	all, err := mountPoints("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = f.Close() }()
 	var found []string
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountPath(fields[4])
+	for _, mp := range all {
 		for _, d := range dirs {
 			if mp == d || strings.HasPrefix(mp, d+"/") {
 				found = append(found, mp)
 			}
 		}
 	}
-	return found, s.Err()
+	return found, nil
+}
+
+// mountPoints lists the mount points of a mountinfo file (a process's
+// /proc/<pid>/mountinfo: its mount namespace's).
+func mountPoints(mountinfo string) ([]string, error) {
+	f, err := os.Open(mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	var points []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if fields := strings.Fields(s.Text()); len(fields) >= 5 {
+			points = append(points, unescapeMountPath(fields[4]))
+		}
+	}
+	return points, s.Err()
 }
 
 // unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).

@@ -48,6 +48,7 @@ type options struct {
 	simulate       string
 	runtime        string
 	nodeImageDir   string
+	loadImages     []string
 	wait           time.Duration
 	stopWithParent bool
 	// lbBase and podIPBase are the first addresses the simulated runtime
@@ -80,7 +81,9 @@ kubelet in network and mount namespaces of their own, registered as a Node,
 with the node image (make node-image) loaded, so that node Pods boot for real
 and run kubeadm. LoadBalancer Services then get 127.x addresses that reach
 them from the host and from the node Pods; nothing on the host's network
-changes (docs/real-nodes.md).`,
+changes (docs/real-nodes.md). With --providers="" and --load-image of the
+manager image (make manager-image), 'podcluster init --image' runs the
+providers as Pods of the management node instead, as users deploy them.`,
 		Example: `  # Start the plane and apply the seed walkthrough
   podcluster up --apply examples/seed
 
@@ -89,7 +92,13 @@ changes (docs/real-nodes.md).`,
   kubectl get clusters,machines
 
   # Real node Pods on a management node (root)
-  podcluster up --runtime=real --state-dir ~/.podcluster-real --apply examples/real`,
+  podcluster up --runtime=real --state-dir ~/.podcluster-real --apply examples/real
+
+  # The same with the managers as Pods of the management node
+  podcluster up --runtime=real --state-dir ~/.podcluster-real --providers="" \
+    --load-image "$(hack/manager-image/build.sh)"
+  podcluster init --kubeconfig ~/.podcluster-real/kubeconfig \
+    --image "$(hack/manager-image/build.sh --print-name | tail -1)"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), s) },
 	}
@@ -101,6 +110,7 @@ changes (docs/real-nodes.md).`,
 		runtimeSim+" (the simulated runtime), "+runtimeNone+" (the plane's own Nodes, started elsewhere), or "+runtimeAuto+" ("+runtimeSim+" when the plane has no Nodes, else "+runtimeNone+")")
 	cmd.Flags().StringVar(&o.simulate, "simulate", "", "the older form of --runtime, kept working: true is --runtime=sim, false is --runtime=none, auto is --runtime=auto")
 	cmd.Flags().StringVar(&o.nodeImageDir, "node-image-dir", "", "with --runtime=real, the node image's folder (default: hack/node-image/build.sh --print-dir of the checkout)")
+	cmd.Flags().StringArrayVar(&o.loadImages, "load-image", nil, "with --runtime=real, an image archive (OCI or Docker, such as hack/manager-image/build.sh makes) to import into the management node's containerd (repeatable)")
 	cmd.Flags().StringSliceVar(&o.providers, "providers", providers.Names(), "providers to run in-process ("+strings.Join(providers.Names(), ", ")+"); none with --providers=\"\"")
 	cmd.Flags().StringVar(&o.lbBase, "sim-loadbalancer-base", envOr(LoadBalancerBaseEnv, sim.DefaultLoopbackBase.String()), "first 127.x.y.z address the simulated runtime, or the management node of --runtime=real, gives LoadBalancer Services (a plane running next to another needs its own; default from $"+LoadBalancerBaseEnv+")")
 	cmd.Flags().StringVar(&o.podIPBase, "sim-pod-ip-base", envOr(PodIPBaseEnv, sim.DefaultPodIPBase.String()), "first 127.x.y.z address the simulated runtime gives node Pods (a plane running next to another needs its own; default from $"+PodIPBaseEnv+")")
@@ -220,6 +230,9 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 	if err != nil {
 		return err
 	}
+	if err := o.resolveLoadImages(rt); err != nil {
+		return err
+	}
 	fmt.Fprintf(s.ErrOut, "Starting the podcluster management plane in %s\n", o.stateDir)
 	binaries := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
 	if rt == runtimeReal {
@@ -229,7 +242,17 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 	if err != nil {
 		return err
 	}
-	plane, err := localplane.Start(ctx, localplane.Options{StateDir: o.stateDir, BinDir: bin, Progress: s.ErrOut, Scheduler: rt == runtimeReal})
+	planeOpts := localplane.Options{StateDir: o.stateDir, BinDir: bin, Progress: s.ErrOut, Scheduler: rt == runtimeReal}
+	var egress *mgmtnode.EgressProxy
+	if rt == runtimeReal {
+		// Stops after the plane (deferred first).
+		if egress, err = o.startEgress(); err != nil {
+			return err
+		}
+		defer egress.Close()
+		planeOpts.EgressSocket = egress.Socket
+	}
+	plane, err := localplane.Start(ctx, planeOpts)
 	if err != nil {
 		return err
 	}
@@ -253,8 +276,12 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 		if node, closeLog, err = o.startNode(ctx, s, plane, c); err != nil {
 			return err
 		}
+		// The plane's webhooks and kubelet connections reach the node's
+		// Pods and kubelet from now on.
+		egress.SetNode(node.NetnsPath)
 		// After the providers stop, before the plane does.
 		defer func() {
+			egress.SetNode("")
 			if err := node.Stop(); err != nil {
 				fmt.Fprintf(s.ErrOut, "ERROR: stopping the management node: %v\n", err)
 			}
@@ -264,7 +291,9 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 			return err
 		}
 	}
-	if len(o.providers) > 0 {
+	// The management node's LoadBalancer controller runs here even without
+	// providers: it is the management cluster's, as a cloud's would be.
+	if len(o.providers) > 0 || node != nil {
 		simulate := rt == runtimeSim
 		if rt == runtimeAuto {
 			if simulate, err = planeHasNoNodes(ctx, c); err != nil {
@@ -289,7 +318,12 @@ func (o *options) serve(ctx context.Context, s streams.IO) error {
 		case node != nil:
 			fmt.Fprintf(s.ErrOut, " • Running node Pods on the management node %s (LoadBalancer addresses from %s)\n", node.Name, o.lbBase)
 		}
-		fmt.Fprintf(s.ErrOut, " • Running providers %s (log: %s)\n", strings.Join(o.providers, ", "), filepath.Join(o.stateDir, "logs", "providers.log"))
+		if len(o.providers) > 0 {
+			fmt.Fprintf(s.ErrOut, " • Running providers %s (log: %s)\n", strings.Join(o.providers, ", "), filepath.Join(o.stateDir, "logs", "providers.log"))
+		} else {
+			fmt.Fprintf(s.ErrOut, " • Running no provider in-process (--providers=\"\"): deploy them with podcluster init (log: %s)\n",
+				filepath.Join(o.stateDir, "logs", "providers.log"))
+		}
 	}
 	if len(o.apply) > 0 {
 		objs, err := manifest.ReadPaths(o.apply...)
@@ -325,6 +359,31 @@ Press Ctrl-C to stop it; 'podcluster up --state-dir %s' resumes it later.
 	return plane.Wait(ctx)
 }
 
+// startEgress serves the plane's API server's way into the management node
+// (mgmtnode.EgressProxy) on <state-dir>/egress.sock, logging to
+// <state-dir>/logs/egress.log.
+func (o *options) startEgress() (*mgmtnode.EgressProxy, error) {
+	if err := os.MkdirAll(filepath.Join(o.stateDir, "logs"), 0o700); err != nil {
+		return nil, err
+	}
+	socket := filepath.Join(o.stateDir, "egress.sock")
+	// A socket file left by an earlier run (we hold the state folder).
+	if err := os.Remove(socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(o.stateDir, "logs", "egress.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	e, err := mgmtnode.ListenEgress(socket, zap.New(zap.WriteTo(logFile)))
+	if err != nil {
+		_ = logFile.Close()
+		return nil, err
+	}
+	e.OnClose(func() { _ = logFile.Close() })
+	return e, nil
+}
+
 // startNode starts the management node of --runtime=real, in
 // <state-dir>/node, logging to <state-dir>/logs/management-node.log; closeLog
 // closes that log once the node has stopped.
@@ -346,8 +405,11 @@ func (o *options) startNode(ctx context.Context, s streams.IO, plane *localplane
 	}
 	closeLog = func() { _ = logFile.Close() }
 	node, err := mgmtnode.Start(ctx, mgmtnode.Options{
-		Dir:              filepath.Join(o.stateDir, "node"),
-		Server:           plane.Config.Host,
+		Dir:    filepath.Join(o.stateDir, "node"),
+		Server: plane.Config.Host,
+		// In-cluster clients of the node's Pods use the kubernetes Service.
+		ServiceAddr:      localplane.ServiceAddr,
+		Images:           o.loadImages,
 		CACertFile:       filepath.Join(o.stateDir, "pki", "ca.crt"),
 		CAKeyFile:        filepath.Join(o.stateDir, "pki", "ca.key"),
 		Kubelet:          filepath.Join(plane.BinDir, "kubelet"),
@@ -472,6 +534,26 @@ func (o *options) startProviders(ctx context.Context, plane *localplane.Plane, s
 		}
 	}()
 	return done, nil
+}
+
+// resolveLoadImages checks --load-image before anything starts: only
+// --runtime=real has a containerd to load into, and each archive must exist.
+// It makes their paths absolute.
+func (o *options) resolveLoadImages(rt string) error {
+	if len(o.loadImages) > 0 && rt != runtimeReal {
+		return fmt.Errorf("--load-image needs --runtime=%s: only a management node has a containerd to load images into", runtimeReal)
+	}
+	for i, archive := range o.loadImages {
+		abs, err := filepath.Abs(archive)
+		if err != nil {
+			return fmt.Errorf("--load-image %s: %w", archive, err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return fmt.Errorf("--load-image: %w", err)
+		}
+		o.loadImages[i] = abs
+	}
+	return nil
 }
 
 // runtimeFlag resolves --runtime and the older --simulate into one of the

@@ -1,6 +1,8 @@
 package up
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -32,6 +34,37 @@ func TestRuntimeFlag(t *testing.T) {
 			}
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(got).To(Equal(tc.want))
+		})
+	}
+}
+
+func TestResolveLoadImages(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	if err := os.WriteFile(archive, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Dir(archive))
+	for _, tc := range []struct {
+		name, runtime string
+		images        []string
+		want          []string
+		wantErr       string
+	}{
+		{name: "none", runtime: runtimeSim},
+		{name: "real, relative path made absolute", runtime: runtimeReal, images: []string{"image.tar"}, want: []string{archive}},
+		{name: "not real", runtime: runtimeAuto, images: []string{archive}, wantErr: "--load-image needs --runtime=real"},
+		{name: "missing archive", runtime: runtimeReal, images: []string{"missing.tar"}, wantErr: "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			o := &options{loadImages: tc.images}
+			err := o.resolveLoadImages(tc.runtime)
+			if tc.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tc.wantErr)))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(o.loadImages).To(Equal(tc.want))
 		})
 	}
 }

@@ -54,6 +54,13 @@ type Options struct {
 	// Scheduler adds a kube-scheduler (from BinDir), for planes with Nodes
 	// of their own (a management node).
 	Scheduler bool
+	// EgressSocket, when set, is a Unix socket where the caller serves an
+	// HTTP CONNECT proxy (mgmtnode.EgressProxy): the API server sends its
+	// traffic to the cluster there (webhooks, which it then dials at their
+	// Services' endpoints, and kubelets, at their InternalIP), because this
+	// API server, on the host's loopback, has no route to the Pods and Nodes
+	// of a management node.
+	EgressSocket string
 }
 
 // Plane is a running management plane.
@@ -73,6 +80,20 @@ type Plane struct {
 	// spawner starts procs from a thread of its own; nil once stopped.
 	spawner *spawner
 }
+
+// The plane's Service network. The API server serves the kubernetes Service
+// at ServiceIP:443 (its certificate names that address), but no endpoint is
+// published and nothing routes the range: a management node makes ServiceIP
+// reach the API server for its Pods (mgmtnode).
+const (
+	// ServiceCIDR is --service-cluster-ip-range.
+	ServiceCIDR = "10.0.0.0/24"
+	// ServiceIP is the kubernetes Service's ClusterIP, the range's first address.
+	ServiceIP = "10.0.0.1"
+	// ServiceAddr is where in-cluster clients find the API server
+	// (KUBERNETES_SERVICE_HOST and _PORT): ServiceIP, on the Service's port.
+	ServiceAddr = ServiceIP + ":443"
+)
 
 // ports are chosen once and kept in <state-dir>/ports.json.
 type ports struct {
@@ -270,7 +291,7 @@ func (p *Plane) ensurePKI(pt ports) error {
 		serving, err := ca.Sign(pki.CertOptions{
 			CommonName: "kube-apiserver",
 			DNSNames:   []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-			IPs:        []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")},
+			IPs:        []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(ServiceIP)},
 			Usages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 			Algorithm:  pki.ECDSAP256,
 			Validity:   pki.CAValidity,
@@ -279,6 +300,18 @@ func (p *Plane) ensurePKI(pt ports) error {
 			return err
 		}
 		if err := writePair(p.path("pki", "apiserver.crt"), p.path("pki", "apiserver.key"), serving.CertPEM, serving.KeyPEM); err != nil {
+			return err
+		}
+	}
+	// The API server's client certificate for kubelets (logs, exec), which
+	// trust the plane's CA; system:masters may do anything there.
+	if _, err := os.Stat(p.path("pki", "apiserver-kubelet-client.crt")); errors.Is(err, os.ErrNotExist) {
+		client, err := ca.Sign(pki.CertOptions{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"},
+			Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, Algorithm: pki.ECDSAP256, Validity: pki.CAValidity})
+		if err != nil {
+			return err
+		}
+		if err := writePair(p.path("pki", "apiserver-kubelet-client.crt"), p.path("pki", "apiserver-kubelet-client.key"), client.CertPEM, client.KeyPEM); err != nil {
 			return err
 		}
 	}
@@ -374,6 +407,18 @@ func (p *Plane) startAPIServer(ctx context.Context, pt ports) error {
 	if pol := os.Getenv("PODCLUSTER_DEBUG_AUDIT_POLICY"); pol != "" {
 		extra = []string{"--audit-policy-file=" + pol, "--audit-log-path=" + p.path("audit.log"), "--audit-log-format=json"}
 	}
+	if p.opts.EgressSocket != "" {
+		config := p.path("egress-selector.yaml")
+		if err := os.WriteFile(config, []byte(egressSelectorConfig(p.opts.EgressSocket)), 0o600); err != nil {
+			return err
+		}
+		extra = append(extra, "--egress-selector-config-file="+config,
+			// Webhooks at their Services' endpoints: no kube-proxy serves
+			// ClusterIPs here.
+			"--enable-aggregator-routing=true",
+			// A management node's Hostname means nothing to this host.
+			"--kubelet-preferred-address-types=InternalIP,Hostname")
+	}
 	if err := p.run("kube-apiserver", append([]string{
 		"--etcd-servers=" + fmt.Sprintf("http://127.0.0.1:%d", pt.EtcdClient),
 		"--bind-address=127.0.0.1",
@@ -389,10 +434,12 @@ func (p *Plane) startAPIServer(ctx context.Context, pt ports) error {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + p.path("pki", "sa.pub"),
 		"--service-account-signing-key-file=" + p.path("pki", "sa.key"),
-		"--service-cluster-ip-range=10.0.0.0/24",
+		"--service-cluster-ip-range=" + ServiceCIDR,
 		// Node lets a management node's kubelet (system:node:<name>) read what
 		// its Pods need and nothing else.
 		"--authorization-mode=Node,RBAC",
+		"--kubelet-client-certificate=" + p.path("pki", "apiserver-kubelet-client.crt"),
+		"--kubelet-client-key=" + p.path("pki", "apiserver-kubelet-client.key"),
 		"--allow-privileged=true",
 	}, extra...)...); err != nil {
 		return err
@@ -405,6 +452,22 @@ func (p *Plane) startAPIServer(ctx context.Context, pt ports) error {
 		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil && string(body) == "ok", nil
 	})
+}
+
+// egressSelectorConfig sends the API server's traffic to the cluster through
+// the HTTP CONNECT proxy on the Unix socket; the rest (etcd, its own loopback)
+// goes direct.
+func egressSelectorConfig(socket string) string {
+	return fmt.Sprintf(`apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: %q
+`, socket)
 }
 
 func (p *Plane) startControllerManager(ctx context.Context) error {

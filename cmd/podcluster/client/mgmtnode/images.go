@@ -42,7 +42,30 @@ func (n *Node) importImages(ctx context.Context) error {
 		}
 		n.step(fmt.Sprintf("  imported in %s", time.Since(start).Round(100*time.Millisecond)))
 	}
+	// The extra archives, every time: they are small, and the same name may
+	// hold a newer image than the last run imported.
+	for _, archive := range n.opts.Images {
+		start := time.Now()
+		out, err := n.ctr(ctx, "images", "import", archive)
+		if err != nil {
+			return fmt.Errorf("importing the image archive %s: %w", archive, err)
+		}
+		n.step(fmt.Sprintf("Imported %s into the management node in %s: %s", archive,
+			time.Since(start).Round(100*time.Millisecond), strings.Join(importedNames(out), ", ")))
+	}
 	return nil
+}
+
+// importedNames picks the image names from the output of ctr images import
+// ("unpacking <name> (sha256:...)...done").
+func importedNames(out string) []string {
+	var names []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "unpacking" {
+			names = append(names, f[1])
+		}
+	}
+	return names
 }
 
 // importPreloaded imports the archive of Kubernetes images the node image

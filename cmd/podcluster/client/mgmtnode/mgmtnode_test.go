@@ -1,14 +1,17 @@
 package mgmtnode
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -164,18 +167,7 @@ func TestAllocate(t *testing.T) {
 
 func TestForwarder(t *testing.T) {
 	g := NewWithT(t)
-	backend, err := net.Listen("tcp", "127.0.0.1:0")
-	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = backend.Close() }()
-	go func() {
-		for {
-			c, err := backend.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
-		}
-	}()
+	backend := echoServer(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	g.Expect(err).NotTo(HaveOccurred())
 	f := newForwarder(l, logr.Discard(), func(ctx context.Context) (net.Conn, error) {
@@ -185,17 +177,12 @@ func TestForwarder(t *testing.T) {
 
 	c, err := net.Dial("tcp", l.Addr().String())
 	g.Expect(err).NotTo(HaveOccurred())
-	_, err = c.Write([]byte("ping"))
-	g.Expect(err).NotTo(HaveOccurred())
-	buf := make([]byte, 4)
-	_, err = io.ReadFull(c, buf)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(string(buf)).To(Equal("ping"))
+	expectEcho(g, c)
 
 	// close ends open connections and the listener.
 	f.close()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err = c.Read(buf)
+	_, err = c.Read(make([]byte, 4))
 	g.Expect(err).To(HaveOccurred())
 	_, err = net.Dial("tcp", l.Addr().String())
 	g.Expect(err).To(HaveOccurred())
@@ -243,4 +230,80 @@ func TestListenIn(t *testing.T) {
 	buf, err := io.ReadAll(c)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(buf)).To(Equal("hi"))
+}
+
+func TestImportedNames(t *testing.T) {
+	g := NewWithT(t)
+	out := "unpacking podcluster.local/podcluster:b82e2cff706f (sha256:970ae4db4db4)...done\n" +
+		"unpacking registry.k8s.io/pause:3.10.2 (sha256:0123)...done\n"
+	g.Expect(importedNames(out)).To(Equal([]string{"podcluster.local/podcluster:b82e2cff706f", "registry.k8s.io/pause:3.10.2"}))
+	g.Expect(importedNames("")).To(BeEmpty())
+}
+
+// TestEgressProxy speaks to the proxy as the API server's egress selector
+// does: CONNECT over the Unix socket, then the tunnel.
+func TestEgressProxy(t *testing.T) {
+	g := NewWithT(t)
+	backend := echoServer(t)
+	socket := filepath.Join(t.TempDir(), "egress.sock")
+	e, err := ListenEgress(socket, logr.Discard())
+	g.Expect(err).NotTo(HaveOccurred())
+	closed := false
+	e.OnClose(func() { closed = true })
+
+	connect := func(addr string) (net.Conn, *http.Response) {
+		c, err := net.Dial("unix", socket)
+		g.Expect(err).NotTo(HaveOccurred())
+		_, err = fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", addr)
+		g.Expect(err).NotTo(HaveOccurred())
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		return c, res
+	}
+	// A host address: dialed from the host.
+	c, res := connect(backend.Addr().String())
+	g.Expect(res.StatusCode).To(Equal(http.StatusOK))
+	expectEcho(g, c)
+	_ = c.Close()
+
+	// The management node's network, before SetNode: refused.
+	c, res = connect("10.71.0.1:10250")
+	g.Expect(res.StatusCode).To(Equal(http.StatusBadGateway))
+	_ = c.Close()
+
+	e.Close()
+	g.Expect(closed).To(BeTrue())
+	_, err = net.Dial("unix", socket)
+	g.Expect(err).To(HaveOccurred())
+}
+
+// echoServer serves TCP on loopback, sending back what it reads, until the
+// test ends.
+func echoServer(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
+		}
+	}()
+	return l
+}
+
+// expectEcho sends "ping" on c and expects it back.
+func expectEcho(g Gomega, c net.Conn) {
+	_, err := c.Write([]byte("ping"))
+	g.Expect(err).NotTo(HaveOccurred())
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(c, buf)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(buf)).To(Equal("ping"))
 }

@@ -59,6 +59,17 @@ type Options struct {
 	// node-image.tar and image-name, and rootfs.tar, whose preloaded
 	// Kubernetes images give the management node its pause image.
 	NodeImageDir string
+	// ServiceAddr is the plane's kubernetes Service, ClusterIP:port
+	// (10.0.0.1:443), where in-cluster clients find the API server
+	// (KUBERNETES_SERVICE_HOST). Inside the node's network namespace the
+	// ClusterIP is made local and forwards to the plane, so that the node's
+	// Pods reach the API server as in any cluster, without kube-proxy. Empty:
+	// not served.
+	ServiceAddr string
+	// Images are more image archives (OCI or Docker, such as the manager
+	// image of hack/manager-image) to import into the node's containerd, in
+	// the CRI's namespace, on every start.
+	Images []string
 	// LoadBalancerBase is the first LoadBalancer address (see LoadBalancer);
 	// node Pods reach the /16 around it.
 	LoadBalancerBase netip.Addr
@@ -86,7 +97,10 @@ type Node struct {
 	holder     *process
 	containerd *process
 	kubelet    *process
-	apiProxy   *forwarder
+	// apiProxies forward to the plane's API server from inside the node's
+	// network namespace: at its host address and at the Service's.
+	apiProxies []*forwarder
+	lock       *hostLock
 }
 
 // Start starts the management node and waits until its Node is Ready. On
@@ -111,7 +125,11 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 		fmt.Fprintf(opts.Progress, " • WARNING: only about %d inotify instances are left for root (fs.inotify.max_user_instances); "+
 			"a management node with two node Pods needs about %d, and node Pods fail without them\n", free, InotifyInstancesNeeded)
 	}
-	n := &Node{Name: opts.NodeName, opts: opts, spawner: newSpawner(),
+	lock, err := lockHost(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Name: opts.NodeName, opts: opts, spawner: newSpawner(), lock: lock,
 		ContainerdSocket: filepath.Join(opts.Dir, "containerd", "containerd.sock")}
 	defer func() {
 		if err != nil {
@@ -136,7 +154,7 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err := n.startNamespaces(ctx); err != nil {
 		return nil, err
 	}
-	if err := n.startAPIProxy(); err != nil {
+	if err := n.startAPIProxies(); err != nil {
 		return nil, err
 	}
 
@@ -234,21 +252,40 @@ func (n *Node) startNamespaces(ctx context.Context) error {
 	}
 }
 
-// startAPIProxy makes the plane's API server reachable inside the node's
-// network namespace, at the same address as on the host.
-func (n *Node) startAPIProxy() error {
+// startAPIProxies makes the plane's API server reachable inside the node's
+// network namespace: at the same address as on the host, for the kubelet, and
+// at the kubernetes Service's ClusterIP:port, for the Pods' in-cluster
+// clients. The ClusterIP becomes a local address of the namespace (a route in
+// its local table, like LoadBalancerSubnet's): a Pod's packets to it go to
+// its gateway, the bridge, and arrive here. The API server's certificate
+// names the ClusterIP, so TLS passes through unchanged.
+func (n *Node) startAPIProxies() error {
 	u, err := url.Parse(n.opts.Server)
 	if err != nil {
 		return fmt.Errorf("the plane's server %q: %w", n.opts.Server, err)
 	}
-	l, err := listenIn(n.NetnsPath, u.Host)
-	if err != nil {
-		return fmt.Errorf("listening on %s in the management node's network namespace: %w", u.Host, err)
+	addrs := []string{u.Host}
+	if n.opts.ServiceAddr != "" {
+		ip, _, err := net.SplitHostPort(n.opts.ServiceAddr)
+		if err != nil {
+			return fmt.Errorf("the kubernetes Service's address %q: %w", n.opts.ServiceAddr, err)
+		}
+		if out, err := n.nsenter("ip", "route", "add", "local", ip+"/32", "dev", "lo").CombinedOutput(); err != nil {
+			return fmt.Errorf("making the kubernetes Service's address %s local in the management node: %w: %s", ip, err, strings.TrimSpace(string(out)))
+		}
+		addrs = append(addrs, n.opts.ServiceAddr)
 	}
-	n.apiProxy = newForwarder(l, n.opts.Log.WithName("api-proxy"), func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", u.Host)
-	})
+	for _, addr := range addrs {
+		l, err := listenIn(n.NetnsPath, addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s in the management node's network namespace: %w", addr, err)
+		}
+		n.apiProxies = append(n.apiProxies, newForwarder(l, n.opts.Log.WithName("api-proxy").WithValues("listener", addr),
+			func(ctx context.Context) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "tcp", u.Host)
+			}))
+	}
 	return nil
 }
 

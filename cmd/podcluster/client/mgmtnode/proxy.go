@@ -19,8 +19,10 @@ const dialTimeout = 5 * time.Second
 // closes. It is how traffic crosses between the host's network namespace and
 // the management node's without any interface, route or address on the host.
 type forwarder struct {
-	l    net.Listener
-	dial func(ctx context.Context) (net.Conn, error)
+	l net.Listener
+	// dial opens the backend of the accepted connection c; it may talk on c
+	// first (see ListenEgress, whose CONNECT handshake does).
+	dial func(ctx context.Context, c net.Conn) (net.Conn, error)
 	log  logr.Logger
 
 	wg    sync.WaitGroup
@@ -29,6 +31,10 @@ type forwarder struct {
 }
 
 func newForwarder(l net.Listener, log logr.Logger, dial func(ctx context.Context) (net.Conn, error)) *forwarder {
+	return startForwarder(l, log, func(ctx context.Context, _ net.Conn) (net.Conn, error) { return dial(ctx) })
+}
+
+func startForwarder(l net.Listener, log logr.Logger, dial func(ctx context.Context, c net.Conn) (net.Conn, error)) *forwarder {
 	f := &forwarder{l: l, dial: dial, log: log, conns: map[net.Conn]struct{}{}}
 	f.wg.Add(1)
 	go f.serve()
@@ -58,7 +64,7 @@ func (f *forwarder) handle(c net.Conn) {
 	}
 	defer f.untrack(c)
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-	backend, err := f.dial(ctx)
+	backend, err := f.dial(ctx, c)
 	cancel()
 	if err != nil {
 		f.log.V(1).Info("No backend for a connection", "from", c.RemoteAddr().String(), "err", err.Error())

@@ -26,14 +26,16 @@ func (n *Node) Stop() error {
 		errs = append(errs, n.stopContainers())
 		errs = append(errs, n.containerd.stop(syscall.SIGTERM, stopTimeout))
 	}
-	if n.apiProxy != nil {
-		n.apiProxy.close()
+	for _, f := range n.apiProxies {
+		f.close()
 	}
 	if n.holder != nil {
 		errs = append(errs, n.holder.stop(syscall.SIGKILL, stopTimeout))
 	}
 	n.spawner.close()
 	errs = append(errs, n.removeCgroupRoot(), n.removeCreatedDirs())
+	// Last: the next management node may start once this one is all gone.
+	n.lock.release()
 	return errors.Join(errs...)
 }
 
