@@ -245,6 +245,17 @@ func Build(in Input) (*corev1.Pod, error) {
 	return pod, nil
 }
 
+// NodeStatus is the status of a node Pod's node container (ContainerName), or
+// nil before the kubelet reports it.
+func NodeStatus(pod *corev1.Pod) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		if pod.Status.ContainerStatuses[i].Name == ContainerName {
+			return &pod.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
 // PVCs returns the PersistentVolumeClaims of a machine's volumeClaimTemplates, in
 // the templates' order. The caller sets their owner references.
 func PVCs(in Input) []corev1.PersistentVolumeClaim {

@@ -268,25 +268,15 @@ func lostAfter(km *infrav1.KubernetesMachine) string {
 	return "the machine failed"
 }
 
-// nodeStatus is the status of the node container, or nil.
-func nodeStatus(pod *corev1.Pod) *corev1.ContainerStatus {
-	for i := range pod.Status.ContainerStatuses {
-		if pod.Status.ContainerStatuses[i].Name == nodepod.ContainerName {
-			return &pod.Status.ContainerStatuses[i]
-		}
-	}
-	return nil
-}
-
 // started is the node container's startup probe result: the bootstrap
 // sentinel exists.
 func started(pod *corev1.Pod) bool {
-	cs := nodeStatus(pod)
+	cs := nodepod.NodeStatus(pod)
 	return cs != nil && cs.Started != nil && *cs.Started
 }
 
 func nodeRunning(pod *corev1.Pod) bool {
-	cs := nodeStatus(pod)
+	cs := nodepod.NodeStatus(pod)
 	return cs != nil && cs.State.Running != nil
 }
 
@@ -296,7 +286,7 @@ func podTerminated(pod *corev1.Pod) bool {
 	if pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded {
 		return true
 	}
-	cs := nodeStatus(pod)
+	cs := nodepod.NodeStatus(pod)
 	return cs != nil && cs.State.Terminated != nil
 }
 
@@ -304,7 +294,7 @@ func podTerminated(pod *corev1.Pod) bool {
 // node container's termination message holds the failing step and the tail
 // of its output.
 func terminationMessage(pod *corev1.Pod) string {
-	if cs := nodeStatus(pod); cs != nil && cs.State.Terminated != nil {
+	if cs := nodepod.NodeStatus(pod); cs != nil && cs.State.Terminated != nil {
 		term := cs.State.Terminated
 		msg := strings.TrimSpace(term.Message)
 		var head string
