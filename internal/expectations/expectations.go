@@ -13,7 +13,7 @@ import (
 const Timeout = 30 * time.Second
 
 // Expectations maps an owner key to the child names it waits to see created
-// or deleted.
+// or deleted. The zero value is ready to use.
 type Expectations struct {
 	mu      sync.Mutex
 	pending map[string]map[string]time.Time
@@ -26,6 +26,9 @@ func New() *Expectations { return &Expectations{pending: map[string]map[string]t
 func (e *Expectations) Expect(owner string, names ...string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.pending == nil {
+		e.pending = map[string]map[string]time.Time{}
+	}
 	m := e.pending[owner]
 	if m == nil {
 		m = map[string]time.Time{}
@@ -60,4 +63,25 @@ func (e *Expectations) Forget(owner string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.pending, owner)
+}
+
+// Pending reports whether owner still waits to see name: it was expected
+// less than Timeout ago and not observed since.
+func (e *Expectations) Pending(owner, name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	at, ok := e.pending[owner][name]
+	return ok && time.Since(at) <= Timeout
+}
+
+// Observed drops owner's expectation of name: the cache shows it.
+func (e *Expectations) Observed(owner, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if m := e.pending[owner]; m != nil {
+		delete(m, name)
+		if len(m) == 0 {
+			delete(e.pending, owner)
+		}
+	}
 }

@@ -9,7 +9,6 @@ package hostile
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -20,7 +19,9 @@ import (
 	"github.com/podcluster/podcluster/bootstrap/kubeadm"
 	"github.com/podcluster/podcluster/infrastructure/kubernetes"
 	"github.com/podcluster/podcluster/internal/manager"
+	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/test/testenv"
+	"github.com/podcluster/podcluster/test/testmanager"
 )
 
 var (
@@ -60,25 +61,15 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // startManager runs the kubeadm bootstrap and the infrastructure providers'
 // controllers, as their managers would.
 func startManager() (func(), error) {
-	mgr, cc, err := manager.New(env.Config, manager.Options{AllowRestart: true})
-	if err != nil {
-		return nil, err
+	m := &testmanager.Manager{
+		Config:  env.Config,
+		Options: manager.Options{AllowRestart: true},
+		Setup: func(ctx context.Context, mgr ctrl.Manager, cc *remote.ClusterCache) error {
+			if err := kubeadm.Setup(ctx, mgr, kubeadm.Options{ClusterCache: cc}); err != nil {
+				return err
+			}
+			return kubernetes.Setup(ctx, mgr, kubernetes.Options{ClusterCache: cc})
+		},
 	}
-	ctx, cancel := context.WithCancel(ctrl.LoggerInto(context.Background(), ctrl.Log))
-	if err := kubeadm.Setup(ctx, mgr, kubeadm.Options{ClusterCache: cc}); err != nil {
-		cancel()
-		return nil, err
-	}
-	if err := kubernetes.Setup(ctx, mgr, kubernetes.Options{ClusterCache: cc}); err != nil {
-		cancel()
-		return nil, err
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "manager: %v\n", err)
-		}
-	}()
-	return func() { cancel(); <-done }, nil
+	return m.Stop, m.Start()
 }

@@ -7,9 +7,7 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +26,9 @@ import (
 	"github.com/podcluster/podcluster/bootstrap/kubeadm"
 	"github.com/podcluster/podcluster/internal/manager"
 	"github.com/podcluster/podcluster/internal/pki"
+	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/test/testenv"
+	"github.com/podcluster/podcluster/test/testmanager"
 )
 
 // tokenTTL is short so that refreshes happen within a test.
@@ -37,10 +37,6 @@ const tokenTTL = 6 * time.Second
 var (
 	env, workload      *testenv.Environment
 	workloadKubeconfig []byte
-
-	mgrMu     sync.Mutex
-	mgrCancel context.CancelFunc
-	mgrDone   chan struct{}
 )
 
 func TestMain(m *testing.M) {
@@ -71,38 +67,20 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-func startManager() error {
-	mgrMu.Lock()
-	defer mgrMu.Unlock()
-	mgr, cc, err := manager.New(env.Config, manager.Options{AllowRestart: true})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctrl.LoggerInto(context.Background(), ctrl.Log))
-	if err := kubeadm.Setup(ctx, mgr, kubeadm.Options{ClusterCache: cc, TokenTTL: tokenTTL}); err != nil {
-		cancel()
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "manager: %v\n", err)
-		}
-	}()
-	mgrCancel, mgrDone = cancel, done
-	return nil
+// mgr runs the bootstrap provider's controllers.
+var mgr = &testmanager.Manager{
+	Options: manager.Options{AllowRestart: true},
+	Setup: func(ctx context.Context, m ctrl.Manager, cc *remote.ClusterCache) error {
+		return kubeadm.Setup(ctx, m, kubeadm.Options{ClusterCache: cc, TokenTTL: tokenTTL})
+	},
 }
 
-func stopManager() {
-	mgrMu.Lock()
-	defer mgrMu.Unlock()
-	if mgrCancel != nil {
-		mgrCancel()
-		<-mgrDone
-		mgrCancel = nil
-	}
+func startManager() error {
+	mgr.Config = env.Config
+	return mgr.Start()
 }
+
+func stopManager() { mgr.Stop() }
 
 // newCluster creates a Cluster whose infrastructure is provisioned, as the
 // core would report it, with its kubeconfig pointing at the workload API server.

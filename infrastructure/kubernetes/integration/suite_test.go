@@ -9,7 +9,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +28,9 @@ import (
 	"github.com/podcluster/podcluster/infrastructure/kubernetes"
 	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
 	"github.com/podcluster/podcluster/internal/manager"
+	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/test/testenv"
+	"github.com/podcluster/podcluster/test/testmanager"
 )
 
 const (
@@ -62,12 +63,12 @@ func TestMain(m *testing.M) {
 		if workloadKubeconfig, err = os.ReadFile(workload.KubeconfigPath); err != nil {
 			return nil, err
 		}
-		stop, err := startManager()
-		if err != nil {
+		mgr.Config = env.Config
+		if err := mgr.Start(); err != nil {
 			return nil, err
 		}
 		return func() {
-			stop()
+			mgr.Stop()
 			_ = workload.Stop()
 		}, nil
 	}))
@@ -77,24 +78,12 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-func startManager() (func(), error) {
-	mgr, cc, err := manager.New(env.Config, manager.Options{AllowRestart: true})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctrl.LoggerInto(context.Background(), ctrl.Log))
-	if err := kubernetes.Setup(ctx, mgr, kubernetes.Options{ClusterCache: cc}); err != nil {
-		cancel()
-		return nil, err
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "manager: %v\n", err)
-		}
-	}()
-	return func() { cancel(); <-done }, nil
+// mgr runs the infrastructure provider's controllers.
+var mgr = &testmanager.Manager{
+	Options: manager.Options{AllowRestart: true},
+	Setup: func(ctx context.Context, m ctrl.Manager, cc *remote.ClusterCache) error {
+		return kubernetes.Setup(ctx, m, kubernetes.Options{ClusterCache: cc})
+	},
 }
 
 // Builders. Objects are named after the test's namespace where names must be

@@ -57,6 +57,7 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
+	"github.com/podcluster/podcluster/internal/expectations"
 	"github.com/podcluster/podcluster/internal/patch"
 	"github.com/podcluster/podcluster/internal/phase"
 	"github.com/podcluster/podcluster/internal/remote"
@@ -96,6 +97,11 @@ type Reconciler struct {
 
 	nodeEvents chan event.GenericEvent
 	settler    *patch.Settler
+	// created holds the children this process created that its cache may not
+	// show yet, by machine: a miss for one of them is read through the API
+	// server before anything is created again (which would only fail with
+	// AlreadyExists, a 409).
+	created expectations.Expectations
 }
 
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=kubernetesmachines,verbs=get;list;watch;update;patch
@@ -142,6 +148,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	km := &infrav1.KubernetesMachine{}
 	if err := r.Client.Get(ctx, req.NamespacedName, km); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.created.Forget(req.String())
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// Events of owned objects and workload Nodes reach us whatever the filter.

@@ -111,21 +111,25 @@ func (s *scope) podLostBefore() bool {
 	return c != nil && c.Reason == infrav1.KubernetesMachinePodReadyPodLostReason
 }
 
-// getPod reads the node Pod from the cache. When the status says a Pod was
-// created, a cache miss is confirmed with a live read: a Pod created moments
-// ago may not be in the cache yet, and must not be taken for lost.
+// getPod reads the node Pod from the cache. When a Pod was created, as the
+// machine says (a status past Pending, or the providerID that goes out with
+// the Pod's creation) or as this process remembers, a cache miss is confirmed
+// with a live read: a Pod created moments ago may not be in the cache yet, and
+// must be neither taken for lost nor created again.
 func (r *Reconciler) getPod(ctx context.Context, km *infrav1.KubernetesMachine) (*corev1.Pod, error) {
 	key := client.ObjectKeyFromObject(km)
 	pod := &corev1.Pod{}
 	err := r.Client.Get(ctx, key, pod)
 	if err == nil {
+		r.created.Observed(key.String(), createdName(pod))
 		return pod, nil
 	}
 	if !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("reading Pod %s: %w", key, err)
 	}
-	if km.Status.Phase == "" || km.Status.Phase == infrav1.KubernetesMachinePhasePending {
-		return nil, nil // no Pod was created yet; creating tolerates one that was
+	pending := km.Status.Phase == "" || km.Status.Phase == infrav1.KubernetesMachinePhasePending
+	if pending && km.Spec.ProviderID == "" && !r.created.Pending(key.String(), createdName(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: key.Name}})) {
+		return nil, nil // no Pod was created yet
 	}
 	if err := r.APIReader.Get(ctx, key, pod); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -221,7 +225,11 @@ func (r *Reconciler) createPod(ctx context.Context, s *scope) (ctrl.Result, erro
 	} else {
 		log.Info("Creating the node Pod", "pod", pod.Name, "image", pod.Spec.Containers[0].Image)
 	}
-	if err := r.Client.Create(ctx, pod); err != nil {
+	err = r.Client.Create(ctx, pod)
+	if err == nil || apierrors.IsAlreadyExists(err) {
+		r.created.Expect(client.ObjectKeyFromObject(km).String(), createdName(pod))
+	}
+	if err != nil {
 		if !apierrors.IsAlreadyExists(err) {
 			return ctrl.Result{}, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
@@ -256,11 +264,25 @@ func (r *Reconciler) create(ctx context.Context, km *infrav1.KubernetesMachine, 
 		return false, fmt.Errorf("copying %s %s", kind, obj.GetName())
 	}
 	key := client.ObjectKeyFromObject(obj)
+	owner, name := client.ObjectKeyFromObject(km).String(), createdName(obj)
 	if r.Client.Get(ctx, key, existing) == nil {
+		r.created.Observed(owner, name)
 		return !ownedBy(existing, km), nil
+	}
+	if r.created.Pending(owner, name) {
+		// Created by this process moments ago; the cache is behind.
+		switch err := r.APIReader.Get(ctx, key, existing); {
+		case err == nil:
+			return !ownedBy(existing, km), nil
+		case !apierrors.IsNotFound(err):
+			return false, fmt.Errorf("reading %s %s: %w", kind, key, err)
+		}
 	}
 	ctrl.LoggerFrom(ctx).Info("Creating "+kind, "name", obj.GetName())
 	err = r.Client.Create(ctx, obj)
+	if err == nil || apierrors.IsAlreadyExists(err) {
+		r.created.Expect(owner, name)
+	}
 	switch {
 	case err == nil:
 		return false, nil
@@ -273,6 +295,9 @@ func (r *Reconciler) create(ctx context.Context, km *infrav1.KubernetesMachine, 
 	}
 	return !ownedBy(existing, km), nil
 }
+
+// createdName names a child of a machine in r.created: its kind and name.
+func createdName(obj client.Object) string { return kindOf(obj) + "/" + obj.GetName() }
 
 // foreignMessage says that a name the node Pod needs is held by an object
 // that the KubernetesMachine did not create.
