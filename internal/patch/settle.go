@@ -45,12 +45,34 @@ type Settler struct {
 	// waits, and one that gets there within Period writes only where it
 	// arrived.
 	HoldOnItsWay bool
+	// MaxHold, when set, makes Period a quiet time rather than an age: a
+	// minor change is held while the held status keeps changing, and
+	// written once it has stayed the same for Period, or once MaxHold has
+	// passed since it was first held. An object that moves on step after
+	// step, each within Period of the last (a machine whose provisioning
+	// waits in queues behind many others), then writes only where it
+	// arrived, while one that stops says where it stopped within Period.
+	MaxHold time.Duration
 
 	mu sync.Mutex
-	// since is when a minor change of an object was first held back.
-	since map[types.UID]time.Time
+	// since is what is held back for an object.
+	since map[types.UID]held
 	now   func() time.Time
 }
+
+// held is a minor change held back: when it was first held, and when the
+// status held last changed (MaxHold), and to what.
+type held struct {
+	first, last time.Time
+	status      any
+}
+
+// ProgressMaxHold is the MaxHold of the settlers of objects that provision
+// (Machine, KubernetesMachine, KubeadmConfig): at N=100 a Machine's steps
+// come a few seconds apart for 5–10 s while it waits in the controllers'
+// queues, and each step written on its own cost about 0.6 status writes per
+// Machine (bench/README.md); no step is kept from users for longer than this.
+const ProgressMaxHold = 20 * time.Second
 
 // settleLimit bounds the held-back entries (deleted objects leave theirs):
 // past it the Settler starts afresh, which only writes sooner.
@@ -71,14 +93,22 @@ func (s *Settler) hold(uid types.UID, before, after map[string]any) time.Duratio
 		return 0
 	}
 	if s.since == nil || len(s.since) >= settleLimit {
-		s.since = map[types.UID]time.Time{}
+		s.since = map[types.UID]held{}
 	}
-	first, ok := s.since[uid]
-	if !ok {
-		first = now()
-		s.since[uid] = first
+	t := now()
+	h, ok := s.since[uid]
+	switch {
+	case !ok:
+		h = held{first: t, last: t, status: after["status"]}
+	case s.MaxHold > 0 && !sameStep(h.status, after["status"]):
+		h.last, h.status = t, after["status"]
 	}
-	if left := s.Period - now().Sub(first); left > 0 {
+	s.since[uid] = h
+	left := s.Period - t.Sub(h.first)
+	if s.MaxHold > 0 {
+		left = min(s.Period-t.Sub(h.last), s.MaxHold-t.Sub(h.first))
+	}
+	if left > 0 {
 		return left
 	}
 	// Lasted long enough: sent now, and a later step is held afresh.
@@ -123,6 +153,34 @@ func (s *Settler) minor(a, b any) bool {
 		}
 	}
 	return true
+}
+
+// sameStep says whether two statuses held back are the same step: equal but
+// for the conditions' lastTransitionTime. A condition that was never written
+// gets a new one at each reconcile, which is no step.
+func sameStep(a, b any) bool {
+	return reflect.DeepEqual(withoutTransitionTimes(a), withoutTransitionTimes(b))
+}
+
+func withoutTransitionTimes(status any) any {
+	m, ok := status.(map[string]any)
+	if !ok {
+		return status
+	}
+	list, ok := m["conditions"].([]any)
+	if !ok {
+		return status
+	}
+	out := shallowCopy(m)
+	conds := make([]any, len(list))
+	for i, e := range list {
+		if c, ok := e.(map[string]any); ok {
+			e = withoutKeys(c, []string{"lastTransitionTime"})
+		}
+		conds[i] = e
+	}
+	out["conditions"] = conds
+	return out
 }
 
 // onItsWay says whether a status only says that its object is on its way:

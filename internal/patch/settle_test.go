@@ -105,6 +105,37 @@ func TestSettlerHoldsAMinorChangeForItsPeriod(t *testing.T) {
 	g.Expect(s.since).NotTo(HaveKey(uid))
 }
 
+func TestSettlerMaxHoldWaitsForQuiet(t *testing.T) {
+	g := NewWithT(t)
+	now := time.Unix(1000, 0)
+	s := &Settler{Period: 5 * time.Second, MaxHold: 12 * time.Second, now: func() time.Time { return now }}
+	uid := types.UID("u")
+	waiting, booting, checking := status("Provisioning", "Ready", "False", "Waiting"), status("Provisioning", "Ready", "False", "Booting"),
+		status("Provisioning", "Ready", "Unknown", "Checking")
+
+	g.Expect(s.hold(uid, waiting, booting)).To(Equal(5 * time.Second))
+	// Seen again unchanged: the quiet time runs from the step, not the look.
+	// A condition never written gets a new transition time at each look:
+	// that is no step either.
+	now = now.Add(3 * time.Second)
+	again := status("Provisioning", "Ready", "False", "Booting")
+	again["status"].(map[string]any)["conditions"].([]any)[0].(map[string]any)["lastTransitionTime"] = "2026-12-04T13:52:41Z"
+	g.Expect(s.hold(uid, waiting, again)).To(Equal(2 * time.Second))
+	// A new step within the quiet time starts it again.
+	now = now.Add(time.Second)
+	g.Expect(s.hold(uid, waiting, checking)).To(Equal(5 * time.Second))
+	now = now.Add(4 * time.Second)
+	g.Expect(s.hold(uid, waiting, booting)).To(Equal(4*time.Second), "bounded by MaxHold: first held 8s ago")
+	// Steps that keep coming are written once MaxHold has passed.
+	now = now.Add(4 * time.Second)
+	g.Expect(s.hold(uid, waiting, checking)).To(BeZero())
+	g.Expect(s.since).NotTo(HaveKey(uid))
+	// A step that stays is written after Period of quiet.
+	g.Expect(s.hold(uid, checking, booting)).To(Equal(5 * time.Second))
+	now = now.Add(5 * time.Second)
+	g.Expect(s.hold(uid, checking, booting)).To(BeZero())
+}
+
 func TestSettlerMinorRises(t *testing.T) {
 	s := &Settler{MinorRises: []string{"readyReplicas", "deprecated"}}
 	counters := func(ready int64, v1beta1Ready any, extra ...string) map[string]any {

@@ -79,13 +79,14 @@ const providerIDField = "machine.spec.providerID"
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	r.nodeEvents = make(chan event.GenericEvent, 1024)
 	// Addresses arrive from the infrastructure machine while it provisions;
-	// a Machine that gets to Running within statusSettle writes its status
-	// once, where it arrived, rather than at each step on its way (Pending,
-	// Provisioning, Provisioned); a slower one writes its progress at most
-	// once per statusSettle. Readers that must know at once whether the
+	// a Machine whose steps on its way (Pending, Provisioning, Provisioned)
+	// come within statusSettle of each other writes its status once, where
+	// it arrived, rather than at each step; one that stops at a step for
+	// statusSettle writes where it stopped, and one that keeps moving
+	// writes its progress at least once per patch.ProgressMaxHold. Readers that must know at once whether the
 	// infrastructure provisioned use spec.providerID as well
 	// (util.InfrastructureProvisioned).
-	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldOnItsWay: true}
+	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldOnItsWay: true, MaxHold: patch.ProgressMaxHold}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &clusterv1.Machine{}, providerIDField, indexProviderID); err != nil {
 		return fmt.Errorf("indexing Machines by providerID: %w", err)
 	}

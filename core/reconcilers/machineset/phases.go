@@ -175,7 +175,19 @@ func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.
 		}
 		if err := r.createMissingClones(ctx, s, m); err != nil {
 			noteTemplateErr(s, err)
-			return ctrl.Result{}, err
+			if !refused(err) {
+				return ctrl.Result{}, err
+			}
+			// Refused by an admission policy, a webhook or the schema: the
+			// refusal lasts until someone changes what this controller
+			// does not watch, so the clone is tried again at a steady pace.
+			// An error would back off further at each failure, and with a
+			// Machine event (its status) to fail on each time, the set
+			// would look again only many minutes after the refusal ends.
+			ctrl.LoggerFrom(ctx).Error(err, "The API server refuses a missing clone; trying again later", "machine", m.Name, "after", refusedCloneRetry)
+			if res.RequeueAfter == 0 || refusedCloneRetry < res.RequeueAfter {
+				res.RequeueAfter = refusedCloneRetry
+			}
 		}
 	}
 	// The window's requeue must not stop the remaining phases.
@@ -183,9 +195,20 @@ func (r *Reconciler) ensureProviderObjects(ctx context.Context, s *scope) (ctrl.
 	return ctrl.Result{}, nil
 }
 
+// refused says whether the API server refused a request for what it holds
+// rather than failed it: only a change of the request or of the refusal's
+// cause (a policy, a webhook, RBAC) makes it pass.
+func refused(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)
+}
+
 // clonesWindow is how long a freshly created Machine's clones are assumed to
 // exist without looking.
 const clonesWindow = 10 * time.Second
+
+// refusedCloneRetry is how often a clone the API server refuses is tried
+// again.
+const refusedCloneRetry = 10 * time.Second
 
 // deleteOrphanedClones deletes the clones that a creation left without their
 // Machine: the creation failed and so did taking its clones back, or the

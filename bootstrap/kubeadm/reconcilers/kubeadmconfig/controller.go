@@ -90,7 +90,7 @@ func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, optio
 	if r.TokenTTL == 0 {
 		r.TokenTTL = DefaultTokenTTL
 	}
-	r.settler = &patch.Settler{Period: statusSettle, HoldOnItsWay: true}
+	r.settler = &patch.Settler{Period: statusSettle, HoldOnItsWay: true, MaxHold: patch.ProgressMaxHold}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	// The Machine decides a config's role and when its token may expire (its
 	// nodeRef); the Cluster is what a config without data waits for (its

@@ -117,7 +117,7 @@ type Reconciler struct {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	r.nodeEvents = make(chan event.GenericEvent, 1024)
-	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldOnItsWay: true}
+	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldOnItsWay: true, MaxHold: patch.ProgressMaxHold}
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	err := ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.KubernetesMachine{}, builder.WithPredicates(filter)).
