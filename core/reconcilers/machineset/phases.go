@@ -50,6 +50,36 @@ type scope struct {
 	templateErr string
 	// requeueAfter asks for another look, set by ensureProviderObjects.
 	requeueAfter time.Duration
+
+	// taken are the names of the set's Machines and of those this reconcile
+	// creates, set by scale before it creates any.
+	taken *takenNames
+}
+
+// takenNames are names new Machines may not have. Creations run
+// concurrently (see slowStart), so it locks.
+type takenNames struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func newTakenNames(machines []*clusterv1.Machine) *takenNames {
+	t := &takenNames{names: make(map[string]bool, len(machines))}
+	for _, m := range machines {
+		t.names[m.Name] = true
+	}
+	return t
+}
+
+// reserve takes name for a Machine about to be created, unless it is taken.
+func (t *takenNames) reserve(name string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.names[name] {
+		return false
+	}
+	t.names[name] = true
+	return true
 }
 
 // templateError is a problem with the set's templates. The user must fix it,
@@ -356,6 +386,7 @@ func (r *Reconciler) scale(ctx context.Context, s *scope) (ctrl.Result, error) {
 		s.scalingUp = true
 		s.scaleMessage = fmt.Sprintf("scaling up from %d to %d replicas", len(active), want)
 		ctrl.LoggerFrom(ctx).Info("Scaling up", "from", len(active), "to", want)
+		s.taken = newTakenNames(s.machines)
 		names, err := slowStart(create, createConcurrency, func() (string, error) { return r.createMachine(ctx, s) })
 		// Expect what was created, also before a failure, so that the retry
 		// does not count from a cache that misses them.
@@ -510,6 +541,35 @@ func machineName(ms *clusterv1.MachineSet) (string, error) {
 		map[string]string{"cluster": ms.Spec.ClusterName, "machineSet": ms.Name})
 }
 
+// nameAttempts bounds the names tried for one new Machine.
+const nameAttempts = 10
+
+// newMachineName picks the name of a new Machine: one that no Machine in the
+// cache and no other creation of this reconcile has. The random part has five
+// characters of 27, so at a thousand Machines two names meet in about one
+// scale-up of thirty; a create would then be answered AlreadyExists.
+func (r *Reconciler) newMachineName(ctx context.Context, s *scope) (string, error) {
+	for range nameAttempts {
+		name, err := machineName(s.ms)
+		if err != nil {
+			// Kept for ScalingUp: the user must fix the template, and the
+			// error alone would only show in the logs.
+			return "", templateError{err}
+		}
+		if !s.taken.reserve(name) {
+			continue
+		}
+		err = r.Client.Get(ctx, client.ObjectKey{Namespace: s.ms.Namespace, Name: name}, &clusterv1.Machine{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return name, nil
+		case err != nil:
+			return "", fmt.Errorf("reading Machine %s: %w", name, err)
+		}
+	}
+	return "", fmt.Errorf("%d names rendered from the naming template were all taken by Machines", nameAttempts)
+}
+
 // createMachine creates one Machine and its clones. It returns the Machine's name.
 //
 // The Machine goes first and its clones after it, each created complete in
@@ -522,11 +582,9 @@ func machineName(ms *clusterv1.MachineSet) (string, error) {
 // creates the missing clone once the refusal is lifted.
 func (r *Reconciler) createMachine(ctx context.Context, s *scope) (string, error) {
 	ms := s.ms
-	name, err := machineName(ms)
+	name, err := r.newMachineName(ctx, s)
 	if err != nil {
-		// Kept for ScalingUp: the user must fix the template, and the error
-		// alone would only show in the logs.
-		return "", templateError{err}
+		return "", err
 	}
 	m := newMachine(ms, name)
 	// The templates are read before anything is created: a template that

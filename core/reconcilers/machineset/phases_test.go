@@ -1,6 +1,7 @@
 package machineset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,7 +10,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 )
@@ -233,4 +236,49 @@ func TestOrphanedClone(t *testing.T) {
 			NewWithT(t).Expect(orphanedClone(obj, ms)).To(Equal(tc.want))
 		})
 	}
+}
+
+// existingMachines answers the first found Gets as if the Machine existed,
+// and NotFound after: names a cache holds, without knowing them in advance.
+type existingMachines struct {
+	client.Client
+	found, gets int
+	asked       []string
+}
+
+func (c *existingMachines) Get(_ context.Context, key client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
+	c.gets++
+	c.asked = append(c.asked, key.Name)
+	if c.gets <= c.found {
+		return nil
+	}
+	return apierrors.NewNotFound(clusterv1.GroupVersion.WithResource("machines").GroupResource(), key.Name)
+}
+
+func TestNewMachineNameSkipsTakenNames(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ms := &clusterv1.MachineSet{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pool"}}
+
+	// The set's own Machines and this reconcile's names are taken.
+	s := &scope{ms: ms, taken: newTakenNames([]*clusterv1.Machine{machine("pool-aaaaa", 0, nil)})}
+	g.Expect(s.taken.reserve("pool-aaaaa")).To(BeFalse())
+	g.Expect(s.taken.reserve("pool-bbbbb")).To(BeTrue())
+	g.Expect(s.taken.reserve("pool-bbbbb")).To(BeFalse())
+
+	// Names Machines in the cache have are skipped.
+	c := &existingMachines{found: 3}
+	r := &Reconciler{Client: c}
+	name, err := r.newMachineName(ctx, s)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.asked).To(HaveLen(4))
+	g.Expect(name).To(Equal(c.asked[3]))
+	for _, n := range c.asked {
+		g.Expect(s.taken.reserve(n)).To(BeFalse(), "%s stays taken", n)
+	}
+
+	// A template whose names are all taken is an error, not a loop.
+	r.Client = &existingMachines{found: nameAttempts}
+	_, err = r.newMachineName(ctx, s)
+	g.Expect(err).To(MatchError(ContainSubstring("were all taken")))
 }
