@@ -7,11 +7,7 @@ package integration
 
 import (
 	"context"
-	"fmt"
-	"net/url"
 	"os"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,17 +25,16 @@ import (
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
 	"github.com/podcluster/podcluster/core"
 	"github.com/podcluster/podcluster/internal/manager"
+	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/test/standin"
 	"github.com/podcluster/podcluster/test/testenv"
+	"github.com/podcluster/podcluster/test/testmanager"
 )
 
 var (
 	env, workload      *testenv.Environment
 	workloadKubeconfig []byte
 
-	coreMu     sync.Mutex
-	coreCancel context.CancelFunc
-	coreDone   chan struct{}
 	// requests counts the core manager's API requests to the management cluster.
 	requests *testenv.RequestCounter
 )
@@ -58,7 +53,7 @@ func TestMain(m *testing.M) {
 		if workloadKubeconfig, err = os.ReadFile(workload.KubeconfigPath); err != nil {
 			return nil, err
 		}
-		stopStandin, err := startStandin()
+		stopStandin, err := standin.Start(env.Config, workload)
 		if err != nil {
 			return nil, err
 		}
@@ -77,66 +72,25 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-func startStandin() (func(), error) {
-	mgr, _, err := manager.New(env.Config, manager.Options{})
-	if err != nil {
-		return nil, err
-	}
-	u, err := url.Parse(workload.Config.Host)
-	if err != nil {
-		return nil, err
-	}
-	port, _ := strconv.Atoi(u.Port())
-	p := &standin.Providers{Workload: workload.Client, Endpoint: clusterv1.APIEndpoint{Host: u.Hostname(), Port: int32(port)}} //nolint:gosec // a port
-	if err := p.Setup(mgr); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "stand-in manager: %v\n", err)
-		}
-	}()
-	return func() { cancel(); <-done }, nil
+// coreManager runs the core controllers, counting their requests.
+var coreManager = &testmanager.Manager{
+	Options: manager.Options{AllowRestart: true},
+	Setup: func(ctx context.Context, mgr ctrl.Manager, cc *remote.ClusterCache) error {
+		return core.Setup(ctx, mgr, core.Options{ClusterCache: cc})
+	},
 }
 
-// startCore starts a manager with the core controllers, counting its requests.
+// startCore starts the core manager; its requests add to requests.
 func startCore() error {
-	coreMu.Lock()
-	defer coreMu.Unlock()
-	cfg, counter := testenv.Counting(env.Config)
-	cfg.QPS, cfg.Burst = 500, 1000
-	mgr, cc, err := manager.New(cfg, manager.Options{AllowRestart: true})
-	if err != nil {
-		return err
+	if coreManager.Config == nil {
+		cfg, counter := testenv.Counting(env.Config)
+		cfg.QPS, cfg.Burst = 500, 1000
+		coreManager.Config, requests = cfg, counter
 	}
-	ctx, cancel := context.WithCancel(ctrl.LoggerInto(context.Background(), ctrl.Log))
-	if err := core.Setup(ctx, mgr, core.Options{ClusterCache: cc}); err != nil {
-		cancel()
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "core manager: %v\n", err)
-		}
-	}()
-	coreCancel, coreDone, requests = cancel, done, counter
-	return nil
+	return coreManager.Start()
 }
 
-func stopCore() {
-	coreMu.Lock()
-	defer coreMu.Unlock()
-	if coreCancel != nil {
-		coreCancel()
-		<-coreDone
-		coreCancel = nil
-	}
-}
+func stopCore() { coreManager.Stop() }
 
 // Builders.
 

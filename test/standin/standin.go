@@ -11,11 +11,14 @@ package standin
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -25,6 +28,9 @@ import (
 	bootstrapv1 "github.com/podcluster/podcluster/api/bootstrap/v1beta2"
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
+	"github.com/podcluster/podcluster/internal/remote"
+	"github.com/podcluster/podcluster/test/testenv"
+	"github.com/podcluster/podcluster/test/testmanager"
 )
 
 // Providers are the stand-in bootstrap and infrastructure providers.
@@ -217,4 +223,24 @@ func (p *Providers) runStaticPods(ctx context.Context, node *corev1.Node) error 
 		}
 	}
 	return nil
+}
+
+// Start runs the stand-in providers in a manager of their own against the
+// management cluster at cfg, with workload standing in for every Cluster's
+// workload cluster. It returns the function that stops them.
+func Start(cfg *rest.Config, workload *testenv.Environment) (func(), error) {
+	u, err := url.Parse(workload.Config.Host)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.ParseInt(u.Port(), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("the workload API server's port: %w", err)
+	}
+	p := &Providers{Workload: workload.Client, Endpoint: clusterv1.APIEndpoint{Host: u.Hostname(), Port: int32(port)}}
+	m := &testmanager.Manager{
+		Config: cfg,
+		Setup:  func(_ context.Context, mgr ctrl.Manager, _ *remote.ClusterCache) error { return p.Setup(mgr) },
+	}
+	return m.Stop, m.Start()
 }

@@ -8,10 +8,7 @@ package integration
 
 import (
 	"context"
-	"fmt"
-	"net/url"
 	"os"
-	"strconv"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -27,9 +24,10 @@ import (
 	infrav1 "github.com/podcluster/podcluster/api/infrastructure/v1alpha1"
 	kubeadmcontrolplane "github.com/podcluster/podcluster/controlplane/kubeadm"
 	"github.com/podcluster/podcluster/core"
-	"github.com/podcluster/podcluster/internal/manager"
+	"github.com/podcluster/podcluster/internal/remote"
 	"github.com/podcluster/podcluster/test/standin"
 	"github.com/podcluster/podcluster/test/testenv"
+	"github.com/podcluster/podcluster/test/testmanager"
 )
 
 var (
@@ -51,7 +49,7 @@ func TestMain(m *testing.M) {
 		if workloadKubeconfig, err = os.ReadFile(workload.KubeconfigPath); err != nil {
 			return nil, err
 		}
-		stopStandin, err := startStandin()
+		stopStandin, err := standin.Start(env.Config, workload)
 		if err != nil {
 			return nil, err
 		}
@@ -72,54 +70,20 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// start runs a manager until the returned function is called.
-func start(ctx context.Context, cancel context.CancelFunc, mgr ctrl.Manager, name string) func() {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "%s manager: %v\n", name, err)
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-func startStandin() (func(), error) {
-	mgr, _, err := manager.New(env.Config, manager.Options{})
-	if err != nil {
-		return nil, err
-	}
-	u, err := url.Parse(workload.Config.Host)
-	if err != nil {
-		return nil, err
-	}
-	port, _ := strconv.Atoi(u.Port())
-	p := &standin.Providers{Workload: workload.Client, Endpoint: clusterv1.APIEndpoint{Host: u.Hostname(), Port: int32(port)}} //nolint:gosec // a port
-	if err := p.Setup(mgr); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return start(ctx, cancel, mgr, "stand-in"), nil
-}
-
 // startManager starts the core and the control-plane provider in one manager.
 func startManager() (func(), error) {
 	cfg := *env.Config
 	cfg.QPS, cfg.Burst = 500, 1000
-	mgr, cc, err := manager.New(&cfg, manager.Options{})
-	if err != nil {
-		return nil, err
+	m := &testmanager.Manager{
+		Config: &cfg,
+		Setup: func(ctx context.Context, mgr ctrl.Manager, cc *remote.ClusterCache) error {
+			if err := core.Setup(ctx, mgr, core.Options{ClusterCache: cc}); err != nil {
+				return err
+			}
+			return kubeadmcontrolplane.Setup(ctx, mgr, kubeadmcontrolplane.Options{ClusterCache: cc})
+		},
 	}
-	ctx, cancel := context.WithCancel(ctrl.LoggerInto(context.Background(), ctrl.Log))
-	if err := core.Setup(ctx, mgr, core.Options{ClusterCache: cc}); err != nil {
-		cancel()
-		return nil, err
-	}
-	if err := kubeadmcontrolplane.Setup(ctx, mgr, kubeadmcontrolplane.Options{ClusterCache: cc}); err != nil {
-		cancel()
-		return nil, err
-	}
-	return start(ctx, cancel, mgr, "core and control-plane"), nil
+	return m.Stop, m.Start()
 }
 
 // newControlPlaneCluster creates a Cluster whose control plane is a
