@@ -83,9 +83,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	// come within statusSettle of each other writes its status once, where
 	// it arrived, rather than at each step; one that stops at a step for
 	// statusSettle writes where it stopped, and one that keeps moving
-	// writes its progress at least once per patch.ProgressMaxHold. Readers that must know at once whether the
-	// infrastructure provisioned use spec.providerID as well
-	// (util.InfrastructureProvisioned).
+	// writes its progress at least once per patch.ProgressMaxHold. Readers
+	// that must know at once whether the infrastructure provisioned use
+	// spec.providerID as well (util.InfrastructureProvisioned).
 	r.settler = &patch.Settler{Period: statusSettle, Minor: []string{"addresses"}, HoldOnItsWay: true, MaxHold: patch.ProgressMaxHold}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &clusterv1.Machine{}, providerIDField, indexProviderID); err != nil {
 		return fmt.Errorf("indexing Machines by providerID: %w", err)

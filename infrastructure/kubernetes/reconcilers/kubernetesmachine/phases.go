@@ -128,7 +128,7 @@ func (r *Reconciler) getPod(ctx context.Context, km *infrav1.KubernetesMachine) 
 		return nil, fmt.Errorf("reading Pod %s: %w", key, err)
 	}
 	pending := km.Status.Phase == "" || km.Status.Phase == infrav1.KubernetesMachinePhasePending
-	if pending && km.Spec.ProviderID == "" && !r.created.Pending(key.String(), createdName(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: key.Name}})) {
+	if pending && km.Spec.ProviderID == "" && !r.created.Pending(key.String(), "Pod/"+key.Name) {
 		return nil, nil // no Pod was created yet
 	}
 	if err := r.APIReader.Get(ctx, key, pod); err != nil {
@@ -296,7 +296,8 @@ func (r *Reconciler) create(ctx context.Context, km *infrav1.KubernetesMachine, 
 	return !ownedBy(existing, km), nil
 }
 
-// createdName names a child of a machine in r.created: its kind and name.
+// createdName names a child of a machine in r.created: its kind and name
+// ("Pod/<name>" for the node Pod).
 func createdName(obj client.Object) string { return kindOf(obj) + "/" + obj.GetName() }
 
 // foreignMessage says that a name the node Pod needs is held by an object
