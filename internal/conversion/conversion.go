@@ -23,7 +23,7 @@ import (
 	"sort"
 	"strings"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -126,28 +126,42 @@ func convert(src, dst Object, srcGVK, gvk schema.GroupVersionKind, forward, back
 	dstType := reflect.TypeOf(dst).Elem()
 	srcType := reflect.TypeOf(src).Elem()
 
-	in, err := toMap(src)
+	// Metadata is alike in every version but for DataAnnotation: it is
+	// copied as it is, and only the rest goes through the rules. At a
+	// conversion per write, the managed fields alone would otherwise be most
+	// of the work.
+	srcMeta, err := objectMeta(src)
 	if err != nil {
 		return err
 	}
-	if in, err = normalise(in, srcType); err != nil {
-		return err
-	}
-	data, err := popAnnotation(in)
+	data, err := storedIn(srcMeta.Annotations)
 	if err != nil {
 		return fmt.Errorf("reading annotation %s: %w", DataAnnotation, err)
+	}
+	in, err := toMap(withoutMeta(src))
+	if err != nil {
+		return err
+	}
+	delete(in, "metadata")
+	// What a typed object writes is normal already, unless it holds an
+	// empty object (see normalise).
+	if hasEmptyObject(in) {
+		if in, _, err = normalise(in, srcType); err != nil {
+			return err
+		}
 	}
 	out := forward(in)
 	out["apiVersion"], out["kind"] = gvk.GroupVersion().String(), gvk.Kind
 	// Normalise through the typed object, which drops what dst has no field
 	// for, before and after restoring the kept fields: they were computed
 	// against a normalised object.
-	if out, err = normalise(out, dstType); err != nil {
+	var typed any
+	if out, typed, err = normalise(out, dstType); err != nil {
 		return err
 	}
 	if data != nil {
 		applyStored(out, data)
-		if out, err = normalise(out, dstType); err != nil {
+		if out, typed, err = normalise(out, dstType); err != nil {
 			return err
 		}
 	}
@@ -155,43 +169,93 @@ func convert(src, dst Object, srcGVK, gvk schema.GroupVersionKind, forward, back
 	// What does dst lose? Convert back and compare with the source.
 	back := backward(out)
 	back["apiVersion"], back["kind"] = srcGVK.GroupVersion().String(), srcGVK.Kind
-	if back, err = normalise(back, srcType); err != nil {
+	if back, _, err = normalise(back, srcType); err != nil {
 		return err
 	}
-	lost, err := diff(back, in)
+	lost := diff(back, in)
+	// The typed object out was normalised through is dst's content.
+	reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(typed).Elem())
+	dstMeta, err := objectMeta(dst)
 	if err != nil {
 		return err
 	}
+	srcMeta.DeepCopyInto(dstMeta)
+	delete(dstMeta.Annotations, DataAnnotation)
 	if len(lost.Patch) > 0 {
 		raw, err := json.Marshal(lost)
 		if err != nil {
 			return err
 		}
-		setAnnotation(out, string(raw))
+		if dstMeta.Annotations == nil {
+			dstMeta.Annotations = map[string]string{}
+		}
+		dstMeta.Annotations[DataAnnotation] = string(raw)
 	}
-	return fromMap(out, dst)
+	if len(dstMeta.Annotations) == 0 {
+		dstMeta.Annotations = nil
+	}
+	return nil
+}
+
+// objectMeta is obj's metadata, to read and write in place.
+func objectMeta(obj Object) (*metav1.ObjectMeta, error) {
+	a, ok := obj.(metav1.ObjectMetaAccessor)
+	if !ok {
+		return nil, fmt.Errorf("%T has no ObjectMeta", obj)
+	}
+	m, ok := a.GetObjectMeta().(*metav1.ObjectMeta)
+	if !ok {
+		return nil, fmt.Errorf("%T has no ObjectMeta", obj)
+	}
+	return m, nil
+}
+
+// withoutMeta is a shallow copy of obj with empty metadata.
+func withoutMeta(obj Object) any {
+	cp := reflect.New(reflect.TypeOf(obj).Elem())
+	cp.Elem().Set(reflect.ValueOf(obj).Elem())
+	if m, err := objectMeta(cp.Interface().(Object)); err == nil {
+		*m = metav1.ObjectMeta{}
+	}
+	return cp.Interface()
 }
 
 // diff returns the merge patch from base to want (metadata, apiVersion and
 // kind left aside) with base's values at the patched paths.
-func diff(base, want map[string]any) (*stored, error) {
-	a, err := json.Marshal(content(base))
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(content(want))
-	if err != nil {
-		return nil, err
-	}
-	p, err := jsonpatch.CreateMergePatch(a, b)
-	if err != nil {
-		return nil, fmt.Errorf("computing conversion data: %w", err)
-	}
+func diff(base, want map[string]any) *stored {
+	b, w := content(base), content(want)
+	patch := mergePatch(b, w)
+	return &stored{Patch: patch, Base: extract(b, patch)}
+}
+
+// mergePatch is the JSON merge patch (RFC 7386) that turns a into b: objects
+// are compared field by field, any other value (lists too) as a whole.
+func mergePatch(a, b map[string]any) map[string]any {
 	patch := map[string]any{}
-	if err := decode(p, &patch); err != nil {
-		return nil, err
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			patch[k] = nil
+		}
 	}
-	return &stored{Patch: patch, Base: extract(content(base), patch)}, nil
+	for k, bv := range b {
+		av, ok := a[k]
+		if !ok {
+			patch[k] = bv
+			continue
+		}
+		am, aIsMap := av.(map[string]any)
+		bm, bIsMap := bv.(map[string]any)
+		if aIsMap && bIsMap {
+			if sub := mergePatch(am, bm); len(sub) > 0 {
+				patch[k] = sub
+			}
+			continue
+		}
+		if !reflect.DeepEqual(av, bv) {
+			patch[k] = bv
+		}
+	}
+	return patch
 }
 
 // extract copies from obj the values at the leaves of patch.
@@ -281,16 +345,11 @@ func content(obj map[string]any) map[string]any {
 	return out
 }
 
-func popAnnotation(obj map[string]any) (*stored, error) {
-	md, _ := obj["metadata"].(map[string]any)
-	ann, _ := md["annotations"].(map[string]any)
-	raw, ok := ann[DataAnnotation].(string)
+// storedIn reads the DataAnnotation of annotations, nil when there is none.
+func storedIn(annotations map[string]string) (*stored, error) {
+	raw, ok := annotations[DataAnnotation]
 	if !ok {
 		return nil, nil
-	}
-	delete(ann, DataAnnotation)
-	if len(ann) == 0 {
-		delete(md, "annotations")
 	}
 	s := &stored{}
 	if err := decode([]byte(raw), s); err != nil {
@@ -299,35 +358,52 @@ func popAnnotation(obj map[string]any) (*stored, error) {
 	return s, nil
 }
 
-func setAnnotation(obj map[string]any, value string) {
-	md, ok := obj["metadata"].(map[string]any)
-	if !ok {
-		md = map[string]any{}
-		obj["metadata"] = md
-	}
-	ann, ok := md["annotations"].(map[string]any)
-	if !ok {
-		ann = map[string]any{}
-		md["annotations"] = ann
-	}
-	ann[DataAnnotation] = value
-}
-
-// normalise returns obj as the Go type t writes it. Twice: an empty list
-// decodes to an empty (not nil) slice, which keeps its parent struct from
-// being omitted as zero once; the second pass omits it.
-func normalise(obj map[string]any, t reflect.Type) (map[string]any, error) {
-	for range 2 {
-		typed := reflect.New(t).Interface()
+// normalise returns obj as the Go type t writes it. A second pass is needed
+// only where the first wrote an empty object: an empty list decodes to an
+// empty (not nil) slice, which keeps its parent struct from being omitted as
+// zero once; the second pass omits it.
+//
+// It also returns the typed object whose JSON the result is.
+func normalise(obj map[string]any, t reflect.Type) (map[string]any, any, error) {
+	var typed any
+	for pass := 0; pass < 2; pass++ {
+		typed = reflect.New(t).Interface()
 		if err := fromMap(obj, typed); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var err error
 		if obj, err = toMap(typed); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		// Metadata is copied apart (see convert).
+		delete(obj, "metadata")
+		if !hasEmptyObject(obj) {
+			break
 		}
 	}
-	return obj, nil
+	return obj, typed, nil
+}
+
+// hasEmptyObject tells whether v holds {} at any depth.
+func hasEmptyObject(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		if len(t) == 0 {
+			return true
+		}
+		for _, x := range t {
+			if hasEmptyObject(x) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if hasEmptyObject(x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func toMap(obj any) (map[string]any, error) {
@@ -440,12 +516,8 @@ type Lost struct {
 
 // LostFields lists the fields kept in obj's DataAnnotation, sorted by path.
 func LostFields(annotations map[string]string) ([]Lost, error) {
-	raw, ok := annotations[DataAnnotation]
-	if !ok {
-		return nil, nil
-	}
-	s := &stored{}
-	if err := decode([]byte(raw), s); err != nil {
+	s, err := storedIn(annotations)
+	if err != nil || s == nil {
 		return nil, err
 	}
 	var out []Lost
