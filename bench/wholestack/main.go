@@ -119,6 +119,9 @@ type result struct {
 	conflicts      map[writeKey]float64 // 409s during the scale
 	upKiB, treeKiB int64
 	load           string // /proc/loadavg at the end of the run
+	// cpu is the CPU time (user and system) each process of the tree spent
+	// from the scale to all Nodes Ready, by process name.
+	cpu map[string]time.Duration
 }
 
 type writeKey struct{ verb, resource string }
@@ -284,6 +287,7 @@ func (o options) once(state, seed string, hold bool) (r result, err error) {
 	}); err != nil {
 		return r, fmt.Errorf("reading the plane's request counts: %w", err)
 	}
+	cpuBefore := cpuTimes(up.Process.Pid)
 	var start time.Time
 	var actErr error
 	if err := poll(ctx, o.pollPeriod, exited, upExited, func() (bool, error) {
@@ -325,6 +329,7 @@ func (o options) once(state, seed string, hold bool) (r result, err error) {
 		return r, fmt.Errorf("waiting for %d Nodes Ready: %w", machines, err)
 	}
 	r.ready = time.Since(start)
+	r.cpu = cpuSince(cpuBefore, cpuTimes(up.Process.Pid))
 	// Let the last status writes of the scale land before counting.
 	time.Sleep(10 * time.Second)
 	after, err := requestCounts(ctx, cs)
@@ -615,6 +620,29 @@ func report(n int, what string, results []result) {
 	fmt.Printf("  409 Conflicts         %8.0f    (leases and events not counted)\n", med(func(r result) float64 { return total(r.conflicts) }))
 	fmt.Printf("  peak RSS podcluster   %8.0f MiB\n", med(func(r result) float64 { return float64(r.upKiB) / 1024 }))
 	fmt.Printf("  peak RSS tree         %8.0f MiB  (sum of VmHWM over podcluster and its descendants)\n", med(func(r result) float64 { return float64(r.treeKiB) / 1024 }))
+	procs := map[string]bool{}
+	for _, r := range results {
+		for p := range r.cpu {
+			procs[p] = true
+		}
+	}
+	names := make([]string, 0, len(procs))
+	for p := range procs {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	fmt.Printf("\nCPU time from the scale to all Nodes Ready, per Machine (user+system; #1 is the first started of that name):\n")
+	cpuTotal := func(r result) float64 {
+		var t time.Duration
+		for _, d := range r.cpu {
+			t += d
+		}
+		return t.Seconds()
+	}
+	for _, p := range names {
+		fmt.Printf("  %-24s %7.1f ms\n", p, 1000*med(func(r result) float64 { return r.cpu[p].Seconds() })/float64(n))
+	}
+	fmt.Printf("  %-24s %7.1f ms\n", "all", 1000*med(cpuTotal)/float64(n))
 	keys := map[writeKey]bool{}
 	for _, r := range results {
 		for k := range r.writes {
@@ -737,6 +765,72 @@ func tree(pid int) []int {
 	out := []int{pid}
 	for i := 0; i < len(out); i++ {
 		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// ticksPerSecond is USER_HZ, the unit of /proc/pid/stat's times: 100 on
+// every Linux architecture Go supports.
+const ticksPerSecond = 100
+
+// cpuTimes returns the CPU time (utime+stime) of pid and each descendant,
+// by pid, with its name: the command name, numbered by start order among
+// processes of the same name (kube-apiserver#1 is the management plane's).
+func cpuTimes(pid int) map[int]procCPU {
+	out := map[int]procCPU{}
+	for _, p := range tree(pid) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		open, closing := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		// After the name: state, ppid, ... utime is the 12th, stime the
+		// 13th, starttime the 20th.
+		fs := strings.Fields(string(b[closing+1:]))
+		if len(fs) < 20 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(fs[11], 10, 64)
+		st, _ := strconv.ParseInt(fs[12], 10, 64)
+		start, _ := strconv.ParseInt(fs[19], 10, 64)
+		out[p] = procCPU{name: string(b[open+1 : closing]), start: start, cpu: time.Duration(ut+st) * time.Second / ticksPerSecond}
+	}
+	return out
+}
+
+type procCPU struct {
+	name  string
+	start int64
+	cpu   time.Duration
+}
+
+// cpuSince names each process of after as cpuTimes says and returns what it
+// spent since before (all of it if it started since).
+func cpuSince(before, after map[int]procCPU) map[string]time.Duration {
+	pids := make([]int, 0, len(after))
+	for p := range after {
+		pids = append(pids, p)
+	}
+	sort.Slice(pids, func(i, j int) bool {
+		a, b := after[pids[i]], after[pids[j]]
+		if a.start != b.start {
+			return a.start < b.start
+		}
+		return pids[i] < pids[j]
+	})
+	seen := map[string]int{}
+	out := map[string]time.Duration{}
+	for _, p := range pids {
+		a := after[p]
+		seen[a.name]++
+		d := a.cpu
+		if b, ok := before[p]; ok && b.start == a.start {
+			d -= b.cpu
+		}
+		out[fmt.Sprintf("%s#%d", a.name, seen[a.name])] += d
 	}
 	return out
 }
