@@ -219,7 +219,9 @@ func (r *Runtime) beat(ctx context.Context, e *nodeEntry) error {
 	defer e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, r.HeartbeatInterval)
 	defer cancel()
-	node, err := e.cs.CoreV1().Nodes().Get(ctx, e.name, metav1.GetOptions{})
+	// From the API server's cache, as the kubelet reads its Node for a
+	// status update: no etcd read per heartbeat.
+	node, err := e.cs.CoreV1().Nodes().Get(ctx, e.name, metav1.GetOptions{ResourceVersion: "0"})
 	if apierrors.IsNotFound(err) {
 		// The kubelet registers once; a Node deleted under it stays gone
 		// until the node boots again.
