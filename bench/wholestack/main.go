@@ -117,6 +117,8 @@ type result struct {
 	running, ready time.Duration
 	writes         map[writeKey]float64 // successful writes during the scale
 	conflicts      map[writeKey]float64 // 409s during the scale
+	other          map[writeKey]float64 // every other request during the scale: reads, watches, leases, events
+	workload       map[writeKey]float64 // every request to the workload cluster's API server during the scale
 	upKiB, treeKiB int64
 	load           string // /proc/loadavg at the end of the run
 	// cpu is the CPU time (user and system) each process of the tree spent
@@ -287,6 +289,12 @@ func (o options) once(state, seed string, hold bool) (r result, err error) {
 	}); err != nil {
 		return r, fmt.Errorf("reading the plane's request counts: %w", err)
 	}
+	var workloadBefore map[counter]float64
+	if !o.kcp {
+		if workloadBefore, err = workloadCounts(ctx, mc, cluster); err != nil {
+			return r, fmt.Errorf("reading the workload API server's request counts: %w", err)
+		}
+	}
 	cpuBefore := cpuTimes(up.Process.Pid)
 	var start time.Time
 	var actErr error
@@ -336,7 +344,20 @@ func (o options) once(state, seed string, hold bool) (r result, err error) {
 	if err != nil {
 		return r, err
 	}
-	r.writes, r.conflicts = diff(before, after)
+	r.writes, r.conflicts, r.other = diff(before, after)
+	if workloadBefore != nil {
+		workloadAfter, err := workloadCounts(ctx, mc, cluster)
+		if err != nil {
+			return r, err
+		}
+		w, c, o := diff(workloadBefore, workloadAfter)
+		r.workload = w
+		for _, m := range []map[writeKey]float64{c, o} {
+			for k, v := range m {
+				r.workload[k] += v
+			}
+		}
+	}
 	r.upKiB = statusKiB(up.Process.Pid, "VmHWM")
 	for _, p := range tree(up.Process.Pid) {
 		r.treeKiB += statusKiB(p, "VmHWM")
@@ -509,6 +530,28 @@ func exitedErr(exited <-chan struct{}, upExited func() error) error {
 }
 
 func workloadClient(ctx context.Context, mc client.Client, cluster string) (client.WithWatch, error) {
+	cfg, err := workloadConfig(ctx, mc, cluster)
+	if err != nil {
+		return nil, err
+	}
+	return client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
+}
+
+// workloadCounts reads apiserver_request_total of the workload cluster's API
+// server.
+func workloadCounts(ctx context.Context, mc client.Client, cluster string) (map[counter]float64, error) {
+	cfg, err := workloadConfig(ctx, mc, cluster)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return requestCounts(ctx, cs)
+}
+
+func workloadConfig(ctx context.Context, mc client.Client, cluster string) (*rest.Config, error) {
 	secret := &corev1.Secret{}
 	if err := mc.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cluster + "-kubeconfig"}, secret); err != nil {
 		return nil, err
@@ -518,7 +561,7 @@ func workloadClient(ctx context.Context, mc client.Client, cluster string) (clie
 		return nil, err
 	}
 	cfg.Timeout = 30 * time.Second
-	return client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
+	return cfg, nil
 }
 
 // counter is one series of apiserver_request_total.
@@ -572,26 +615,33 @@ func parseLabels(s string) map[string]string {
 var writeVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true, "APPLY": true, "DELETECOLLECTION": true}
 
 // diff returns the successful writes and the 409 Conflicts between two
-// readings by verb and resource, leases and events left out.
-func diff(before, after map[counter]float64) (writes, conflicts map[writeKey]float64) {
-	writes, conflicts = map[writeKey]float64{}, map[writeKey]float64{}
+// readings by verb and resource, leases and events left out, and every other
+// request.
+func diff(before, after map[counter]float64) (writes, conflicts, other map[writeKey]float64) {
+	writes, conflicts, other = map[writeKey]float64{}, map[writeKey]float64{}, map[writeKey]float64{}
 	for k, v := range after {
 		d := v - before[k]
-		if d <= 0 || k.resource == "leases" || k.resource == "events" {
+		if d <= 0 {
 			continue
 		}
 		res := k.resource
 		if k.subresource != "" {
 			res += "/" + k.subresource
 		}
+		if k.resource == "leases" || k.resource == "events" {
+			other[writeKey{k.verb, res}] += d
+			continue
+		}
 		switch {
 		case k.code == "409":
 			conflicts[writeKey{k.verb, res}] += d
 		case writeVerbs[k.verb] && strings.HasPrefix(k.code, "2"):
 			writes[writeKey{k.verb, res}] += d
+		default:
+			other[writeKey{k.verb, res}] += d
 		}
 	}
-	return writes, conflicts
+	return writes, conflicts, other
 }
 
 func total(w map[writeKey]float64) float64 {
@@ -649,16 +699,7 @@ func report(n int, what string, results []result) {
 			keys[k] = true
 		}
 	}
-	sorted := make([]writeKey, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Slice(sorted, func(i, j int) bool {
-		if sorted[i].resource != sorted[j].resource {
-			return sorted[i].resource < sorted[j].resource
-		}
-		return sorted[i].verb < sorted[j].verb
-	})
+	sorted := sortedKeys(keys)
 	fmt.Printf("\nsuccessful writes per "+what+":\n", len(results))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "  verb\tresource\twrites/Machine")
@@ -666,6 +707,32 @@ func report(n int, what string, results []result) {
 		_, _ = fmt.Fprintf(tw, "  %s\t%s\t%.2f\n", k.verb, k.resource, med(func(r result) float64 { return r.writes[k] / float64(n) }))
 	}
 	_ = tw.Flush()
+	others := map[writeKey]bool{}
+	for _, r := range results {
+		for k := range r.other {
+			others[k] = true
+		}
+	}
+	fmt.Printf("\nother requests to the management API server per Machine, at least 0.1 (reads, watches, leases, events; every code):\n")
+	for _, k := range sortedKeys(others) {
+		if v := med(func(r result) float64 { return r.other[k] / float64(n) }); v >= 0.1 {
+			fmt.Printf("  %-6s %-28s %.2f\n", k.verb, k.resource, v)
+		}
+	}
+	workload := map[writeKey]bool{}
+	for _, r := range results {
+		for k := range r.workload {
+			workload[k] = true
+		}
+	}
+	if len(workload) > 0 {
+		fmt.Printf("\nrequests to the workload cluster's API server per Machine, at least 0.1 (every verb and code):\n")
+		for _, k := range sortedKeys(workload) {
+			if v := med(func(r result) float64 { return r.workload[k] / float64(n) }); v >= 0.1 {
+				fmt.Printf("  %-6s %-28s %.2f\n", k.verb, k.resource, v)
+			}
+		}
+	}
 	conflicts := map[writeKey]bool{}
 	for _, r := range results {
 		for k := range r.conflicts {
@@ -682,6 +749,21 @@ func report(n int, what string, results []result) {
 			fmt.Printf("  %s %s: %s\n", k.verb, k.resource, strings.Join(per, ", "))
 		}
 	}
+}
+
+// sortedKeys orders keys by resource, then verb.
+func sortedKeys(keys map[writeKey]bool) []writeKey {
+	sorted := make([]writeKey, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Slice(sorted, func(i, j int) bool {
+		if sorted[i].resource != sorted[j].resource {
+			return sorted[i].resource < sorted[j].resource
+		}
+		return sorted[i].verb < sorted[j].verb
+	})
+	return sorted
 }
 
 // memorySlope samples the resident memory of pid and of its tree every
