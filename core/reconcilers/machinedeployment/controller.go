@@ -235,8 +235,9 @@ func (r *Reconciler) getMachineSets(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// getMachines lists the deployment's Machines by label, for the status and
-// for OnDelete, which needs to see Machines the user deleted.
+// getMachines lists the deployment's Machines by label, for the status, for
+// the availability a rolling update keeps (see available) and for OnDelete,
+// which needs to see Machines the user deleted.
 func (r *Reconciler) getMachines(ctx context.Context, s *scope) error {
 	list := &clusterv1.MachineList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(s.md.Namespace),

@@ -12,6 +12,7 @@ import (
 
 	clusterv1 "github.com/podcluster/podcluster/api/core/v1beta2"
 	"github.com/podcluster/podcluster/core/mdutil"
+	"github.com/podcluster/podcluster/internal/conditions"
 	"github.com/podcluster/podcluster/internal/util"
 )
 
@@ -105,11 +106,19 @@ func size(ms *clusterv1.MachineSet) int32 {
 	return max(mdutil.Replicas(ms.Spec.Replicas), statusReplicas(ms))
 }
 
-// available is how many of a MachineSet's Machines surely stay available.
-func available(ms *clusterv1.MachineSet) int32 {
-	a := int32(0)
-	if ms.Status.AvailableReplicas != nil {
-		a = *ms.Status.AvailableReplicas
+// available is how many of a MachineSet's Machines surely stay available:
+// those Available and not being deleted, counted from the Machines in the
+// cache rather than read from the set's status. The status lags behind the
+// Machines (a set writes its counters once per burst of Machine changes), and
+// a count that lags low would have the rollout take available Machines for
+// unavailable ones, which cost nothing to remove.
+func (s *scope) available(ms *clusterv1.MachineSet) int32 {
+	var a int32
+	for _, m := range s.machines {
+		if m.Labels[clusterv1.MachineSetNameLabel] == util.LabelValue(ms.Name) && m.DeletionTimestamp.IsZero() &&
+			conditions.IsTrue(m.Status.Conditions, clusterv1.AvailableCondition) {
+			a++
+		}
 	}
 	return min(a, mdutil.Replicas(ms.Spec.Replicas))
 }
@@ -151,7 +160,7 @@ func (r *Reconciler) rolloutRolling(ctx context.Context, s *scope, desired, surg
 
 	var avail int32
 	for _, ms := range s.all() {
-		avail += available(ms)
+		avail += s.available(ms)
 	}
 	// budget is how many available Machines may go while at least
 	// desired-maxUnavailable stay.
@@ -159,7 +168,7 @@ func (r *Reconciler) rolloutRolling(ctx context.Context, s *scope, desired, surg
 	for _, ms := range old {
 		replicas := mdutil.Replicas(ms.Spec.Replicas)
 		// Machines that are not available cost no availability to remove.
-		notAvailable := replicas - available(ms)
+		notAvailable := replicas - s.available(ms)
 		take := min(max(budget, 0), replicas-notAvailable)
 		budget -= take
 		if remove := notAvailable + take; remove > 0 {
