@@ -189,6 +189,50 @@ func EnqueueAfter(delay time.Duration, fn handler.MapFunc) handler.EventHandler 
 	}
 }
 
+// EnqueueUpdatesAfter maps an event's object to requests: those of a
+// creation, a deletion or an update that starts a deletion or changes the
+// controller are queued at once, those of any other update after delay,
+// merged as EnqueueAfter merges them. A parent that counts its children
+// learns of a new or vanished child at once, and of a burst of child status
+// changes once per delay. An update maps both the old and the new object, so
+// that a child that changes parents reaches both.
+func EnqueueUpdatesAfter(delay time.Duration, fn handler.MapFunc) handler.EventHandler {
+	add := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request], delay time.Duration) {
+		for _, req := range fn(ctx, o) {
+			if delay == 0 {
+				q.Add(req)
+			} else {
+				q.AddAfter(req, delay)
+			}
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q, 0)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			d := delay
+			if e.ObjectOld == nil || e.ObjectNew == nil ||
+				e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero() ||
+				!reflect.DeepEqual(ControllerOf(e.ObjectOld), ControllerOf(e.ObjectNew)) {
+				d = 0
+			}
+			if e.ObjectOld != nil {
+				add(ctx, e.ObjectOld, q, d)
+			}
+			if e.ObjectNew != nil {
+				add(ctx, e.ObjectNew, q, d)
+			}
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q, 0)
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q, 0)
+		},
+	}
+}
+
 // Adopt makes owner the controller of a provider object and labels the object
 // with its cluster name, with one patch and only when something is missing.
 // Objects created complete (clones of a MachineSet) cost nothing.

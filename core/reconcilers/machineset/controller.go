@@ -26,6 +26,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -81,8 +82,7 @@ func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager, optio
 	filter := util.WatchFilterPredicate(r.WatchFilter)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&clusterv1.MachineSet{}, builder.WithPredicates(filter)).
-		Owns(&clusterv1.Machine{}, builder.WithPredicates(filter)).
-		Watches(&clusterv1.Machine{}, handler.EnqueueRequestsFromMapFunc(r.machineToMachineSets), builder.WithPredicates(filter)).
+		Watches(&clusterv1.Machine{}, util.EnqueueUpdatesAfter(machineEventDelay, r.machineToMachineSets), builder.WithPredicates(filter)).
 		Watches(&clusterv1.Cluster{}, handler.EnqueueRequestsFromMapFunc(util.ClusterToObjects(r.Client, func() client.ObjectList { return &clusterv1.MachineSetList{} })), builder.WithPredicates(filter, predicate.GenerationChangedPredicate{})).
 		WithOptions(options).
 		Named("machineset").
@@ -201,13 +201,26 @@ func (r *Reconciler) defaultReplicas(ctx context.Context, ms *clusterv1.MachineS
 	return nil
 }
 
-// machineToMachineSets requeues the MachineSets whose selector matches an
-// orphaned Machine, so they can adopt it. Owned Machines reach their set
-// through Owns.
+// machineEventDelay batches the updates of a set's Machines. A set reacts at
+// once to a Machine created, deleted or being deleted, and once per delay to
+// the status changes of its Machines: without it, while a thousand Machines
+// come up, each of their status writes would start a reconcile that reads
+// every Machine of the set and its provider objects.
+const machineEventDelay = time.Second
+
+// machineToMachineSets requeues a Machine's controlling MachineSet, or for an
+// orphaned Machine, the MachineSets whose selector matches it, so they can
+// adopt it.
 func (r *Reconciler) machineToMachineSets(ctx context.Context, o client.Object) []reconcile.Request {
 	m, ok := o.(*clusterv1.Machine)
-	if !ok || util.ControllerOf(m) != nil {
+	if !ok {
 		return nil
+	}
+	if owner := util.ControllerOf(m); owner != nil {
+		if owner.Kind != "MachineSet" || !isCoreGroup(owner.APIVersion) {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: m.Namespace, Name: owner.Name}}}
 	}
 	list := &clusterv1.MachineSetList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(m.Namespace)); err != nil {
@@ -220,6 +233,13 @@ func (r *Reconciler) machineToMachineSets(ctx context.Context, o client.Object) 
 		}
 	}
 	return reqs
+}
+
+// isCoreGroup says whether an owner reference's apiVersion is of the
+// cluster.x-k8s.io group, whatever its version.
+func isCoreGroup(apiVersion string) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	return err == nil && gv.Group == clusterv1.GroupVersion.Group
 }
 
 // reconcileDelete deletes every Machine of the set and waits until they are gone.

@@ -107,10 +107,10 @@ func withEntries(into, from map[string]string) (map[string]string, bool) {
 
 // syncProviderObject puts the set's template labels (with the labels the
 // core provider finds objects by) and annotations on one of a Machine's
-// provider objects, read from the cache. A missing object is the Machine's
-// to report, not an error here.
+// provider objects, read from the cache (peekProvider). A missing object is
+// the Machine's to report, not an error here.
 func (r *Reconciler) syncProviderObject(ctx context.Context, s *scope, m *clusterv1.Machine, ref clusterv1.ContractVersionedObjectReference) error {
-	obj, err := r.Resolver.Get(ctx, r.Client, ref, m.Namespace)
+	obj, err := r.peekProvider(ctx, s, ref)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -120,12 +120,13 @@ func (r *Reconciler) syncProviderObject(ctx context.Context, s *scope, m *cluste
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return nil
 	}
-	want := obj.DeepCopy()
+	// obj is the cache's: withEntries copies before it changes anything.
 	labels, l := withEntries(obj.GetLabels(), machineLabels(s.ms))
 	annotations, a := withEntries(obj.GetAnnotations(), s.ms.Spec.Template.ObjectMeta.Annotations)
 	if !l && !a {
 		return nil
 	}
+	want := obj.DeepCopy()
 	want.SetLabels(labels)
 	want.SetAnnotations(annotations)
 	ctrl.LoggerFrom(ctx).Info("Propagating template metadata", "kind", ref.Kind, "name", ref.Name)

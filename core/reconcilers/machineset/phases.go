@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,6 +55,46 @@ type scope struct {
 	// taken are the names of the set's Machines and of those this reconcile
 	// creates, set by scale before it creates any.
 	taken *takenNames
+
+	// providers holds the provider objects of the set's namespace by kind
+	// and name, as peekProvider read them; the cache's own objects.
+	providers map[schema.GroupKind]map[string]*unstructured.Unstructured
+}
+
+// peekProvider returns the provider object ref names, from the cache and
+// without copying it: the first call for a kind lists that kind in the
+// set's namespace once for the reconcile. A reconcile looks at two provider
+// objects per Machine; a Get each, and the deep copy of each, made the
+// set's reconciles cost O(Machines) deep copies, and scale-ups quadratic.
+// The object is the cache's: it must not be changed. NotFound when the
+// object was not there when its kind was listed.
+func (r *Reconciler) peekProvider(ctx context.Context, s *scope, ref clusterv1.ContractVersionedObjectReference) (*unstructured.Unstructured, error) {
+	gk := schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind}
+	objs, ok := s.providers[gk]
+	if !ok {
+		gvk, err := r.Resolver.GVK(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := r.Client.List(ctx, list, client.InNamespace(s.ms.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("listing %s in %s: %w", ref.Kind, s.ms.Namespace, err)
+		}
+		objs = make(map[string]*unstructured.Unstructured, len(list.Items))
+		for i := range list.Items {
+			objs[list.Items[i].GetName()] = &list.Items[i]
+		}
+		if s.providers == nil {
+			s.providers = map[schema.GroupKind]map[string]*unstructured.Unstructured{}
+		}
+		s.providers[gk] = objs
+	}
+	obj, ok := objs[ref.Name]
+	if !ok {
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: gk.Group, Resource: ref.Kind}, ref.Name)
+	}
+	return obj, nil
 }
 
 // takenNames are names new Machines may not have. Creations run
@@ -690,6 +731,21 @@ func (r *Reconciler) clones(ctx context.Context, s *scope, m *clusterv1.Machine)
 // answer but NotFound leaves a clone alone: creating over a read error could
 // only fail or duplicate.
 func (r *Reconciler) createMissingClones(ctx context.Context, s *scope, m *clusterv1.Machine) error {
+	// The Machine names its clones: while they all exist there is nothing
+	// to build.
+	refs := []clusterv1.ContractVersionedObjectReference{m.Spec.InfrastructureRef}
+	if m.Spec.Bootstrap.ConfigRef.IsDefined() {
+		refs = append(refs, m.Spec.Bootstrap.ConfigRef)
+	}
+	missing := false
+	for _, ref := range refs {
+		if _, err := r.peekProvider(ctx, s, ref); apierrors.IsNotFound(err) {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
 	clones, err := r.clones(ctx, s, m)
 	if err != nil {
 		return err
