@@ -161,10 +161,6 @@ func (r *kubeletReconciler) awaitAPIServer(ctx context.Context, pod *corev1.Pod,
 // register plays the kubelet's start on a booted node: it registers the Node
 // (or reports the status of the one there) and heartbeats from then on.
 func (r *kubeletReconciler) register(ctx context.Context, pod *corev1.Pod, cfg *kubeadmConfig, controlPlane bool, wcfg *rest.Config) error {
-	c, err := client.New(wcfg, client.Options{})
-	if err != nil {
-		return fmt.Errorf("connecting to the workload cluster: %w", err)
-	}
 	cs, err := kubernetes.NewForConfig(wcfg)
 	if err != nil {
 		return fmt.Errorf("connecting to the workload cluster: %w", err)
@@ -178,7 +174,7 @@ func (r *kubeletReconciler) register(ctx context.Context, pod *corev1.Pod, cfg *
 			return err
 		}
 	}
-	if err := registerNode(ctx, c, pod, cfg, nodeRegistration{
+	if err := registerNode(ctx, cs, pod, cfg, nodeRegistration{
 		name: name, controlPlane: controlPlane, version: version,
 		capacity:          nodeCapacity(nodeContainerResources(pod), r.rt.hostCapacity),
 		liftNotReadyTaint: !r.rt.runs(ControllerManager),

@@ -15,7 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/podcluster/podcluster/infrastructure/kubernetes/nodepod"
 )
@@ -194,8 +195,12 @@ type nodeRegistration struct {
 // registerNode creates the Node as the kubelet registers it and kubeadm marks
 // it, and reports its status: Ready, its capacity, versions and addresses. A
 // Node that exists (a rebooted or restarted node) keeps its spec and gets
-// its status reported anew.
-func registerNode(ctx context.Context, c client.Client, pod *corev1.Pod, cfg *kubeadmConfig, reg nodeRegistration) error {
+// its status reported anew. A status report that meets a newer Node (the
+// controller-manager's controllers write new Nodes at once) is made again on
+// the Node read anew, as the kubelet retries its status updates: failing it
+// would boot the node a second time.
+func registerNode(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, cfg *kubeadmConfig, reg nodeRegistration) error {
+	nodes := cs.CoreV1().Nodes()
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: reg.name, Labels: map[string]string{
 		corev1.LabelHostname:   reg.name,
 		corev1.LabelOSStable:   "linux",
@@ -214,44 +219,73 @@ func registerNode(ctx context.Context, c client.Client, pod *corev1.Pod, cfg *ku
 	case reg.controlPlane:
 		node.Spec.Taints = []corev1.Taint{{Key: controlPlaneLabel, Effect: corev1.TaintEffectNoSchedule}}
 	}
-	if err := c.Create(ctx, node); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("registering Node %s: %w", node.Name, err)
-		}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(node), node); err != nil {
-			return fmt.Errorf("reading Node %s: %w", node.Name, err)
-		}
+	created, err := nodes.Create(ctx, node, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("registering Node %s: %w", node.Name, err)
 	}
-	node.Status.Conditions = kubeletConditions(node.Status.Conditions, "", metav1.Now())
-	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: node.Name}}
-	if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
-		node.Status.Addresses = append([]corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip.String()}}, node.Status.Addresses...)
+	if err == nil {
+		node = created
 	}
-	node.Status.Capacity = reg.capacity
-	node.Status.Allocatable = reg.capacity.DeepCopy()
-	node.Status.NodeInfo.KubeletVersion = reg.version
-	// Deprecated in the API, and still filled in by the kubelet.
-	node.Status.NodeInfo.KubeProxyVersion = reg.version //nolint:staticcheck // see above
-	node.Status.NodeInfo.OperatingSystem = "linux"
-	node.Status.NodeInfo.Architecture = goruntime.GOARCH
-	node.Status.DaemonEndpoints.KubeletEndpoint.Port = kubeletPort
-	if err := c.Status().Update(ctx, node); err != nil {
-		return fmt.Errorf("reporting the status of Node %s: %w", node.Name, err)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if node.UID == "" {
+			got, err := nodes.Get(ctx, reg.name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			node = got
+		}
+		node.Status.Conditions = kubeletConditions(node.Status.Conditions, "", metav1.Now())
+		node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: node.Name}}
+		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
+			node.Status.Addresses = append([]corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip.String()}}, node.Status.Addresses...)
+		}
+		node.Status.Capacity = reg.capacity
+		node.Status.Allocatable = reg.capacity.DeepCopy()
+		node.Status.NodeInfo.KubeletVersion = reg.version
+		// Deprecated in the API, and still filled in by the kubelet.
+		node.Status.NodeInfo.KubeProxyVersion = reg.version //nolint:staticcheck // see above
+		node.Status.NodeInfo.OperatingSystem = "linux"
+		node.Status.NodeInfo.Architecture = goruntime.GOARCH
+		node.Status.DaemonEndpoints.KubeletEndpoint.Port = kubeletPort
+		updated, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{})
+		if err != nil {
+			node.UID = "" // read it anew
+			return err
+		}
+		node = updated
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reporting the status of Node %s: %w", reg.name, err)
 	}
 	if !reg.liftNotReadyTaint {
 		return nil
 	}
-	taints := node.Spec.Taints[:0:0]
-	for _, t := range node.Spec.Taints {
-		if t.Key != corev1.TaintNodeNotReady {
-			taints = append(taints, t)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		taints := node.Spec.Taints[:0:0]
+		for _, t := range node.Spec.Taints {
+			if t.Key != corev1.TaintNodeNotReady {
+				taints = append(taints, t)
+			}
 		}
-	}
-	if len(taints) != len(node.Spec.Taints) {
+		if len(taints) == len(node.Spec.Taints) {
+			return nil
+		}
 		node.Spec.Taints = taints
-		if err := c.Update(ctx, node); err != nil {
-			return fmt.Errorf("lifting the not-ready taint of Node %s: %w", node.Name, err)
+		updated, err := nodes.Update(ctx, node, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			if got, getErr := nodes.Get(ctx, reg.name, metav1.GetOptions{}); getErr == nil {
+				node = got
+			}
+			return err
 		}
+		if err == nil {
+			node = updated
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("lifting the not-ready taint of Node %s: %w", reg.name, err)
 	}
 	return nil
 }
