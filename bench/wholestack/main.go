@@ -877,8 +877,14 @@ func cpuTimes(pid int) map[int]procCPU {
 		}
 		ut, _ := strconv.ParseInt(fs[11], 10, 64)
 		st, _ := strconv.ParseInt(fs[12], 10, 64)
+		cut, _ := strconv.ParseInt(fs[13], 10, 64)
+		cst, _ := strconv.ParseInt(fs[14], 10, 64)
 		start, _ := strconv.ParseInt(fs[19], 10, 64)
-		out[p] = procCPU{name: string(b[open+1 : closing]), start: start, cpu: time.Duration(ut+st) * time.Second / ticksPerSecond}
+		out[p] = procCPU{
+			name: string(b[open+1 : closing]), start: start,
+			cpu:      time.Duration(ut+st) * time.Second / ticksPerSecond,
+			children: time.Duration(cut+cst) * time.Second / ticksPerSecond,
+		}
 	}
 	return out
 }
@@ -887,6 +893,9 @@ type procCPU struct {
 	name  string
 	start int64
 	cpu   time.Duration
+	// children is the CPU time of its children that exited (and were
+	// waited for): the short-lived commands a process runs.
+	children time.Duration
 }
 
 // cpuSince names each process of after as cpuTimes says and returns what it
@@ -908,11 +917,16 @@ func cpuSince(before, after map[int]procCPU) map[string]time.Duration {
 	for _, p := range pids {
 		a := after[p]
 		seen[a.name]++
-		d := a.cpu
+		d, c := a.cpu, a.children
 		if b, ok := before[p]; ok && b.start == a.start {
 			d -= b.cpu
+			c -= b.children
 		}
-		out[fmt.Sprintf("%s#%d", a.name, seen[a.name])] += d
+		name := fmt.Sprintf("%s#%d", a.name, seen[a.name])
+		out[name] += d
+		if c > 0 {
+			out[name+" exited children"] += c
+		}
 	}
 	return out
 }
