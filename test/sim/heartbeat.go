@@ -13,7 +13,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
@@ -63,6 +66,9 @@ type nodeEntry struct {
 	reported time.Time
 	// lease is the node's Lease as last renewed, nil to read it first.
 	lease *coordinationv1.Lease
+	// readDirect says the next beat reads the Node from the API server: the
+	// last status post met a newer Node than the watch had.
+	readDirect bool
 }
 
 // nodeRegistry holds the booted nodes by node Pod.
@@ -156,13 +162,17 @@ const heartbeatWorkers = 16
 func (r *Runtime) heartbeats(ctx context.Context) error {
 	ticker := time.NewTicker(r.HeartbeatInterval)
 	defer ticker.Stop()
+	watches := nodeWatches{}
+	defer watches.stopAll()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
 		}
-		r.beatAll(ctx, r.nodes.all())
+		nodes := r.nodes.all()
+		watches.sync(ctx, nodes)
+		r.beatAll(ctx, nodes, watches)
 		// A cluster whose Pods were looked after next to an API server
 		// that stopped gets them looked after next to another.
 		for _, cluster := range r.servers.clusters() {
@@ -174,7 +184,7 @@ func (r *Runtime) heartbeats(ctx context.Context) error {
 }
 
 // beatAll is one round of heartbeats over nodes.
-func (r *Runtime) beatAll(ctx context.Context, nodes []*nodeEntry) {
+func (r *Runtime) beatAll(ctx context.Context, nodes []*nodeEntry, watches nodeWatches) {
 	var mu sync.Mutex
 	down := map[types.NamespacedName]bool{}
 	work := make(chan *nodeEntry)
@@ -192,7 +202,7 @@ func (r *Runtime) beatAll(ctx context.Context, nodes []*nodeEntry) {
 					// one would wait as long for nothing.
 					continue
 				}
-				if err := r.beat(ctx, e); err != nil {
+				if err := r.beat(ctx, e, watches.lister(e.cluster)); err != nil {
 					mu.Lock()
 					down[e.cluster] = true
 					mu.Unlock()
@@ -214,14 +224,12 @@ func (r *Runtime) beatAll(ctx context.Context, nodes []*nodeEntry) {
 // beat is one heartbeat of a node: its Lease renewed, and its status posted
 // when it changed (an injected NotReady, or the controller-manager marked it
 // Unknown while the node was in fact alive) or when the report is due.
-func (r *Runtime) beat(ctx context.Context, e *nodeEntry) error {
+func (r *Runtime) beat(ctx context.Context, e *nodeEntry, nodes corelisters.NodeLister) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, r.HeartbeatInterval)
 	defer cancel()
-	// From the API server's cache, as the kubelet reads its Node for a
-	// status update: no etcd read per heartbeat.
-	node, err := e.cs.CoreV1().Nodes().Get(ctx, e.name, metav1.GetOptions{ResourceVersion: "0"})
+	node, err := e.readNode(ctx, nodes)
 	if apierrors.IsNotFound(err) {
 		// The kubelet registers once; a Node deleted under it stays gone
 		// until the node boots again.
@@ -241,13 +249,81 @@ func (r *Runtime) beat(ctx context.Context, e *nodeEntry) error {
 	node.Status.Conditions = want
 	if _, err := e.cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
 		if apierrors.IsConflict(err) {
-			// Someone else wrote the Node meanwhile; the next beat posts.
+			// Someone else wrote the Node meanwhile; the next beat reads it
+			// from the API server and posts.
+			e.readDirect = true
 			return nil
 		}
 		return fmt.Errorf("posting the status of Node %s: %w", e.name, err)
 	}
 	e.reported = time.Now()
+	e.readDirect = false
 	return nil
+}
+
+// readNode is the node's Node as the cluster's Node watch has it, a copy;
+// from the API server's cache instead, as the kubelet reads its Node for a
+// status update, when there is no watch, the watch has not synced or has no
+// such Node, or the last post met a newer Node.
+func (e *nodeEntry) readNode(ctx context.Context, nodes corelisters.NodeLister) (*corev1.Node, error) {
+	if nodes != nil && !e.readDirect {
+		if node, err := nodes.Get(e.name); err == nil {
+			return node.DeepCopy(), nil
+		}
+	}
+	return e.cs.CoreV1().Nodes().Get(ctx, e.name, metav1.GetOptions{ResourceVersion: "0"})
+}
+
+// nodeWatches holds a watch of the Nodes of each cluster that has booted
+// nodes, for their heartbeats: a heartbeat that read its Node with a GET
+// every HeartbeatInterval made Node reads the workload API server's most
+// frequent request, and its cost grow with nodes times time. Only the
+// heartbeat loop uses it.
+type nodeWatches map[types.NamespacedName]*nodeWatch
+
+type nodeWatch struct {
+	stop   context.CancelFunc
+	synced toolscache.InformerSynced
+	lister corelisters.NodeLister
+}
+
+// sync starts a watch for each cluster of nodes that has none, through the
+// first of its nodes' clients, and stops those of clusters without nodes.
+func (w nodeWatches) sync(ctx context.Context, nodes []*nodeEntry) {
+	want := map[types.NamespacedName]bool{}
+	for _, e := range nodes {
+		want[e.cluster] = true
+		if _, ok := w[e.cluster]; ok {
+			continue
+		}
+		wctx, stop := context.WithCancel(ctx)
+		factory := informers.NewSharedInformerFactory(e.cs, 0)
+		informer := factory.Core().V1().Nodes()
+		nw := &nodeWatch{stop: stop, synced: informer.Informer().HasSynced, lister: informer.Lister()}
+		factory.Start(wctx.Done())
+		w[e.cluster] = nw
+	}
+	for cluster, nw := range w {
+		if !want[cluster] {
+			nw.stop()
+			delete(w, cluster)
+		}
+	}
+}
+
+// lister is the cluster's Node lister once its watch has synced, else nil.
+func (w nodeWatches) lister(cluster types.NamespacedName) corelisters.NodeLister {
+	if nw, ok := w[cluster]; ok && nw.synced() {
+		return nw.lister
+	}
+	return nil
+}
+
+func (w nodeWatches) stopAll() {
+	for cluster, nw := range w {
+		nw.stop()
+		delete(w, cluster)
+	}
 }
 
 // renewLease renews the node's Lease in kube-node-lease, creating it as the
@@ -322,5 +398,6 @@ func (r *Runtime) setNotReady(ctx context.Context, podKey, msg string) error {
 	} else {
 		ctrl.LoggerFrom(ctx).Info("The injected NotReady is lifted", "node", e.name)
 	}
-	return r.beat(ctx, e)
+	// Outside the heartbeat loop, without its watches: from the API server.
+	return r.beat(ctx, e, nil)
 }
