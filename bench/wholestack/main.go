@@ -707,32 +707,10 @@ func report(n int, what string, results []result) {
 		_, _ = fmt.Fprintf(tw, "  %s\t%s\t%.2f\n", k.verb, k.resource, med(func(r result) float64 { return r.writes[k] / float64(n) }))
 	}
 	_ = tw.Flush()
-	others := map[writeKey]bool{}
-	for _, r := range results {
-		for k := range r.other {
-			others[k] = true
-		}
-	}
-	fmt.Printf("\nother requests to the management API server per Machine, at least 0.1 (reads, watches, leases, events; every code):\n")
-	for _, k := range sortedKeys(others) {
-		if v := med(func(r result) float64 { return r.other[k] / float64(n) }); v >= 0.1 {
-			fmt.Printf("  %-6s %-28s %.2f\n", k.verb, k.resource, v)
-		}
-	}
-	workload := map[writeKey]bool{}
-	for _, r := range results {
-		for k := range r.workload {
-			workload[k] = true
-		}
-	}
-	if len(workload) > 0 {
-		fmt.Printf("\nrequests to the workload cluster's API server per Machine, at least 0.1 (every verb and code):\n")
-		for _, k := range sortedKeys(workload) {
-			if v := med(func(r result) float64 { return r.workload[k] / float64(n) }); v >= 0.1 {
-				fmt.Printf("  %-6s %-28s %.2f\n", k.verb, k.resource, v)
-			}
-		}
-	}
+	printPerMachine(n, results, med, func(r result) map[writeKey]float64 { return r.other },
+		"other requests to the management API server per Machine, at least 0.1 (reads, watches, leases, events; every code)")
+	printPerMachine(n, results, med, func(r result) map[writeKey]float64 { return r.workload },
+		"requests to the workload cluster's API server per Machine, at least 0.1 (every verb and code)")
 	conflicts := map[writeKey]bool{}
 	for _, r := range results {
 		for k := range r.conflicts {
@@ -747,6 +725,26 @@ func report(n int, what string, results []result) {
 				per = append(per, fmt.Sprintf("%.0f", r.conflicts[k]))
 			}
 			fmt.Printf("  %s %s: %s\n", k.verb, k.resource, strings.Join(per, ", "))
+		}
+	}
+}
+
+// printPerMachine prints, under title, the median per Machine of each series
+// of the map series picks from a result, leaving out those below 0.1.
+func printPerMachine(n int, results []result, med func(func(result) float64) float64, series func(result) map[writeKey]float64, title string) {
+	keys := map[writeKey]bool{}
+	for _, r := range results {
+		for k := range series(r) {
+			keys[k] = true
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	fmt.Printf("\n%s:\n", title)
+	for _, k := range sortedKeys(keys) {
+		if v := med(func(r result) float64 { return series(r)[k] / float64(n) }); v >= 0.1 {
+			fmt.Printf("  %-6s %-28s %.2f\n", k.verb, k.resource, v)
 		}
 	}
 }
