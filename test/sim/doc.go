@@ -131,7 +131,10 @@
 //     conditions when they changed (an injected NotReady, or the
 //     controller-manager marked a live Node Unknown) or every
 //     [Runtime.NodeStatusReportInterval] (default 1m), refreshing the Ready
-//     condition's lastHeartbeatTime. One loop serves every node. The
+//     condition's lastHeartbeatTime. One loop serves every node; it reads
+//     the Nodes from a watch of each cluster's Nodes, not with a GET per
+//     beat (the kubelet GETs its Node, from the API server's cache, once
+//     per status update). The
 //     controller-manager runs with --node-monitor-grace-period
 //     [Runtime.NodeMonitorGracePeriod] (default 20s) and
 //     --node-monitor-period [Runtime.NodeMonitorPeriod] (default 2s): the
